@@ -1,0 +1,179 @@
+"""Plain domain types of the desk: no Qt, no SQL, safe on any thread.
+
+Enum values are stable codes (stored in the database and sent over the wire); ``label_en`` is
+the English source text the UI translates (Chinese in resources/i18n) through Qt's translation
+system, in the context ``Domain`` (see ``bts_desk.ui.labels``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class LabelledEnum(enum.StrEnum):
+    """A StrEnum whose members carry an English label for the UI."""
+
+    label_en: str
+
+    def __new__(cls, code: str, label_en: str) -> LabelledEnum:
+        obj = str.__new__(cls, code)
+        obj._value_ = code
+        obj.label_en = label_en
+        return obj
+
+
+class Gender(LabelledEnum):
+    MALE = "M", "Male"  # 男
+    FEMALE = "F", "Female"  # 女
+
+
+class RecordState(LabelledEnum):
+    """状态 of a registration."""
+
+    NORMAL = "normal", "Normal"  # 正常
+    SUSPENDED = "suspended", "Suspended"  # 暂停
+    CANCELLED = "cancelled", "Cancelled"  # 注销
+
+
+class SyncState(LabelledEnum):
+    """同步状态: whether the record has been synchronised with customs."""
+
+    SYNCED = "synced", "Synced with customs"  # 已同步海关
+    UNSYNCED = "unsynced", "Not synced with customs"  # 未同步海关
+
+
+class EnableState(LabelledEnum):
+    """启用状态."""
+
+    ENABLED = "enabled", "Enabled"  # 启用
+    DISABLED = "disabled", "Disabled"  # 停用
+
+
+class BioFlag(LabelledEnum):
+    """生物标识: derived from what is enrolled, never stored on its own."""
+
+    BOTH = "both", "Face and fingerprints"  # 人脸指纹都有
+    FINGER_ONLY = "finger_only", "Fingerprints, no face"  # 没有人脸有指纹
+    FACE_ONLY = "face_only", "Face, no fingerprints"  # 有人脸没有指纹
+    NONE = "none", "Neither"  # 都没有
+
+    @classmethod
+    def of(cls, has_face: bool, has_finger: bool) -> BioFlag:
+        if has_face and has_finger:
+            return cls.BOTH
+        if has_finger:
+            return cls.FINGER_ONLY
+        if has_face:
+            return cls.FACE_ONLY
+        return cls.NONE
+
+    @property
+    def has_face(self) -> bool:
+        return self in (BioFlag.BOTH, BioFlag.FACE_ONLY)
+
+    @property
+    def has_finger(self) -> bool:
+        return self in (BioFlag.BOTH, BioFlag.FINGER_ONLY)
+
+
+# --- resident ID numbers (GB 11643-1999) -------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_check_digit(first17: str) -> str:
+    """The 18th character of a resident ID number (ISO 7064 MOD 11-2)."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("need the first 17 digits")
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def is_valid_id_number(value: str) -> bool:
+    value = value.strip().upper()
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    try:
+        dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    return id_check_digit(value[:17]) == value[17]
+
+
+def mask_id_number(value: str) -> str:
+    """The manual's display form: first three and last three characters, ``440*****012``."""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return f"{value[:3]}*****{value[-3:]}"
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Borderer:
+    """One 边民备案记录 as the desk shows it. The ID number is only ever held masked here."""
+
+    id: int
+    customs_code: str  # 关区代码
+    name: str  # 姓名
+    gender: Gender  # 性别
+    id_number_masked: str  # 身份证号 (masked)
+    address: str  # 户籍地址
+    id_valid_from: dt.date  # 身份证有效期起
+    id_valid_to: dt.date  # 身份证有效期止
+    state: RecordState  # 状态
+    data_source: str  # 数据来源
+    valid_to: dt.date  # 有效期止
+    bio_flag: BioFlag  # 生物标识
+    enable_state: EnableState  # 启用状态
+    sync_state: SyncState  # 同步状态
+    last_op_date: dt.date | None  # 最近操作日期
+
+    @property
+    def can_enroll(self) -> bool:
+        """补录 is allowed for 正常 records that are 已同步海关 (manual, 3.2)."""
+        return self.state is RecordState.NORMAL and self.sync_state is SyncState.SYNCED
+
+
+class SortOrder(enum.Enum):
+    ASCENDING = "asc"
+    DESCENDING = "desc"
+
+
+@dataclass(frozen=True)
+class BordererFilter:
+    """The query form of 边民备案查询. ``None`` means 全部 (no condition)."""
+
+    sync_state: SyncState | None = SyncState.SYNCED  # manual default: 已同步海关
+    customs_code: str | None = None
+    name: str | None = None  # prefix of 姓名
+    gender: Gender | None = None
+    bio_flag: BioFlag | None = None
+    enable_state: EnableState | None = None
+    last_op_from: dt.date | None = None
+    last_op_to: dt.date | None = None
+    id_number: str | None = None  # exact, full ID number (never displayed)
+
+    def validation_error(self) -> str | None:
+        """English source text of the first problem, or None (the UI translates it)."""
+        if self.last_op_from and self.last_op_to and self.last_op_from > self.last_op_to:
+            return "The start date is after the end date."
+        return None
+
+
+@dataclass(frozen=True)
+class Officer:
+    """The officer whose card is in the reader, as read from the card's certificate."""
+
+    officer_id: str  # officer number
+    name: str
+    customs_code: str  # 关区代码 of the officer's district
+    certificate_der: bytes = field(repr=False, default=b"")
+
+    @property
+    def display(self) -> str:
+        return f"{self.name}（{self.officer_id}）"

@@ -1,0 +1,109 @@
+"""The one database engine and session factory of the desk.
+
+``open_database(url)`` creates the engine, applies the SQLite pragmas (WAL, foreign keys, full
+sync) and brings the schema to the newest Alembic revision. Sessions are short-lived and
+belong to the thread that opened them: never share a Session between threads; the engine and
+``Database`` are thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bts_desk.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class Database:
+    """Engine + session factory. Thread-safe; create one per process and pass it down."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success, rolled back on any error (one unit of work)."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError("本地数据库操作失败", f"database error on {self.url}: {exc}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open (and by default migrate) the store at ``url``. Raises StoreError."""
+    try:
+        engine = create_db_engine(url)
+        if migrate:
+            upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError("无法打开本地数据库", f"cannot open database {url}: {exc}") from exc
+    return Database(engine)
+
+
+def current_revision(engine: Engine) -> str:
+    if not inspect(engine).has_table("alembic_version"):
+        return ""
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar() or "")
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (no-op when it is already there)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+    log.info("database %s at revision %s", engine.url.render_as_string(), current_revision(engine))

@@ -1,0 +1,153 @@
+"""SQLAlchemy models of the desk store.
+
+Portable on purpose: nothing SQLite-only, so the same models run on PostgreSQL. Enum columns
+store the stable codes of ``bts_desk.domain`` as short strings (no native ENUM types, so a new
+state needs no ALTER TYPE). Schema changes go through Alembic revisions in ``migrations/``.
+
+Biometric bytes are never stored in the clear: ``Enrollment.payload`` is an AES-GCM ciphertext
+(``bts_desk.store.crypto``) and is set to NULL once the sync service has acknowledged it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names: Alembic migrations and PostgreSQL need them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# INTEGER PRIMARY KEY on SQLite is the rowid itself (no second index); BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class BordererRow(Base):
+    """边民备案记录. ``id`` is the sync service's record id; the service is the source of truth."""
+
+    __tablename__ = "borderer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    customs_code: Mapped[str] = mapped_column(String(8))  # 关区代码
+    name: Mapped[str] = mapped_column(String(64))  # 姓名
+    gender: Mapped[str] = mapped_column(String(1))  # 性别: domain.Gender
+    id_number: Mapped[str] = mapped_column(String(18))  # 身份证号, full; shown masked only
+    address: Mapped[str] = mapped_column(String(200))  # 户籍地址
+    id_valid_from: Mapped[dt.date] = mapped_column(Date)  # 身份证有效期起
+    id_valid_to: Mapped[dt.date] = mapped_column(Date)  # 身份证有效期止
+    state: Mapped[str] = mapped_column(String(12))  # 状态: domain.RecordState
+    data_source: Mapped[str] = mapped_column(String(32))  # 数据来源
+    valid_to: Mapped[dt.date] = mapped_column(Date)  # 有效期止
+    has_face: Mapped[bool] = mapped_column(Boolean, default=False)  # 生物标识, with has_finger
+    has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # 启用状态
+    synced: Mapped[bool] = mapped_column(Boolean, default=True)  # 同步状态 (已同步海关)
+    last_op_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # 最近操作日期
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)  # service change counter
+
+    __table_args__ = (
+        # Every filter of the query form leads with `synced` (its default is 已同步海关), so
+        # each index does too; the trailing `id` gives a stable order for paging.
+        Index("ix_borderer_synced_name", "synced", "name", "id"),
+        Index("ix_borderer_synced_customs_bio", "synced", "customs_code", "has_face", "has_finger"),
+        Index("ix_borderer_synced_bio", "synced", "has_face", "has_finger", "id"),
+        Index("ix_borderer_synced_lastop", "synced", "last_op_date", "id"),
+        Index("ix_borderer_synced_enabled", "synced", "enabled", "id"),
+        Index("ix_borderer_synced_gender", "synced", "gender", "id"),
+        Index("ix_borderer_id_number", "id_number"),
+        Index("ix_borderer_revision", "revision"),
+    )
+
+
+class EnrollmentRow(Base):
+    """One 补录: made on the desk, identified by a desk-made UUID, uploaded through the outbox."""
+
+    __tablename__ = "enrollment"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    borderer_id: Mapped[int] = mapped_column(ForeignKey("borderer.id"), index=True)
+    officer_id: Mapped[str] = mapped_column(String(32))
+    officer_name: Mapped[str] = mapped_column(String(64))
+    desk_id: Mapped[str] = mapped_column(String(64))
+    scanner_model: Mapped[str] = mapped_column(String(64), default="")
+    scanner_serial: Mapped[str] = mapped_column(String(64), default="")
+    camera_name: Mapped[str] = mapped_column(String(128), default="")
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    has_face: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
+    quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
+    # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    payload_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OutboxRow(Base):
+    """Upload queue entry of an enrollment. States: domain-level pending/sending/acked/refused."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid"), unique=True, index=True
+    )
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class AuditRow(Base):
+    """Append-only log of who viewed or changed what (详情 views, enrollments, logins)."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    officer_id: Mapped[str] = mapped_column(String(32))
+    officer_name: Mapped[str] = mapped_column(String(64))
+    desk_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    borderer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SyncStateRow(Base):
+    """Key/value state of the sync client (pull cursor, last successful sync)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")

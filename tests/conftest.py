@@ -1,0 +1,34 @@
+"""Suite-wide set-up: Qt offscreen, an isolated config/data directory per test, a fresh store.
+
+Every test runs on emulated devices at the far end of the real stack (DESIGN.md, "Testing
+without hardware"); nothing here mocks a transport.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bts_desk.config import Settings, load_settings
+from bts_desk.store.db import Database, open_database
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings that write only below tmp_path (no machine, user or env layers)."""
+    base = load_settings(machine_file=tmp_path / "none", user_file=tmp_path / "none", env={})
+    base = base.replace("paths", data_dir=str(tmp_path / "data"))
+    return base.replace("logging", dir=str(tmp_path / "logs"))
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = open_database(settings.database_url)
+    yield database
+    database.dispose()

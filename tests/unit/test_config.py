@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bts_desk.config import load_settings, save_user_values
+from bts_desk.errors import ConfigError
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    machine = tmp_path / "machine.toml"
+    user = tmp_path / "user.toml"
+    machine.write_text('[scanner]\nport = "COM3"\nbaudrate = 115200\n[sync]\nurl = "https://m"\n')
+    user.write_text('[scanner]\nport = "COM7"\n')
+    env = {"BTS_DESK_SYNC_URL": "https://env", "BTS_DESK_CAMERA_WIDTH": "1280"}
+    s = load_settings(machine_file=machine, user_file=user, env=env, registry=False)
+    assert s.scanner.port == "COM7"  # user beats machine
+    assert s.scanner.baudrate == 115200  # machine beats default
+    assert s.sync.url == "https://env"  # env beats all
+    assert s.camera.width == 1280  # env strings are typed
+    assert s.camera.height == 480  # default
+
+
+def test_bad_value_names_file_and_key(tmp_path: Path) -> None:
+    user = tmp_path / "user.toml"
+    user.write_text('[camera]\nwidth = "wide"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(machine_file=tmp_path / "none", user_file=user, env={}, registry=False)
+    assert "camera.width" in info.value.detail
+    assert "配置" in info.value.user_message
+
+
+def test_broken_toml_is_a_config_error(tmp_path: Path) -> None:
+    user = tmp_path / "user.toml"
+    user.write_text("[camera\n")
+    with pytest.raises(ConfigError):
+        load_settings(machine_file=tmp_path / "none", user_file=user, env={}, registry=False)
+
+
+def test_unknown_keys_are_ignored_not_fatal(tmp_path: Path) -> None:
+    user = tmp_path / "user.toml"
+    user.write_text('[nosuch]\na = 1\n[scanner]\nwhat = 2\nport = "/dev/ttyUSB0"\n')
+    s = load_settings(machine_file=tmp_path / "none", user_file=user, env={}, registry=False)
+    assert s.scanner.port == "/dev/ttyUSB0"
+
+
+def test_save_user_values_round_trip(tmp_path: Path) -> None:
+    user = tmp_path / "cfg" / "user.toml"
+    save_user_values("scanner", {"driver": "r30x", "port": "COM4"}, path=user)
+    save_user_values("camera", {"source": "1"}, path=user)
+    s = load_settings(machine_file=tmp_path / "none", user_file=user, env={}, registry=False)
+    assert (s.scanner.port, s.camera.source) == ("COM4", "1")
+
+
+def test_database_url_defaults_into_data_dir(tmp_path: Path) -> None:
+    s = load_settings(machine_file=tmp_path / "n", user_file=tmp_path / "n", env={}, registry=False)
+    s = s.replace("paths", data_dir=str(tmp_path / "d"))
+    assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'desk.db'}"
