@@ -177,3 +177,51 @@ class Officer:
     @property
     def display(self) -> str:
         return f"{self.name}（{self.officer_id}）"
+
+
+# --- captures and enrollments ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FingerCapture:
+    """One enrolled finger: what ``bts_desk.capture`` produces from three presses.
+
+    Sensitive personal data: never log it, store it only encrypted (bts_desk.store)."""
+
+    finger_no: int  # 1 or 2 (指纹1 / 指纹2)
+    template: bytes = field(repr=False)  # the module's char file (RegModel result, UpChar)
+    image_png: bytes = field(repr=False)  # best press, 8-bit greyscale PNG
+    press_quality: tuple[float, ...] = ()  # one figure per accepted press, 0..100
+
+
+@dataclass(frozen=True)
+class FaceCapture:
+    """The portrait photo of 人脸 补录, with the quality figures the gate measured."""
+
+    jpeg: bytes = field(repr=False)
+    quality: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnrollmentDraft:
+    """Everything a 补录 saves in one transaction (store) and later uploads (sync)."""
+
+    uuid: str  # made on the desk (uuid4), the idempotency key of the upload
+    borderer_id: int
+    officer: Officer
+    desk_id: str
+    captured_at: dt.datetime
+    fingers: tuple[FingerCapture, ...]
+    face: FaceCapture | None = None
+    scanner_model: str = ""
+    scanner_serial: str = ""
+    camera_name: str = ""
+
+
+class OutboxState(LabelledEnum):
+    """Upload state of an enrollment on the desk."""
+
+    PENDING = "pending", "Pending"  # 待上传
+    SENDING = "sending", "Sending"  # 上传中
+    ACKNOWLEDGED = "acknowledged", "Uploaded"  # 已上传
+    REFUSED = "refused", "Refused"  # 被拒绝
