@@ -24,8 +24,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 # Stable constraint names: Alembic migrations and PostgreSQL need them.
 NAMING = {
@@ -76,11 +77,21 @@ class BordererRow(Base):
         # Every filter of the query form leads with `synced` (its default is 已同步海关), so
         # each index does too; the trailing `id` gives a stable order for paging.
         Index("ix_borderer_synced_name", "synced", "name", "id"),
-        Index("ix_borderer_synced_customs_bio", "synced", "customs_code", "has_face", "has_finger"),
+        Index(
+            "ix_borderer_synced_customs_bio",
+            "synced",
+            "customs_code",
+            "has_face",
+            "has_finger",
+            "id",
+        ),
         Index("ix_borderer_synced_bio", "synced", "has_face", "has_finger", "id"),
         Index("ix_borderer_synced_lastop", "synced", "last_op_date", "id"),
         Index("ix_borderer_synced_enabled", "synced", "enabled", "id"),
         Index("ix_borderer_synced_gender", "synced", "gender", "id"),
+        # 同步状态 全部: 姓名 prefix and the two usual sorts without the leading `synced`.
+        Index("ix_borderer_name", "name", "id"),
+        Index("ix_borderer_lastop", "last_op_date", "id"),
         Index("ix_borderer_id_number", "id_number"),
         Index("ix_borderer_revision", "revision"),
     )
@@ -151,3 +162,26 @@ class SyncStateRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- the audit log is append-only (bts_desk.store.audit); the database refuses it too (0002) --
+
+
+def _refuse_audit_change(_mapper: object, _connection: object, target: AuditRow) -> None:
+    from bts_desk.errors import StoreError
+
+    raise StoreError("操作日志不可修改或删除", f"refused to change or delete audit row {target.id}")
+
+
+def _refuse_audit_bulk(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is AuditRow for m in state.all_mappers
+    ):
+        from bts_desk.errors import StoreError
+
+        raise StoreError("操作日志不可修改或删除", "refused a bulk UPDATE/DELETE of audit rows")
+
+
+event.listen(AuditRow, "before_update", _refuse_audit_change)
+event.listen(AuditRow, "before_delete", _refuse_audit_change)
+event.listen(Session, "do_orm_execute", _refuse_audit_bulk)

@@ -1,0 +1,242 @@
+"""The desk's one HTTP client of the sync service.
+
+One ``requests.Session`` per desk process (connection pooling, keep-alive) with urllib3's
+``Retry`` mounted on it: jittered exponential backoff on connect errors, dropped connections
+and 429/502/503/504 (honouring ``Retry-After``), for GET, POST and PUT alike: enrollment
+uploads are idempotent by UUID, a repeated challenge request is harmless, and a repeated
+session login fails cleanly (its challenge is single-use) and is redone by ``sync.auth``.
+Every request has a timeout (``settings.sync.timeout_s``).
+
+Every failure leaves as ``SyncError``:
+
+- ``retryable=True``: network down, timeouts, dropped connections, 5xx, 429, a body that is not
+  the agreed JSON (a misbehaving service): the outbox tries again later;
+- ``retryable=False``: a 4xx refusal; ``user_message`` is the service's Chinese reason;
+- ``SyncAuthError`` (a retryable ``SyncError``): 401, the token or session was refused.
+
+Blocking I/O: call from worker threads, never the GUI thread. A ``SyncClient`` may be shared
+by threads (requests' Session is safe for concurrent requests in practice, and the desk makes
+at most a couple at a time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from bts_desk import __version__
+from bts_desk.domain import EnrollmentDraft, Officer
+from bts_desk.errors import SyncError
+from bts_desk.sync import wire
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+class SyncAuthError(SyncError):
+    """401 from the service: the token expired or the officer session was refused."""
+
+    def __init__(self, user_message: str, detail: str = "", *, code: str = "") -> None:
+        super().__init__(user_message, detail, retryable=True)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """A token the service issued to one officer."""
+
+    token: str
+    expires_at: float  # time.monotonic() deadline
+    officer: Officer
+
+
+def default_retry(
+    total: int = 4, backoff_factor: float = 0.5, backoff_jitter: float = 0.5
+) -> Retry:
+    """The desk's retry policy of a single call (the outbox adds backoff across calls)."""
+    return Retry(
+        total=total,
+        connect=total,
+        read=2,
+        status=total,
+        other=0,
+        backoff_factor=backoff_factor,
+        backoff_jitter=backoff_jitter,
+        backoff_max=20.0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD", "PUT", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last 503 comes back as a response: mapped below
+    )
+
+
+def make_session(retry: Retry | None = None, pool_size: int = 4) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(
+        max_retries=retry or default_retry(), pool_connections=2, pool_maxsize=pool_size
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = f"bts-desk/{__version__}"
+    return session
+
+
+class SyncClient:
+    """Typed calls of the sync API (``bts_desk.sync.wire``) over the desk's one Session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        desk_id: str,
+        timeout_s: float = 10.0,
+        retry: Retry | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not base_url:
+            raise SyncError("未配置同步服务器地址", "sync.url is empty")
+        self.base_url = base_url.rstrip("/")
+        self.desk_id = desk_id
+        self.timeout_s = timeout_s
+        self.session = session or make_session(retry)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def health(self) -> str:
+        """The service version; raises SyncError when it cannot be reached."""
+        body = self._call("GET", wire.PATH_HEALTH)
+        if not isinstance(body, dict) or body.get("status") != "ok":
+            raise SyncError("同步服务器状态异常", f"health answered {body!r:.200}")
+        return str(body.get("version", ""))
+
+    def challenge(self) -> bytes:
+        body = self._call("POST", wire.PATH_CHALLENGE)
+        value = body.get("challenge") if isinstance(body, dict) else None
+        return wire.b64decode(value, "challenge", max_bytes=wire.CHALLENGE_BYTES)
+
+    def open_session(
+        self, certificate_der: bytes, challenge: bytes, signature: bytes
+    ) -> SessionGrant:
+        started = time.monotonic()
+        body = self._call(
+            "POST",
+            wire.PATH_SESSION,
+            payload=wire.encode_session_request(
+                certificate_der, challenge, signature, self.desk_id
+            ),
+        )
+        try:
+            officer = body["officer"]
+            return SessionGrant(
+                token=str(body["token"]),
+                expires_at=started + float(body["expires_in"]),
+                officer=Officer(
+                    str(officer["officer_id"]), str(officer["name"]), str(officer["customs_code"])
+                ),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _malformed("POST", wire.PATH_SESSION, f"session answer: {exc!r}") from exc
+
+    def put_enrollment(self, token: str, draft: EnrollmentDraft) -> str:
+        """Upload one enrollment; returns ``stored`` or ``already_stored``."""
+        path = wire.PATH_ENROLLMENT.format(uuid=draft.uuid)
+        body = self._call("PUT", path, token=token, payload=wire.encode_enrollment(draft))
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in (wire.STATUS_STORED, wire.STATUS_ALREADY_STORED):
+            raise _malformed("PUT", path, f"status {status!r}")
+        return str(status)
+
+    def put_batch(self, token: str, drafts: Sequence[EnrollmentDraft]) -> list[wire.BatchResult]:
+        """Upload several enrollments in one request; one result per UUID."""
+        payload = wire.encode_batch([(d.uuid, d) for d in drafts])
+        body = self._call("POST", wire.PATH_ENROLLMENT_BATCH, token=token, payload=payload)
+        results = wire.decode_batch_results(body)
+        if {r.uuid for r in results} != {d.uuid for d in drafts}:
+            raise _malformed("POST", wire.PATH_ENROLLMENT_BATCH, "results do not match items")
+        return results
+
+    def pull_page(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> wire.PullPage:
+        body = self._call(
+            "GET", wire.PATH_BORDERERS, token=token, params={"cursor": cursor, "limit": limit}
+        )
+        return wire.decode_pull_page(body)
+
+    # --- one request, every failure mapped ---------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        payload: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        data = None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        url = self.base_url + path
+        try:
+            response = self.session.request(
+                method, url, data=data, params=params, headers=headers, timeout=self.timeout_s
+            )
+        except requests.Timeout as exc:
+            raise SyncError("同步服务器响应超时", f"{method} {url}: timeout: {exc}") from exc
+        except requests.RequestException as exc:
+            raise SyncError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
+        try:
+            return _judge(method, path, response)
+        finally:
+            response.close()
+
+
+def _judge(method: str, path: str, response: requests.Response) -> Any:
+    status = response.status_code
+    try:
+        body: Any = response.json()
+        parsed = True
+    except ValueError:
+        body, parsed = None, False
+    if 200 <= status < 300:
+        if not parsed:
+            raise _malformed(method, path, f"HTTP {status} with a non-JSON body")
+        return body
+    error = wire.decode_error(body)
+    where = f"{method} {path}: HTTP {status}"
+    if status == 401:
+        raise SyncAuthError(
+            error.message if error else "同步服务器拒绝了登录凭证",
+            f"{where} {error.code if error else response.text[:200]!r}",
+            code=error.code if error else "",
+        )
+    if status == 429 or status >= 500:
+        raise SyncError(
+            f"同步服务器暂时不可用（HTTP {status}）", f"{where} {response.text[:200]!r}"
+        )
+    if error is not None:
+        raise SyncError(error.message, f"{where} {error.code}: {error.message}", retryable=False)
+    raise SyncError(
+        f"同步服务器拒绝了请求（HTTP {status}）",
+        f"{where} {response.text[:200]!r}",
+        retryable=False,
+    )
+
+
+def _malformed(method: str, path: str, what: str) -> SyncError:
+    return SyncError("同步服务器应答格式错误，稍后重试", f"{method} {path}: {what}")

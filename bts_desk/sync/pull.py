@@ -1,0 +1,101 @@
+"""Incremental pull of borderer records from the sync service into the desk store.
+
+The service numbers every change (``revision``); the desk keeps the highest revision it has
+(the cursor, in ``sync_state``) and asks for what changed since, a page at a time. Each page is
+upserted in bulk together with the new cursor in ONE transaction, so a crash between pages
+loses nothing and repeats nothing (the next pull starts after the last committed page).
+
+A record the desk has enrolled but not yet uploaded keeps its local 生物标识 until the
+service's copy catches up (otherwise a pull between saving and uploading would flip it back).
+
+Blocking (HTTP + SQL): the sync worker's thread, or a CLI. Qt-free.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bts_desk.domain import Gender, OutboxState, RecordState
+from bts_desk.store import sync_state
+from bts_desk.store.borderers import BordererRecord, upsert
+from bts_desk.store.db import Database
+from bts_desk.store.models import BordererRow, EnrollmentRow, OutboxRow, utcnow
+from bts_desk.sync import wire
+from bts_desk.sync.client import SyncClient
+
+log = logging.getLogger(__name__)
+
+PullProgress = Callable[[int], None]  # records pulled so far in this run
+
+_GENDERS = {g.value: g for g in Gender}
+_STATES = {s.value: s for s in RecordState}
+_UNSENT = (OutboxState.PENDING.value, OutboxState.SENDING.value)
+
+
+class Puller:
+    """Pulls pages into ``db`` until the service has nothing newer."""
+
+    def __init__(self, db: Database, client: SyncClient, page_size: int = wire.MAX_PULL_LIMIT):
+        self._db = db
+        self._client = client
+        self.page_size = min(page_size, wire.MAX_PULL_LIMIT)
+
+    def cursor(self) -> int:
+        text = sync_state.get_value(self._db, sync_state.PULL_CURSOR, "0")
+        return int(text) if text.isdigit() else 0
+
+    def pull(
+        self,
+        token: str,
+        progress: PullProgress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """Pull everything newer than the stored cursor; returns how many records came.
+        Raises SyncError (network, refusal, malformed page) or StoreError."""
+        cursor = self.cursor()
+        total = 0
+        while not should_stop():
+            page = self._client.pull_page(token, cursor, self.page_size)
+            self._store_page(page)
+            total += len(page.items)
+            cursor = page.next_cursor
+            if progress is not None:
+                progress(total)
+            if not page.has_more or not page.items:
+                break
+        log.info("pulled %d records, cursor now %d", total, cursor)
+        return total
+
+    def _store_page(self, page: wire.PullPage) -> None:
+        with self._db.session() as session:
+            if page.items:
+                upsert(session, (_record(item) for item in page.items))
+                keep_unsent_flags(session)
+            sync_state.set_value(session, sync_state.PULL_CURSOR, str(page.next_cursor))
+            sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
+
+
+def _record(item: dict[str, Any]) -> BordererRecord:
+    return BordererRecord(
+        **{**item, "gender": _GENDERS[item["gender"]], "state": _STATES[item["state"]]}
+    )
+
+
+def keep_unsent_flags(session: Session) -> None:
+    """Re-apply the 生物标识 of enrollments still waiting for upload (see module doc)."""
+    for flag in ("has_face", "has_finger"):
+        unsent = (
+            select(EnrollmentRow.borderer_id)
+            .join(OutboxRow, OutboxRow.enrollment_uuid == EnrollmentRow.uuid)
+            .where(getattr(EnrollmentRow, flag).is_(True), OutboxRow.state.in_(_UNSENT))
+        )
+        session.execute(
+            update(BordererRow)
+            .where(BordererRow.id.in_(unsent), getattr(BordererRow, flag).is_(False))
+            .values({flag: True})
+        )

@@ -1,0 +1,219 @@
+"""The encrypted enrollment store, its outbox transitions and the append-only audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DatabaseError
+
+from bts_desk.config import Settings
+from bts_desk.domain import Gender, Officer, OutboxState, RecordState
+from bts_desk.errors import StoreError
+from bts_desk.store import bundle
+from bts_desk.store.audit import AuditAction, query_audit, record
+from bts_desk.store.borderers import BordererRecord, upsert_records
+from bts_desk.store.crypto import DeskKey, load_or_create_key
+from bts_desk.store.db import Database
+from bts_desk.store.enrollments import (
+    due_entries,
+    list_outbox,
+    load_draft,
+    mark_acknowledged,
+    mark_refused,
+    mark_retry_later,
+    mark_sending,
+    mark_waiting_for_officers,
+    outbox_counts,
+    recover_interrupted,
+    retry_refused,
+    save_enrollment,
+)
+from bts_desk.store.models import AuditRow, BordererRow, EnrollmentRow
+from bts_desk.sync.samples import sample_draft
+
+OFFICER = Officer("GZ1001", "李关员", "5301")
+OTHER = Officer("GZ2002", "王关员", "5301")
+
+
+def person(db: Database, borderer_id: int, *, has_face: bool = False) -> None:
+    upsert_records(
+        db,
+        [
+            BordererRecord(
+                id=borderer_id,
+                customs_code="5301",
+                name=f"测试{borderer_id}",
+                gender=Gender.MALE,
+                id_number="53262519800101001X",
+                address="云南省文山州麻栗坡县",
+                id_valid_from=dt.date(2020, 1, 1),
+                id_valid_to=dt.date(2040, 1, 1),
+                state=RecordState.NORMAL,
+                data_source="海关",
+                valid_to=dt.date(2030, 1, 1),
+                has_face=has_face,
+                has_finger=False,
+                enabled=True,
+                synced=True,
+                last_op_date=None,
+            )
+        ],
+    )
+
+
+@pytest.fixture
+def key(settings: Settings) -> DeskKey:
+    return load_or_create_key(settings.key_file)
+
+
+def test_key_file_is_private_and_stable(settings: Settings) -> None:
+    first = load_or_create_key(settings.key_file)
+    mode = stat.S_IMODE(os.stat(settings.key_file).st_mode)
+    assert mode == 0o600
+    again = load_or_create_key(settings.key_file)
+    assert again.fingerprint == first.fingerprint
+    sealed = first.seal(b"secret", "u-1")
+    assert again.open(sealed, "u-1") == b"secret"
+    assert b"secret" not in sealed
+
+
+def test_key_file_left_readable_is_tightened(settings: Settings) -> None:
+    load_or_create_key(settings.key_file)
+    settings.key_file.chmod(0o644)
+    load_or_create_key(settings.key_file)
+    assert stat.S_IMODE(os.stat(settings.key_file).st_mode) == 0o600
+
+
+def test_wrong_key_tampering_and_other_uuid_are_refused() -> None:
+    key = DeskKey.generate()
+    sealed = key.seal(b"template bytes", "uuid-a")
+    with pytest.raises(StoreError, match="AES-GCM"):
+        DeskKey.generate().open(sealed, "uuid-a")
+    with pytest.raises(StoreError):
+        key.open(sealed, "uuid-b")  # moved to another enrollment
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(StoreError) as info:
+        key.open(bytes(tampered), "uuid-a")
+    assert "密钥" in info.value.user_message
+    with pytest.raises(StoreError):
+        key.open(b"\x01short", "uuid-a")
+
+
+def test_garbage_key_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "desk.key"
+    path.write_bytes(b"not a key")
+    with pytest.raises(StoreError):
+        load_or_create_key(path)
+
+
+def test_bundle_round_trip() -> None:
+    draft = sample_draft(1, OFFICER)
+    fingers, face = bundle.unpack(bundle.pack(draft.fingers, draft.face))
+    assert fingers == draft.fingers
+    assert face == draft.face
+    with pytest.raises(StoreError):
+        bundle.unpack(b"BTSB1\x00\x00\x00\x05{}xyz")
+
+
+def test_save_is_atomic_and_encrypted(db: Database, key: DeskKey, settings: Settings) -> None:
+    person(db, 7)
+    draft = sample_draft(7, OFFICER, desk_id="desk-9")
+    save_enrollment(db, draft, key)
+    with db.session() as s:
+        row = s.get(BordererRow, 7)
+        assert row is not None
+        assert (row.has_face, row.has_finger) == (True, True)
+        assert row.last_op_date == draft.captured_at.astimezone().date()
+        enr = s.get(EnrollmentRow, draft.uuid)
+        assert enr is not None and enr.payload is not None
+        assert draft.face is not None and draft.face.jpeg not in enr.payload
+    assert [e.state for e in list_outbox(db)] == [OutboxState.PENDING]
+    audit = query_audit(db)
+    assert [(a.action, a.borderer_id, a.officer_id) for a in audit] == [
+        (AuditAction.ENROLL, 7, "GZ1001")
+    ]
+    assert audit[0].borderer_name == "测试7"
+    loaded = load_draft(db, draft.uuid, key)
+    assert loaded.fingers == draft.fingers and loaded.face == draft.face
+    assert loaded.officer.officer_id == OFFICER.officer_id
+
+
+def test_missing_record_saves_nothing(db: Database, key: DeskKey) -> None:
+    with pytest.raises(StoreError):
+        save_enrollment(db, sample_draft(99, OFFICER), key)
+    with db.session() as s:
+        assert s.execute(select(EnrollmentRow)).first() is None
+        assert s.execute(select(AuditRow)).first() is None
+
+
+def test_existing_face_is_kept_when_saving_fingers_only(db: Database, key: DeskKey) -> None:
+    person(db, 8, has_face=True)
+    save_enrollment(db, sample_draft(8, OFFICER, with_face=False), key)
+    with db.session() as s:
+        row = s.get(BordererRow, 8)
+        assert row is not None and (row.has_face, row.has_finger) == (True, True)
+
+
+def test_outbox_transitions(db: Database, key: DeskKey) -> None:
+    person(db, 1)
+    drafts = [sample_draft(1, OFFICER, with_face=False) for _ in range(3)]
+    for draft in drafts:
+        save_enrollment(db, draft, key)
+    save_enrollment(db, sample_draft(1, OTHER, with_face=False), key)
+    now = dt.datetime.now(dt.UTC)
+    due = due_entries(db, now, {OFFICER.officer_id})
+    assert [e.uuid for e in due] == [d.uuid for d in drafts]  # oldest first, own officer only
+    assert mark_waiting_for_officers(db, {OFFICER.officer_id}) == 1
+    waiting = [e for e in list_outbox(db) if e.officer_id == OTHER.officer_id]
+    assert waiting[0].last_error == "等待关员 王关员（GZ2002）登录后上传"
+
+    mark_sending(db, [drafts[0].uuid, drafts[1].uuid])
+    assert recover_interrupted(db) == 2  # a crash while sending: back to pending
+    mark_sending(db, [drafts[0].uuid])
+    mark_acknowledged(db, [drafts[0].uuid])
+    mark_refused(db, drafts[1].uuid, "该边民状态不是正常，不能补录")
+    later = now + dt.timedelta(minutes=5)
+    mark_retry_later(db, [drafts[2].uuid], "同步服务器暂时不可用（HTTP 503）", later)
+    assert due_entries(db, now, {OFFICER.officer_id}) == []
+    assert [e.uuid for e in due_entries(db, later, {OFFICER.officer_id})] == [drafts[2].uuid]
+    assert outbox_counts(db).pending == 2  # drafts[2] and the other officer's
+    assert outbox_counts(db).refused == 1
+    with db.session() as s:
+        acked = s.get(EnrollmentRow, drafts[0].uuid)
+        assert acked is not None and acked.payload is None  # bytes gone, metadata kept
+    with pytest.raises(StoreError):
+        load_draft(db, drafts[0].uuid, key)
+    listed = list_outbox(db)
+    assert listed[0].state is OutboxState.REFUSED and "不能补录" in listed[0].last_error
+    assert drafts[0].uuid not in {e.uuid for e in listed}
+
+    retry_refused(db, drafts[1].uuid, OFFICER, "desk-1")
+    assert outbox_counts(db).refused == 0
+    actions = [a.action for a in query_audit(db)]
+    assert actions[:2] == [AuditAction.UPLOAD_RETRY, AuditAction.UPLOAD_REFUSED]
+
+
+def test_audit_rows_cannot_be_changed(db: Database) -> None:
+    record(db, OFFICER, AuditAction.VIEW_DETAIL, 5, "详情", desk_id="d")
+    with pytest.raises(StoreError), db.session() as s:
+        row = s.execute(select(AuditRow)).scalar_one()
+        row.detail = "changed"
+    with pytest.raises(StoreError), db.session() as s:
+        s.delete(s.execute(select(AuditRow)).scalar_one())
+    with pytest.raises(StoreError), db.session() as s:
+        s.execute(update(AuditRow).values(detail="x"))
+    with pytest.raises(StoreError), db.session() as s:
+        s.execute(delete(AuditRow))
+    # The database itself refuses raw SQL too (triggers of revision 0002).
+    with db.engine.connect() as conn:
+        with pytest.raises(DatabaseError, match="append-only"):
+            conn.execute(text("UPDATE audit SET detail = 'x'"))
+        with pytest.raises(DatabaseError, match="append-only"):
+            conn.execute(text("DELETE FROM audit"))
+    assert [a.detail for a in query_audit(db)] == ["详情"]
