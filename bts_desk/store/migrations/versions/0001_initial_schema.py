@@ -59,13 +59,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("borderer", schema=None) as batch_op:
         batch_op.create_index("ix_borderer_id_number", ["id_number"], unique=False)
+        batch_op.create_index("ix_borderer_name", ["name", "id"], unique=False)
+        batch_op.create_index("ix_borderer_lastop", ["last_op_date", "id"], unique=False)
         batch_op.create_index("ix_borderer_revision", ["revision"], unique=False)
         batch_op.create_index(
             "ix_borderer_synced_bio", ["synced", "has_face", "has_finger", "id"], unique=False
         )
         batch_op.create_index(
             "ix_borderer_synced_customs_bio",
-            ["synced", "customs_code", "has_face", "has_finger"],
+            ["synced", "customs_code", "has_face", "has_finger", "id"],
             unique=False,
         )
         batch_op.create_index(
@@ -153,6 +155,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_borderer_synced_bio")
         batch_op.drop_index("ix_borderer_revision")
         batch_op.drop_index("ix_borderer_id_number")
+        batch_op.drop_index("ix_borderer_name")
+        batch_op.drop_index("ix_borderer_lastop")
 
     op.drop_table("borderer")
     with op.batch_alter_table("audit", schema=None) as batch_op:
