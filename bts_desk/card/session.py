@@ -1,0 +1,306 @@
+"""The officer session: who is logged in on this desk, and whether the desk is locked.
+
+    LOGGED_OUT --login(pin)--> LOGGED_IN --card pulled / reader gone / card reset--> LOCKED
+    LOCKED --unlock(pin) with the same card--> LOGGED_IN
+    LOCKED --another officer's card inserted--> LOGGED_OUT (reason OTHER_CARD)
+    any --logout()--> LOGGED_OUT
+
+While logged in, the session holds a PC/SC connection to the card (so pcscd keeps it powered
+and PIN-verified: ``sign_challenge`` works until the card leaves) and checks it on every tick of
+the presence monitor: the card gone, swapped, reset or its reader unplugged locks the desk at
+the next tick (≤ 250 ms after pcscd notices), whether or not a removal event was seen.
+
+Threads: ``login``, ``unlock``, ``examine_card`` and ``sign_challenge`` do card I/O and belong
+on worker threads; ``on_tick`` runs on the monitor thread; listeners are called on whichever
+thread changed the state (the UI forwards them to the GUI thread). All methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from bts_desk.card.identity import load_ca_certificates
+from bts_desk.card.monitor import PresenceSnapshot
+from bts_desk.card.pcsc import CardLink, CardRemovedError, CardResetError, ReaderGoneError
+from bts_desk.card.profile import CardProfile
+from bts_desk.config import Settings
+from bts_desk.domain import Officer
+from bts_desk.errors import CardError
+
+log = logging.getLogger(__name__)
+
+
+class SessionState(enum.Enum):
+    LOGGED_OUT = "logged_out"
+    LOGGED_IN = "logged_in"
+    LOCKED = "locked"
+
+
+class Reason(enum.Enum):
+    """Why the state changed (the UI picks its wording from this)."""
+
+    LOGIN = "login"
+    UNLOCKED = "unlocked"
+    CARD_REMOVED = "card_removed"
+    READER_GONE = "reader_gone"
+    CARD_RESET = "card_reset"
+    OTHER_CARD = "other_card"
+    LOGOUT = "logout"
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    state: SessionState
+    reason: Reason
+    officer: Officer | None  # the session's officer (also on LOGGED_OUT: who was logged out)
+    other_officer: Officer | None = None  # OTHER_CARD: whose card ended the session
+
+
+class OtherOfficerCardError(CardError):
+    """While locked, another officer's card was inserted: the session has been ended."""
+
+    def __init__(self, officer: Officer, other: Officer) -> None:
+        super().__init__(
+            f"插入的是另一位关员（{other.display}）的卡，{officer.display} 的会话已结束",
+            f"locked session of officer {officer.officer_id} ended: card of "
+            f"{other.officer_id} inserted",
+        )
+        self.officer = officer
+        self.other = other
+
+
+class NotLoggedInError(CardError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("请先插卡并输入 PIN 登录", detail)
+
+
+SessionListener = Callable[[SessionEvent], None]
+
+
+def load_trusted_cas(ca_cert: str) -> list[x509.Certificate]:
+    """The CA certificates named by ``settings.card.ca_cert``; CardError if unset or unreadable."""
+    if not ca_cert:
+        raise CardError(
+            "未配置关员卡证书颁发机构（CA）证书，请联系系统管理员", "settings card.ca_cert is empty"
+        )
+    try:
+        pem = Path(ca_cert).read_bytes()
+    except OSError as exc:
+        raise CardError(
+            "无法读取关员卡证书颁发机构（CA）证书，请联系系统管理员", f"card.ca_cert: {exc}"
+        ) from exc
+    return load_ca_certificates(pem)
+
+
+class OfficerSession:
+    """The desk's one officer session (see the module docstring)."""
+
+    def __init__(
+        self, profile: CardProfile, cas: list[x509.Certificate], reader_filter: str = ""
+    ) -> None:
+        self.profile = profile
+        self.cas = cas
+        self.reader_filter = reader_filter
+        self._lock = threading.RLock()
+        self._state = SessionState.LOGGED_OUT
+        self._officer: Officer | None = None
+        self._link: CardLink | None = None
+        self._card_events: int | None = None
+        self._listeners: list[SessionListener] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OfficerSession:
+        """The session for ``[card] profile/reader/ca_cert``. ConfigError/CardError if unusable."""
+        from bts_desk.devices.registry import CARD_PROFILES, load_class
+
+        profile_class = load_class(CARD_PROFILES, settings.card.profile, "卡")
+        return cls(profile_class(), load_trusted_cas(settings.card.ca_cert), settings.card.reader)
+
+    # --- state, any thread ------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def officer(self) -> Officer | None:
+        return self._officer
+
+    def add_listener(self, listener: SessionListener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: SessionEvent) -> None:
+        log.info(
+            "officer session %s (%s)%s",
+            event.state.value,
+            event.reason.value,
+            f": officer {event.officer.officer_id}" if event.officer else "",
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("session listener failed")
+
+    # --- card work, worker threads ----------------------------------------------------------
+
+    def _open_card(self) -> tuple[CardLink, Officer]:
+        link = CardLink.open(self.reader_filter)
+        try:
+            self.profile.open(link)
+            return link, self.profile.read_identity(link, self.cas)
+        except BaseException:
+            link.close()
+            raise
+
+    def login(self, pin: str) -> Officer:
+        """Identify the card's officer (certificate checked against the CA first, so an
+        untrusted card costs no PIN try), present the PIN once, and open the session."""
+        with self._lock:
+            if self._state is not SessionState.LOGGED_OUT:
+                raise CardError("已有关员登录，请先退出", f"login while {self._state.value}")
+        link, officer = self._open_card()
+        try:
+            self.profile.verify_pin(link, pin)
+        except BaseException:
+            link.close()
+            raise
+        with self._lock:
+            if not self._is(SessionState.LOGGED_OUT):  # another thread may have logged in
+                link.close()
+                raise CardError("已有关员登录，请先退出", "concurrent login")
+            self._set_link(link)
+            self._officer = officer
+            self._state = SessionState.LOGGED_IN
+        self._emit(SessionEvent(SessionState.LOGGED_IN, Reason.LOGIN, officer))
+        return officer
+
+    def examine_card(self) -> Officer:
+        """While locked: read whose card is now in the reader. Another officer's card ends the
+        session (OtherOfficerCardError); the same officer's card leaves it locked for the PIN."""
+        link, found = self._open_card()
+        link.close()
+        self._end_if_other(found)
+        return found
+
+    def unlock(self, pin: str) -> Officer:
+        """Unlock with the same card and its PIN. Another officer's card ends the session
+        (OtherOfficerCardError) and is not sent the PIN."""
+        with self._lock:
+            if self._state is not SessionState.LOCKED:
+                raise NotLoggedInError(f"unlock while {self._state.value}")
+        link, found = self._open_card()
+        try:
+            self._end_if_other(found)
+            self.profile.verify_pin(link, pin)
+        except BaseException:
+            link.close()
+            raise
+        with self._lock:
+            if not self._is(SessionState.LOCKED):  # 退出 may have been pressed meanwhile
+                link.close()
+                raise NotLoggedInError("session ended during unlock")
+            self._set_link(link)
+            self._state = SessionState.LOGGED_IN
+            officer = self._officer
+        self._emit(SessionEvent(SessionState.LOGGED_IN, Reason.UNLOCKED, officer))
+        return found
+
+    def _end_if_other(self, found: Officer) -> None:
+        with self._lock:
+            officer = self._officer
+            if officer is None or self._state is SessionState.LOGGED_OUT:
+                raise NotLoggedInError("no session to unlock")
+            if found.certificate_der == officer.certificate_der:
+                return
+            self._drop(SessionState.LOGGED_OUT)
+        self._emit(SessionEvent(SessionState.LOGGED_OUT, Reason.OTHER_CARD, officer, found))
+        raise OtherOfficerCardError(officer, found)
+
+    def sign_challenge(self, challenge: bytes) -> bytes:
+        """Sign ``challenge`` with the logged-in officer's card (the sync service's officer
+        login). Worker thread. NotLoggedInError unless LOGGED_IN; card errors lock the desk."""
+        with self._lock:
+            link = self._link
+            if self._state is not SessionState.LOGGED_IN or link is None:
+                raise NotLoggedInError(f"sign_challenge while {self._state.value}")
+        try:
+            return self.profile.sign_challenge(link, challenge)
+        except (CardRemovedError, ReaderGoneError, CardResetError) as exc:
+            self._lock_for(exc)
+            raise
+
+    def logout(self) -> None:
+        """退出: end the session (any state). Any thread; no card I/O beyond disconnecting."""
+        with self._lock:
+            officer = self._officer
+            if self._state is SessionState.LOGGED_OUT:
+                return
+            self._drop(SessionState.LOGGED_OUT)
+        self._emit(SessionEvent(SessionState.LOGGED_OUT, Reason.LOGOUT, officer))
+
+    # --- presence, monitor thread -----------------------------------------------------------
+
+    def on_tick(self, snapshot: PresenceSnapshot) -> None:
+        """Every monitor poll: lock unless the session's card is still in, untouched."""
+        with self._lock:
+            link = self._link
+            if self._state is not SessionState.LOGGED_IN or link is None:
+                return
+            reader = snapshot.reader(link.reader)
+            expected_events = self._card_events
+            if expected_events is None and reader is not None and reader.card_present:
+                self._card_events = reader.card_events  # the link check covers the gap before
+        try:
+            if reader is None and not snapshot.error:
+                raise ReaderGoneError("读卡器已断开", f"reader {link.reader!r} left the snapshot")
+            if reader is not None and not reader.card_present:
+                raise CardRemovedError("卡已拔出", f"no card in {link.reader!r}")
+            if reader is not None and expected_events not in (None, reader.card_events):
+                raise CardRemovedError("卡已拔出", f"card events changed in {link.reader!r}")
+            link.check()
+        except CardError as exc:
+            self._lock_for(exc)
+
+    def _lock_for(self, exc: CardError) -> None:
+        if isinstance(exc, ReaderGoneError):
+            reason = Reason.READER_GONE
+        elif isinstance(exc, CardResetError):
+            reason = Reason.CARD_RESET
+        else:
+            reason = Reason.CARD_REMOVED
+        with self._lock:
+            if self._state is not SessionState.LOGGED_IN:
+                return
+            self._drop(SessionState.LOCKED)
+            officer = self._officer
+        log.info("locking the desk: %s", exc.detail)
+        self._emit(SessionEvent(SessionState.LOCKED, reason, officer))
+
+    # --- helpers, under self._lock ----------------------------------------------------------
+
+    def _is(self, state: SessionState) -> bool:
+        """State test that type checkers do not narrow (other threads change the state)."""
+        return self._state is state
+
+    def _set_link(self, link: CardLink) -> None:
+        self._link = link
+        self._card_events = None  # learnt at the first tick after login/unlock
+
+    def _drop(self, state: SessionState) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+        self._card_events = None
+        self._state = state
+        if state is SessionState.LOGGED_OUT:
+            self._officer = None
