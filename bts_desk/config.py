@@ -71,6 +71,7 @@ class CameraSettings:
     source: str = "0"  # device index, or a video file / image sequence / URL
     width: int = 640
     height: int = 480
+    loop: bool = False  # file / image-sequence sources start again at the end (demo)
 
 
 @dataclass(frozen=True)
