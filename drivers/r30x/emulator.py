@@ -1,0 +1,469 @@
+"""An emulated R30x/AS608 module on a pseudo-terminal, in the spirit of libfprint's virtual
+devices: the driver above it runs for real through pyserial, byte for byte.
+
+The emulator owns a pty pair (``os.openpty``, raw mode) and publishes the slave under a stable
+symlink (``path``), so "unplugging" closes the pty and "replugging" makes a new one behind the
+same name, as a USB-serial adapter coming back would. A daemon thread answers EF 01 packets:
+handshake, VfyPwd, ReadSysPara, GenImg, Img2Tz, Match, Search, RegModel, Store, LoadChar,
+UpChar, DownChar, UpImage, TemplateNum, Empty, DeletChar.
+
+The finger on the sensor follows a script: ``place(finger, presses=3)`` queues presses (each
+held for ``hold`` GenImg polls, then lifted for ``gap`` polls); ``no_finger(n)`` keeps the
+sensor empty; ``auto=True`` makes a patient person who keeps pressing and changes finger
+after each uploaded template (the demo). Faults: ``inject(Fault.X, count)`` for the wire
+(garbage, bad checksum, truncated reply, stuck), press kinds for the finger (messy, small),
+and ``unplug()``/``replug()``. ``pace=True`` sends at the real baud rate.
+
+    python -m bts_desk.drivers.r30x.emulator --link /tmp/ttyR30x --auto --pace
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import enum
+import fcntl
+import logging
+import os
+import random
+import select
+import signal
+import tempfile
+import threading
+import time
+import tty
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from . import fingerimage as fi
+from .protocol import (
+    DEFAULT_ADDRESS,
+    PACKET_SIZES,
+    TEMPLATE_BYTES,
+    Cmd,
+    FrameError,
+    FrameParser,
+    Packet,
+    Pid,
+    encode_packet,
+    pack_image,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Fault(enum.Enum):
+    GARBAGE = "garbage"  # random bytes (no header) before the next reply
+    BAD_CHECKSUM = "bad_checksum"  # the next reply's checksum is wrong
+    TRUNCATED = "truncated"  # only the first half of the next reply is sent
+    STUCK = "stuck"  # the next command gets no answer at all
+
+
+@dataclass
+class _Segment:
+    finger: int | None
+    polls: int
+    kind: fi.PressKind = fi.PressKind.GOOD
+
+
+class R30xEmulator:
+    """One emulated module. Methods are thread-safe; answers come from its own thread."""
+
+    def __init__(
+        self,
+        link: Path | str | None = None,
+        *,
+        address: int = DEFAULT_ADDRESS,
+        password: int = 0,
+        packet_size: int = 128,
+        baudrate: int = 57600,
+        capacity: int = 300,
+        pace: bool = False,
+        auto: bool = False,
+        genimg_delay: float = 0.0,
+        first_finger: int = 1,
+    ) -> None:
+        self._own_dir = None if link else tempfile.mkdtemp(prefix="r30x-")
+        self.path = Path(link) if link else Path(self._own_dir or "") / "ttyR30x"
+        self.address, self.password = address, password
+        self.packet_size, self.baudrate, self.capacity = packet_size, baudrate, capacity
+        self.pace, self.auto, self.genimg_delay = pace, auto, genimg_delay
+        self.auto_finger = first_finger
+        self._lock = threading.RLock()
+        self._timeline: collections.deque[_Segment] = collections.deque()
+        self._faults: collections.deque[Fault] = collections.deque()
+        self._press_no = 0
+        self._on_sensor: _Segment | None = None
+        self._image: bytes | None = None  # 4 bpp packed, as UpImage sends it
+        self._pixels_for_tz: fi.U8 | None = None
+        self._buffers: dict[int, bytes | None] = {1: None, 2: None}
+        self._library: dict[int, bytes] = {}
+        self._verified = password == 0
+        self._receiving: tuple[int, bytearray] | None = None
+        self._master = -1
+        self._slave = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.commands: list[int] = []
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> R30xEmulator:
+        self._plug()
+        self._thread = threading.Thread(target=self._serve, name="r30x-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        with self._lock:
+            self._close_pty()
+        if self._own_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._own_dir)
+
+    def __enter__(self) -> R30xEmulator:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def unplug(self) -> None:
+        """The USB cable is pulled: the port vanishes (reads and writes on it fail)."""
+        with self._lock:
+            self._close_pty()
+
+    def replug(self) -> None:
+        """The cable is back: a new pty behind the same path; the module has restarted."""
+        with self._lock:
+            if self._master < 0:
+                self._plug()
+                self._buffers = {1: None, 2: None}
+                self._image = None
+                self._verified = self.password == 0
+
+    @property
+    def plugged(self) -> bool:
+        return self._master >= 0
+
+    # --- scripting ---------------------------------------------------------------------------
+
+    def place(
+        self,
+        finger: int,
+        presses: int = 1,
+        *,
+        hold: int = 1,
+        gap: int = 1,
+        kind: fi.PressKind = fi.PressKind.GOOD,
+    ) -> None:
+        """Queue ``presses`` presses of ``finger``: on the sensor for ``hold`` GenImg polls,
+        then lifted for ``gap`` polls."""
+        with self._lock:
+            for _ in range(presses):
+                self._timeline.append(_Segment(finger, hold, kind))
+                self._timeline.append(_Segment(None, gap))
+
+    def no_finger(self, polls: int) -> None:
+        with self._lock:
+            self._timeline.append(_Segment(None, polls))
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        with self._lock:
+            self._faults.extend([fault] * count)
+
+    def stored_template(self, page: int) -> bytes | None:
+        with self._lock:
+            return self._library.get(page)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.bytes_in = self.bytes_out = 0
+            self.commands.clear()
+
+    # --- pty -------------------------------------------------------------------------------
+
+    def _plug(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        tty.setraw(master)
+        flags = fcntl.fcntl(master, fcntl.F_GETFL)
+        fcntl.fcntl(master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self._master, self._slave = master, slave
+        tmp = self.path.with_name(self.path.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(os.ttyname(slave))
+        os.replace(tmp, self.path)
+        log.info("emulated R30x module on %s -> %s", self.path, os.ttyname(slave))
+
+    def _close_pty(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = -1
+
+    def _serve(self) -> None:
+        parser = FrameParser()
+        while not self._stop.is_set():
+            with self._lock:
+                master = self._master
+            if master < 0:
+                parser = FrameParser()
+                time.sleep(0.02)
+                continue
+            try:
+                ready, _, _ = select.select([master], [], [], 0.05)
+                data = os.read(master, 4096) if ready else b""
+            except OSError:
+                time.sleep(0.02)
+                continue
+            if not data:
+                continue
+            self.bytes_in += len(data)
+            try:
+                packets = parser.feed(data)
+            except FrameError as exc:
+                log.debug("emulator got a broken frame: %s", exc)
+                self._send(master, [self._ack(0x01)])
+                continue
+            for packet in packets:
+                self._handle(master, packet)
+
+    def _send(self, master: int, wire: list[bytes]) -> None:
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+        if fault is Fault.STUCK:
+            return
+        data = b"".join(wire)
+        if fault is Fault.GARBAGE:
+            data = bytes(random.choice(range(0x00, 0xEF)) for _ in range(23)) + data
+        elif fault is Fault.BAD_CHECKSUM:
+            first = wire[0]
+            data = first[:-1] + bytes(((first[-1] + 1) & 0xFF,)) + b"".join(wire[1:])
+        elif fault is Fault.TRUNCATED:
+            data = data[: len(wire[0]) // 2]
+        self._write(master, data)
+
+    def _write(self, master: int, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + 30
+        while view and not self._stop.is_set() and time.monotonic() < deadline:
+            chunk = view[:256]
+            try:
+                _, ready, _ = select.select([], [master], [], 0.05)
+                if not ready:
+                    continue
+                sent = os.write(master, chunk)
+            except OSError:
+                return  # unplugged meanwhile
+            self.bytes_out += sent
+            view = view[sent:]
+            if self.pace:
+                time.sleep(sent * 10 / self.baudrate)
+
+    # --- the module ------------------------------------------------------------------------
+
+    def _ack(self, code: int, extra: bytes = b"") -> bytes:
+        return encode_packet(Pid.ACK, bytes((code,)) + extra, self.address)
+
+    def _data(self, payload: bytes) -> list[bytes]:
+        size = self.packet_size
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
+        return [
+            encode_packet(Pid.END_DATA if i == len(chunks) - 1 else Pid.DATA, c, self.address)
+            for i, c in enumerate(chunks)
+        ]
+
+    def _handle(self, master: int, packet: Packet) -> None:
+        if packet.address != self.address:
+            return  # another module on the bus: stay silent, as the hardware does
+        if packet.pid in (Pid.DATA, Pid.END_DATA):
+            self._receive_data(packet)
+            return
+        if packet.pid != Pid.COMMAND or not packet.payload:
+            self._send(master, [self._ack(0x01)])
+            return
+        with self._lock:
+            self.commands.append(packet.payload[0])
+            replies = self._command(packet.payload[0], packet.payload[1:])
+        self._send(master, replies)
+
+    def _receive_data(self, packet: Packet) -> None:
+        with self._lock:
+            if self._receiving is None:
+                return
+            buffer_id, got = self._receiving
+            got += packet.payload
+            if packet.pid == Pid.END_DATA:
+                self._receiving = None
+                self._buffers[buffer_id] = bytes(got) if len(got) == TEMPLATE_BYTES else None
+
+    def _command(self, cmd: int, args: bytes) -> list[bytes]:  # noqa: PLR0911, PLR0912
+        if cmd == Cmd.HANDSHAKE:
+            return [self._ack(0x00)]
+        if cmd == Cmd.VFY_PWD:
+            ok = len(args) == 4 and int.from_bytes(args, "big") == self.password
+            self._verified = self._verified or ok
+            return [self._ack(0x00 if ok else 0x13)]
+        if not self._verified:
+            return [self._ack(0x21)]
+        if cmd == Cmd.READ_SYS_PARA:
+            return [self._ack(0x00, self._sys_para())]
+        if cmd == Cmd.GEN_IMG:
+            return [self._ack(self._gen_img())]
+        if cmd == Cmd.TEMPLATE_NUM:
+            return [self._ack(0x00, len(self._library).to_bytes(2, "big"))]
+        if cmd == Cmd.EMPTY:
+            self._library.clear()
+            return [self._ack(0x00)]
+        if cmd == Cmd.UP_IMAGE:
+            if self._image is None:
+                return [self._ack(0x0F)]
+            return [self._ack(0x00), *self._data(self._image)]
+        if cmd == Cmd.MATCH:
+            a, b = self._buffers[1], self._buffers[2]
+            score = fi.match_score(a, b) if a and b else 0
+            code = 0x00 if score >= fi.MATCH_THRESHOLD else 0x08
+            return [self._ack(code, min(score, 0xFFFF).to_bytes(2, "big"))]
+        if cmd == Cmd.REG_MODEL:
+            a, b = self._buffers[1], self._buffers[2]
+            merged = fi.merge(a, b) if a and b else None
+            if merged is None:
+                return [self._ack(0x0A)]
+            self._buffers[1] = self._buffers[2] = merged
+            return [self._ack(0x00)]
+        if not args or args[0] not in self._buffers:
+            return [self._ack(0x1A if args else 0x01)]
+        return self._buffer_command(cmd, args[0], args[1:])
+
+    def _buffer_command(self, cmd: int, buffer_id: int, args: bytes) -> list[bytes]:  # noqa: PLR0911
+        page = int.from_bytes(args[:2], "big") if len(args) >= 2 else 0
+        if cmd == Cmd.IMG2TZ:
+            return [self._ack(self._img2tz(buffer_id))]
+        if cmd == Cmd.UP_CHAR:
+            char = self._buffers[buffer_id]
+            if char is None:
+                return [self._ack(0x0D)]
+            if self.auto and buffer_id == 1:
+                self.auto_finger += 1  # the template is taken: the person offers another finger
+            return [self._ack(0x00), *self._data(char)]
+        if cmd == Cmd.DOWN_CHAR:
+            self._receiving = (buffer_id, bytearray())
+            return [self._ack(0x00)]
+        if cmd == Cmd.STORE:
+            if page >= self.capacity or self._buffers[buffer_id] is None:
+                return [self._ack(0x0B if page >= self.capacity else 0x18)]
+            self._library[page] = self._buffers[buffer_id] or b""
+            return [self._ack(0x00)]
+        if cmd == Cmd.LOAD_CHAR:
+            if page not in self._library:
+                return [self._ack(0x0C)]
+            self._buffers[buffer_id] = self._library[page]
+            return [self._ack(0x00)]
+        if cmd == Cmd.SEARCH:
+            return [self._search(buffer_id, args)]
+        return [self._ack(0x19)]
+
+    def _sys_para(self) -> bytes:
+        return b"".join(
+            (
+                (0).to_bytes(2, "big"),  # status register
+                (0x0009).to_bytes(2, "big"),  # system identifier code
+                self.capacity.to_bytes(2, "big"),
+                (3).to_bytes(2, "big"),  # security level
+                self.address.to_bytes(4, "big"),
+                PACKET_SIZES.index(self.packet_size).to_bytes(2, "big"),
+                (self.baudrate // 9600).to_bytes(2, "big"),
+            )
+        )
+
+    def _next_segment(self) -> _Segment:
+        while self._timeline and self._timeline[0].polls <= 0:
+            self._timeline.popleft()
+        if not self._timeline and self.auto:
+            self.place(self.auto_finger, hold=1, gap=2)
+        if not self._timeline:
+            return _Segment(None, 1)
+        segment = self._timeline[0]
+        segment.polls -= 1
+        return segment
+
+    def _gen_img(self) -> int:
+        if self.genimg_delay:
+            time.sleep(self.genimg_delay)
+        segment = self._next_segment()
+        if segment.finger is None:
+            self._on_sensor = None
+            return 0x02
+        if segment is not self._on_sensor:  # a new press (still held: same image)
+            self._on_sensor = segment
+            self._press_no += 1
+            pixels = fi.press_image(segment.finger, self._press_no, segment.kind)
+            self._image = pack_image(pixels)
+            self._pixels_for_tz = pixels
+        return 0x00
+
+    def _img2tz(self, buffer_id: int) -> int:
+        pixels = self._pixels_for_tz
+        if pixels is None or self._image is None:
+            return 0x15
+        try:
+            self._buffers[buffer_id] = fi.encode(fi.features_of(pixels))
+        except fi.FeatureError as exc:
+            return exc.code
+        return 0x00
+
+    def _search(self, buffer_id: int, args: bytes) -> bytes:
+        char = self._buffers[buffer_id]
+        if char is None or len(args) < 4:
+            return self._ack(0x01)
+        start, count = int.from_bytes(args[:2], "big"), int.from_bytes(args[2:4], "big")
+        best = (0, -1)
+        for page, stored in self._library.items():
+            if start <= page < start + count:
+                best = max(best, (fi.match_score(stored, char), page))
+        if best[0] < fi.MATCH_THRESHOLD:
+            return self._ack(0x09, bytes(4))
+        return self._ack(0x00, best[1].to_bytes(2, "big") + best[0].to_bytes(2, "big"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run an emulated module until interrupted, printing the path to open."""
+    parser = argparse.ArgumentParser(description="Emulated R30x/AS608 fingerprint module (pty)")
+    parser.add_argument("--link", help="stable symlink path of the port (default: a temp dir)")
+    parser.add_argument("--pace", action="store_true", help="send at the real baud rate")
+    parser.add_argument("--auto", action="store_true", help="a person keeps pressing fingers")
+    parser.add_argument("--baudrate", type=int, default=57600)
+    parser.add_argument("--genimg-delay", type=float, default=0.3, help="seconds per GenImg")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    emulator = R30xEmulator(
+        args.link,
+        pace=args.pace,
+        auto=args.auto,
+        baudrate=args.baudrate,
+        genimg_delay=args.genimg_delay,
+    ).start()
+    print(emulator.path, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
