@@ -18,6 +18,9 @@ import pytest
 from bts_desk.config import Settings, load_settings
 from bts_desk.store.db import Database, open_database
 
+# Plugin modules in tests/ (on sys.path through this conftest): real device stacks.
+pytest_plugins = ["pcsc_stack"]  # pcscd + vpcd + virtual PIV cards (issue 3)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
