@@ -127,7 +127,6 @@ class OfficerAuth:
                 raise SyncError(
                     "同步服务器返回的关员与本卡不符",
                     f"session for {grant.officer.officer_id}, card is {self.officer_id}",
-                    retryable=False,
                 )
             log.info("sync session opened for officer %s", self.officer_id)
             return grant

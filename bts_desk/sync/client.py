@@ -12,7 +12,8 @@ Every failure leaves as ``SyncError``:
 - ``retryable=True``: network down, timeouts, dropped connections, 5xx, 429, a body that is not
   the agreed JSON (a misbehaving service): the outbox tries again later;
 - ``retryable=False``: a 4xx refusal; ``user_message`` is the service's Chinese reason;
-- ``SyncAuthError`` (a retryable ``SyncError``): 401, the token or session was refused.
+- ``SyncAuthError`` (a retryable ``SyncError``): 401, the token or session was refused;
+- ``SyncOfflineError`` (a retryable ``SyncError``): the service could not be reached.
 
 Blocking I/O: call from worker threads, never the GUI thread. A ``SyncClient`` may be shared
 by threads (requests' Session is safe for concurrent requests in practice, and the desk makes
@@ -48,6 +49,10 @@ class SyncAuthError(SyncError):
     def __init__(self, user_message: str, detail: str = "", *, code: str = "") -> None:
         super().__init__(user_message, detail, retryable=True)
         self.code = code
+
+
+class SyncOfflineError(SyncError):
+    """The service could not be reached at all (connection refused, DNS, timeout)."""
 
 
 @dataclass(frozen=True)
@@ -197,9 +202,9 @@ class SyncClient:
                 method, url, data=data, params=params, headers=headers, timeout=self.timeout_s
             )
         except requests.Timeout as exc:
-            raise SyncError("同步服务器响应超时", f"{method} {url}: timeout: {exc}") from exc
+            raise SyncOfflineError("同步服务器响应超时", f"{method} {url}: timeout: {exc}") from exc
         except requests.RequestException as exc:
-            raise SyncError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
+            raise SyncOfflineError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
         try:
             return _judge(method, path, response)
         finally:
