@@ -146,13 +146,18 @@ class OpenCvCamera:
         self._pace()
         started = time.monotonic()
         failures = 0
+        rewound = False
         while True:
             ok, frame = cap.read()
             if ok and frame is not None and frame.size:
                 self._frames += 1
                 return self._normalise(frame)
             if not self.is_device and not self.is_url:
-                if self.loop and self._frames > 0 and self._rewind():
+                # One rewind per read: a source that gives nothing even from its start is gone.
+                if self.loop and self._frames > 0 and not rewound and self._rewind():
+                    rewound = True
+                    cap = self._cap
+                    assert cap is not None
                     continue
                 raise CameraError("视频源已结束", f"{self.source!r} ended after {self._frames}")
             failures += 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import math
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -347,3 +348,18 @@ def make_face_capture(image: Image, verdict: GateVerdict, jpeg_quality: int = 92
     quality = verdict.quality()
     quality["width_px"], quality["height_px"] = float(crop.shape[1]), float(crop.shape[0])
     return FaceCapture(jpeg=bytes(encoded.tobytes()), quality=quality)
+
+
+class ThreadLocalGate:
+    """A gate callable from the camera worker: each thread that calls it gets its own
+    ``FaceGate`` (cascade objects are not shareable), made on that thread's first frame."""
+
+    def __init__(self, config: GateConfig | None = None) -> None:
+        self.config = config
+        self._local = threading.local()
+
+    def __call__(self, image: Image) -> GateVerdict:
+        gate: FaceGate | None = getattr(self._local, "gate", None)
+        if gate is None:
+            gate = self._local.gate = FaceGate(self.config)
+        return gate.check(image)

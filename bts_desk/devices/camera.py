@@ -28,6 +28,7 @@ from cv2.typing import MatLike
 
 from bts_desk.config import CameraSettings
 from bts_desk.devices.registry import CAMERA_DRIVERS, load_class
+from bts_desk.devices.status import DeviceKind, DeviceStatus, StatusCallback
 from bts_desk.errors import CameraError, DeskError
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ StateCallback = Callable[[CameraState, DeskError | None], None]
 
 class CameraWorker(Generic[T]):
     """Owns one camera on its own thread and publishes the newest frame. Control methods
-    (``start``, ``stop``, ``take_latest``, ``status_fields``) may be called from any thread."""
+    (``start``, ``stop``, ``take_latest``) may be called from any thread."""
 
     def __init__(
         self,
@@ -134,7 +135,7 @@ class CameraWorker(Generic[T]):
         self._factory = factory
         self._analyse = analyse
         self._analyse_every = max(1, analyse_every)
-        self._on_state = on_state
+        self._listeners: list[StateCallback] = [on_state] if on_state is not None else []
         self._slot: LatestSlot[FramePacket[T]] = LatestSlot()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -189,25 +190,15 @@ class CameraWorker(Generic[T]):
         """The newest packet not yet taken, or None."""
         return self._slot.take()
 
-    def status_fields(self) -> dict[str, Any]:
-        """The camera's line of the device panel: kind, ok, summary_zh, detail, driver, port."""
-        ok = self._state in (CameraState.RUNNING, CameraState.STARTING)
-        summary = {
-            CameraState.STOPPED: "摄像头未启动",
-            CameraState.STARTING: "摄像头正在启动",
-            CameraState.RUNNING: "摄像头工作正常",
-            CameraState.FAILED: self._error.user_message if self._error else "摄像头故障",
-        }[self._state]
-        detail = (
-            self._error.detail if self._error else f"{self.frames} frames, {self.dropped} dropped"
-        )
-        return {"kind": "camera", "ok": ok, "summary_zh": summary, "detail": detail}
+    def add_listener(self, callback: StateCallback) -> None:
+        """Also call ``callback(state, error)`` on every state change (capture thread)."""
+        self._listeners.append(callback)
 
     def _set_state(self, state: CameraState, error: DeskError | None) -> None:
         self._state = state
-        if self._on_state is not None:
+        for callback in list(self._listeners):
             try:
-                self._on_state(state, error)
+                callback(state, error)
             except Exception:
                 log.exception("camera state callback failed")
 
@@ -253,3 +244,114 @@ class CameraWorker(Generic[T]):
                 last = self._analyse(image)
             elapsed = (time.perf_counter() - started) * 1000
             self._slot.put(FramePacket(self.frames, captured_at, image, last, elapsed))
+
+
+class CameraMonitor:
+    """The camera's ``DeviceMonitor`` for the device panel (外接设备状态).
+
+    A webcam is opened only while the 人脸 step previews, so the monitor does not poll it:
+    ``restart()`` (at start-up and on 重启服务) probes it once on a short-lived thread (open,
+    one frame, close), and a preview worker registered with ``watch`` reports its own state.
+    ``factory`` always builds the camera of the current settings, so ``reconfigure`` takes
+    effect at the next 开始拍照. Thread-safe; callbacks run on camera threads."""
+
+    def __init__(self, settings: CameraSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._callbacks: list[StatusCallback] = []
+        self._workers: list[CameraWorker[Any]] = []
+        self._status = DeviceStatus.unknown(DeviceKind.CAMERA, settings.driver)
+
+    @property
+    def settings(self) -> CameraSettings:
+        return self._settings
+
+    def factory(self) -> Camera:
+        """A ``CameraFactory``: the configured camera (ConfigError for an unknown driver)."""
+        return camera_factory(self._settings)()
+
+    def status(self) -> DeviceStatus:
+        return self._status
+
+    def subscribe(self, callback: StatusCallback) -> None:
+        self._callbacks.append(callback)
+
+    def watch(self, worker: CameraWorker[Any]) -> None:
+        """Follow a preview worker's state (the face panel registers its worker)."""
+        with self._lock:
+            self._workers.append(worker)
+        worker.add_listener(lambda state, error: self._from_worker(worker, state, error))
+
+    def restart(self) -> None:
+        """Restart a running preview, or probe the camera once; returns at once."""
+        with self._lock:
+            running = [w for w in self._workers if w.state is CameraState.RUNNING]
+        if running:
+            for worker in running:
+                threading.Thread(target=_restart_worker, args=(worker,), daemon=True).start()
+            return
+        self._set(DeviceStatus.unknown(DeviceKind.CAMERA, self._settings.driver))
+        threading.Thread(target=self._probe, name="camera-probe", daemon=True).start()
+
+    def reconfigure(self, settings: CameraSettings) -> None:
+        self._settings = settings
+        self.restart()
+
+    def _probe(self) -> None:
+        cv2.setNumThreads(1)
+        camera: Camera | None = None
+        try:
+            camera = self.factory()
+            camera.open()
+            frame = camera.read()
+            height, width = frame.shape[:2]
+            self._set(self._ok(f"{camera.name}: {width}x{height}"))
+        except DeskError as exc:
+            self._set(self._failed(exc))
+        finally:
+            if camera is not None:
+                camera.close()
+
+    def _from_worker(
+        self, worker: CameraWorker[Any], state: CameraState, error: DeskError | None
+    ) -> None:
+        if state is CameraState.RUNNING:
+            self._set(self._ok(f"{worker.camera_name}: previewing"))
+        elif state is CameraState.FAILED and error is not None:
+            self._set(self._failed(error))
+
+    def _ok(self, detail: str) -> DeviceStatus:
+        return DeviceStatus(
+            DeviceKind.CAMERA,
+            True,
+            "正常",
+            detail,
+            driver=self._settings.driver,
+            port=self._settings.source,
+        )
+
+    def _failed(self, error: DeskError) -> DeviceStatus:
+        return DeviceStatus(
+            DeviceKind.CAMERA,
+            False,
+            error.user_message,
+            error.detail,
+            driver=self._settings.driver,
+            port=self._settings.source,
+        )
+
+    def _set(self, status: DeviceStatus) -> None:
+        changed = status != self._status
+        self._status = status
+        if not changed:
+            return
+        for callback in list(self._callbacks):
+            try:
+                callback(status)
+            except Exception:
+                log.exception("camera status subscriber failed")
+
+
+def _restart_worker(worker: CameraWorker[Any]) -> None:
+    worker.stop()
+    worker.start()

@@ -1,0 +1,248 @@
+"""The OpenCV camera driver and the camera worker on real file / image-sequence sources
+(OpenCV's own VideoCapture at the far end, no mocks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from bts_desk.drivers.camera_standin import demo_camera_source
+from bts_desk.drivers.opencv_camera import OpenCvCamera
+
+from bts_desk.config import CameraSettings
+from bts_desk.devices.camera import (
+    CameraMonitor,
+    CameraState,
+    CameraWorker,
+    LatestSlot,
+    camera_factory,
+)
+from bts_desk.devices.status import DeviceKind, DeviceStatus
+from bts_desk.errors import CameraError, ConfigError, DeskError
+
+
+def numbered_frame(index: int) -> np.ndarray:
+    """A 640×480 frame whose number can be read back (grey level = index * 5)."""
+    return np.full((480, 640, 3), (index * 5) % 250, np.uint8)
+
+
+def frame_number(image: np.ndarray) -> int:
+    return round(float(image.mean()) / 5)
+
+
+def write_video(path: Path, frames: int, fps: float = 25.0) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
+    assert writer.isOpened()
+    for index in range(frames):
+        writer.write(numbered_frame(index))
+    writer.release()
+    return path
+
+
+def write_sequence(folder: Path, frames: int) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(frames):
+        cv2.imwrite(str(folder / f"img_{index:03d}.jpg"), numbered_frame(index))
+    return str(folder / "img_%03d.jpg")
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_video_file_plays_in_order_then_ends(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 12)
+    camera = OpenCvCamera(str(source), realtime=False)
+    camera.open()
+    numbers = [frame_number(camera.read()) for _ in range(12)]
+    assert numbers == list(range(12))
+    with pytest.raises(CameraError) as info:
+        camera.read()
+    assert info.value.user_message == "视频源已结束"
+    camera.close()
+    camera.close()  # idempotent
+
+
+def test_looping_file_starts_again(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 5)
+    camera = OpenCvCamera.from_settings(CameraSettings(source=str(source), loop=True))
+    camera.realtime = False
+    camera.open()
+    numbers = [frame_number(camera.read()) for _ in range(12)]
+    assert numbers == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]
+
+
+def test_file_is_paced_at_its_frame_rate(tmp_path: Path) -> None:
+    camera = OpenCvCamera(str(write_video(tmp_path / "clip.avi", 10, fps=50.0)))
+    camera.open()
+    started = time.monotonic()
+    for _ in range(10):
+        camera.read()
+    assert time.monotonic() - started >= 9 / 50 * 0.9  # not decoded as fast as possible
+
+
+def test_image_sequence_source(tmp_path: Path) -> None:
+    camera = OpenCvCamera(write_sequence(tmp_path / "seq", 4), realtime=False)
+    camera.open()
+    assert [frame_number(camera.read()) for _ in range(4)] == [0, 1, 2, 3]
+    assert camera.name == "OpenCV file img_%03d.jpg"
+
+
+def test_missing_sources_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(CameraError) as info:
+        OpenCvCamera(str(tmp_path / "nothing.avi")).open()
+    assert "找不到摄像头视频源" in info.value.user_message
+    with pytest.raises(CameraError) as info:
+        OpenCvCamera("9").open()  # no such webcam on this machine
+    assert "请检查摄像头是否已连接" in info.value.user_message
+    (tmp_path / "junk.avi").write_bytes(b"not a video at all" * 100)
+    with pytest.raises(CameraError):
+        OpenCvCamera(str(tmp_path / "junk.avi")).open()
+
+
+def test_factory_from_settings_and_unknown_driver(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 3)
+    camera = camera_factory(CameraSettings(source=str(source)))()
+    assert isinstance(camera, OpenCvCamera) and camera.name == "OpenCV file clip.avi"
+    with pytest.raises(ConfigError):
+        camera_factory(CameraSettings(driver="nope"))
+
+
+def test_latest_slot_keeps_only_the_newest() -> None:
+    slot: LatestSlot[int] = LatestSlot()
+    for value in range(5):
+        slot.put(value)
+    assert slot.take() == 4 and slot.take() is None
+    assert slot.dropped == 4
+
+
+def test_slow_consumer_gets_the_newest_frame_and_no_backlog(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 40)
+    analysed: list[int] = []
+
+    def analyse(image: np.ndarray) -> int:
+        analysed.append(frame_number(image))
+        return frame_number(image)
+
+    def factory() -> OpenCvCamera:
+        return OpenCvCamera(str(source), loop=True, realtime=False)
+
+    worker: CameraWorker[int] = CameraWorker(factory, analyse)
+    worker.start()
+    taken = []
+    try:
+        for _ in range(8):
+            time.sleep(0.05)  # a GUI far slower than the camera
+            wait_for(lambda: worker.frames > 0)
+            packet = worker.take_latest()
+            if packet is not None:
+                taken.append(packet)
+                # What we got is the newest frame at the time we took it (or the one just
+                # after): never something queued from long ago.
+                assert packet.seq >= worker.frames - 1
+                assert packet.analysis == frame_number(packet.image)
+    finally:
+        worker.stop()
+    seqs = [p.seq for p in taken]
+    assert len(taken) >= 6 and seqs == sorted(set(seqs))
+    assert worker.dropped > 0 and worker.frames > len(taken) * 2
+    assert worker.state is CameraState.STOPPED
+
+
+def test_analyse_every_other_frame(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 10)
+    calls: list[int] = []
+    worker: CameraWorker[int] = CameraWorker(
+        lambda: OpenCvCamera(str(source), realtime=False),
+        lambda image: calls.append(1) or len(calls),
+        analyse_every=2,
+    )
+    worker.start()
+    wait_for(lambda: worker.state is CameraState.FAILED)
+    assert worker.frames == 10 and len(calls) == 5
+
+
+def test_source_ending_mid_preview_reports_and_retry_restarts(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 6)
+    states: list[tuple[CameraState, DeskError | None]] = []
+    changed = threading.Event()
+
+    def on_state(state: CameraState, error: DeskError | None) -> None:
+        states.append((state, error))
+        changed.set()
+
+    worker: CameraWorker[None] = CameraWorker(
+        lambda: OpenCvCamera(str(source), realtime=False), on_state=on_state
+    )
+    worker.start()
+    wait_for(lambda: worker.state is CameraState.FAILED)
+    assert [s for s, _ in states] == [CameraState.STARTING, CameraState.RUNNING, CameraState.FAILED]
+    assert worker.error is not None and worker.error.user_message == "视频源已结束"
+    worker.start()  # the panel's 重试
+    wait_for(lambda: worker.frames > 0)
+    wait_for(lambda: worker.state is CameraState.FAILED)
+    assert worker.frames == 6
+
+
+def test_sequence_deleted_during_preview_fails_cleanly(tmp_path: Path) -> None:
+    pattern = write_sequence(tmp_path / "seq", 30)
+    worker: CameraWorker[None] = CameraWorker(lambda: OpenCvCamera(pattern, loop=True))
+    worker.start()
+    wait_for(lambda: worker.frames >= 3)
+    for image in (tmp_path / "seq").iterdir():
+        image.unlink()  # the "camera" goes away while the preview runs
+    wait_for(lambda: worker.state is CameraState.FAILED)
+    assert worker.error is not None and isinstance(worker.error, CameraError)
+    worker.stop()
+    assert worker.state is CameraState.FAILED  # stop keeps the error for the device panel
+
+
+def test_missing_source_fails_then_retry_succeeds(tmp_path: Path) -> None:
+    path = tmp_path / "later.avi"
+    worker: CameraWorker[None] = CameraWorker(lambda: OpenCvCamera(str(path), realtime=False))
+    worker.start()
+    wait_for(lambda: worker.state is CameraState.FAILED)
+    assert worker.error is not None
+    assert worker.error.user_message.startswith("找不到摄像头视频源")
+    write_video(path, 30)
+    worker.start()
+    wait_for(lambda: worker.frames > 0)
+    worker.stop()
+    assert worker.state is CameraState.STOPPED and worker.error is None
+
+
+def test_demo_source_is_made_once(tmp_path: Path) -> None:
+    first = demo_camera_source(tmp_path)
+    stamp = Path(first).stat().st_mtime_ns
+    assert demo_camera_source(tmp_path) == first and Path(first).stat().st_mtime_ns == stamp
+    camera = OpenCvCamera(first, realtime=False)
+    camera.open()
+    assert camera.read().shape == (480, 640, 3)
+    camera.close()
+
+
+def test_monitor_probes_and_follows_the_preview(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 8)
+    monitor = CameraMonitor(CameraSettings(source=str(tmp_path / "none.avi")))
+    seen: list[DeviceStatus] = []
+    monitor.subscribe(seen.append)
+    assert monitor.status().kind is DeviceKind.CAMERA and not monitor.status().ok
+    monitor.restart()
+    wait_for(lambda: "找不到" in monitor.status().summary_zh)
+    assert monitor.status().port.endswith("none.avi") and monitor.status().driver == "opencv"
+    monitor.reconfigure(CameraSettings(source=str(source)))
+    wait_for(lambda: monitor.status().ok)
+    assert "clip.avi: 640x480" in monitor.status().detail
+    worker: CameraWorker[None] = CameraWorker(monitor.factory)
+    monitor.watch(worker)
+    worker.start()  # the file ends after 8 frames: the panel shows it red
+    wait_for(lambda: not monitor.status().ok)
+    assert monitor.status().summary_zh == "视频源已结束"
+    assert [s.ok for s in seen][-3:] == [True, True, False]  # probe, preview, end
