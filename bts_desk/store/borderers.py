@@ -129,7 +129,7 @@ def conditions(flt: BordererFilter) -> list[ColumnElement[bool]]:
     """The WHERE terms of a filter. A full ID number in the 姓名 field searches 身份证号."""
     where: list[ColumnElement[bool]] = []
     if flt.sync_state is not None:
-        where.append(T.synced == (flt.sync_state is SyncState.SYNCED))
+        where.append(T.synced == (flt.sync_state == SyncState.SYNCED))
     if flt.customs_code:
         where.append(T.customs_code == flt.customs_code)
     id_number = (flt.id_number or "").strip().upper() or None
@@ -146,7 +146,7 @@ def conditions(flt: BordererFilter) -> list[ColumnElement[bool]]:
         where.append(T.has_face == flt.bio_flag.has_face)
         where.append(T.has_finger == flt.bio_flag.has_finger)
     if flt.enable_state is not None:
-        where.append(T.enabled == (flt.enable_state is EnableState.ENABLED))
+        where.append(T.enabled == (flt.enable_state == EnableState.ENABLED))
     if flt.last_op_from is not None:
         where.append(T.last_op_date >= flt.last_op_from)
     if flt.last_op_to is not None:

@@ -1,0 +1,266 @@
+"""Lazy table model of 边民备案查询: a count plus pages fetched on demand, never all matches.
+
+``query(filter)`` counts the matches on a worker thread; the view then asks for the rows it
+shows, and each missing page (``PAGE_SIZE`` rows) is fetched on a worker thread and kept in a
+small LRU cache (``MAX_PAGES``), so memory stays flat on a million-row store. Results of an
+older query (a newer filter or sort was set meanwhile) are dropped by a generation counter.
+
+The model lives on the GUI thread; the store calls run on its own two-thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+
+from bts_desk.domain import Borderer, BordererFilter, LabelledEnum, SortOrder
+from bts_desk.errors import DeskError
+from bts_desk.store import borderers
+from bts_desk.store.db import Database
+from bts_desk.ui.labels import QT_TRANSLATE_NOOP, date_text, label
+from bts_desk.ui.tasks import run_in_background
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE: Final = 200
+MAX_PAGES: Final = 12
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: the ``domain.Borderer`` field it shows (also its sort key) and header."""
+
+    key: str
+    title_en: str
+
+    @property
+    def title(self) -> str:
+        return QCoreApplication.translate("BordererTableModel", self.title_en)
+
+
+# The manual's 12 columns, in its order and wording (Chinese in borderer_model.ts).
+COLUMNS: Final[tuple[Column, ...]] = (
+    Column("customs_code", QT_TRANSLATE_NOOP("BordererTableModel", "Customs code")),
+    Column("name", QT_TRANSLATE_NOOP("BordererTableModel", "Name")),
+    Column("gender", QT_TRANSLATE_NOOP("BordererTableModel", "Gender")),
+    Column("id_number_masked", QT_TRANSLATE_NOOP("BordererTableModel", "ID number")),
+    Column("address", QT_TRANSLATE_NOOP("BordererTableModel", "Registered address")),
+    Column("id_valid_from", QT_TRANSLATE_NOOP("BordererTableModel", "ID valid from")),
+    Column("id_valid_to", QT_TRANSLATE_NOOP("BordererTableModel", "ID valid to")),
+    Column("state", QT_TRANSLATE_NOOP("BordererTableModel", "State")),
+    Column("data_source", QT_TRANSLATE_NOOP("BordererTableModel", "Data source")),
+    Column("valid_to", QT_TRANSLATE_NOOP("BordererTableModel", "Valid to")),
+    Column("bio_flag", QT_TRANSLATE_NOOP("BordererTableModel", "Biometrics")),
+    Column("enable_state", QT_TRANSLATE_NOOP("BordererTableModel", "Enable state")),
+)
+
+
+def cell_text(borderer: Borderer, key: str) -> str:
+    """What a cell shows for one field: enum labels translated, dates ISO."""
+    value = getattr(borderer, key)
+    if isinstance(value, LabelledEnum):
+        return label(value)
+    if value is None or isinstance(value, str):
+        return value or ""
+    return date_text(value)
+
+
+class BordererTableModel(QAbstractTableModel):
+    """Rows of the current query; cells of pages not yet fetched are empty until they arrive.
+
+    Signals (GUI thread): ``count_changed(total)`` after each count, ``page_loaded(first_row)``
+    when a page arrives, ``failed(user_message)`` when the store reports an error."""
+
+    count_changed = Signal(int)
+    page_loaded = Signal(int)
+    failed = Signal(str)
+
+    def __init__(self, db: Database, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._filter: BordererFilter | None = None
+        self._sort_key = "id"
+        self._order = SortOrder.ASCENDING
+        self._generation = 0
+        self._total = 0
+        self._counting = False
+        self._pages: OrderedDict[int, list[Borderer]] = OrderedDict()
+        self._pending: set[int] = set()
+
+    # --- queries ---------------------------------------------------------------------------
+
+    @property
+    def current_filter(self) -> BordererFilter | None:
+        return self._filter
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def busy(self) -> bool:
+        """True while the count or a page of the current query is still being fetched."""
+        return self._counting or bool(self._pending)
+
+    @property
+    def sort_key(self) -> str:
+        return self._sort_key
+
+    def query(self, flt: BordererFilter) -> None:
+        """Run ``flt``: clear the rows, count on a worker, prefetch the first page."""
+        self._filter = flt
+        self._restart()
+
+    def refresh(self) -> None:
+        """Run the current query again (after a 补录 or a sync pull changed rows)."""
+        if self._filter is not None:
+            self._restart()
+
+    def _restart(self) -> None:
+        assert self._filter is not None
+        self._generation += 1
+        generation, flt = self._generation, self._filter
+        self.beginResetModel()
+        self._total = 0
+        self._pages.clear()
+        self._pending.clear()
+        self.endResetModel()
+        self._counting = True
+        run_in_background(
+            lambda: borderers.count(self._db, flt),
+            lambda total: self._counted(generation, total),
+            lambda exc: self._failed(generation, exc),
+            pool=self._pool,
+        )
+        self._request_page(0)
+
+    def _counted(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self._counting = False
+        self.beginResetModel()
+        self._total = total
+        self.endResetModel()
+        self.count_changed.emit(total)
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._counting = False
+        self._pending.clear()
+        if isinstance(exc, DeskError):
+            log.error("borderer query failed: %s", exc.detail)
+            self.failed.emit(exc.user_message)
+        else:
+            log.error("borderer query failed", exc_info=exc)
+            self.failed.emit(QCoreApplication.translate("BordererTableModel", "Query failed."))
+
+    # --- pages -----------------------------------------------------------------------------
+
+    def _request_page(self, page: int) -> None:
+        if self._filter is None or page in self._pending or page in self._pages:
+            return
+        self._pending.add(page)
+        generation, flt = self._generation, self._filter
+        sort, order = self._sort_key, self._order
+        run_in_background(
+            lambda: borderers.fetch_page(
+                self._db, flt, sort=sort, order=order, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            ),
+            lambda rows: self._page_arrived(generation, page, rows),
+            lambda exc: self._failed(generation, exc),
+            pool=self._pool,
+        )
+
+    def _page_arrived(self, generation: int, page: int, rows: list[Borderer]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        first = page * PAGE_SIZE
+        last = min(first + len(rows), self._total) - 1
+        if last >= first:
+            self.dataChanged.emit(
+                self.index(first, 0),
+                self.index(last, len(COLUMNS) - 1),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+        self.page_loaded.emit(first)
+
+    def borderer(self, row: int) -> Borderer | None:
+        """The record shown in ``row`` if its page is loaded (no fetch is started)."""
+        rows = self._pages.get(row // PAGE_SIZE)
+        if rows is None:
+            return None
+        offset = row % PAGE_SIZE
+        return rows[offset] if offset < len(rows) else None
+
+    def cached_pages(self) -> int:
+        return len(self._pages)
+
+    # --- QAbstractTableModel ------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._total
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < self._total:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            page = index.row() // PAGE_SIZE
+            rows = self._pages.get(page)
+            if rows is None:
+                self._request_page(page)
+                return None
+            self._pages.move_to_end(page)
+            offset = index.row() % PAGE_SIZE
+            if offset >= len(rows):
+                return None
+            return cell_text(rows[offset], COLUMNS[index.column()].key)
+        if role == Qt.ItemDataRole.UserRole:
+            return self.borderer(index.row())
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section].title if 0 <= section < len(COLUMNS) else None
+        return str(section + 1)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by a column in the store (a new query; the first page comes back sorted)."""
+        if not 0 <= column < len(COLUMNS):
+            key, new_order = "id", SortOrder.ASCENDING
+        else:
+            key = COLUMNS[column].key
+            descending = order == Qt.SortOrder.DescendingOrder
+            new_order = SortOrder.DESCENDING if descending else SortOrder.ASCENDING
+        if (key, new_order) == (self._sort_key, self._order):
+            return
+        self._sort_key, self._order = key, new_order
+        self.refresh()

@@ -1,0 +1,85 @@
+"""详情: a read-only dialog with every field of one 边民备案记录 (grey fields, manual 2.2).
+
+Shows a ``domain.Borderer`` (ID number already masked by the store). GUI thread; it does no
+database work itself: the query page hands it the record it already holds.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bts_desk.domain import Borderer
+from bts_desk.ui.borderer_model import cell_text
+from bts_desk.ui.fields import FieldKind, set_field_kind
+from bts_desk.ui.labels import QT_TRANSLATE_NOOP
+
+# Every field of the record, in the manual's column order, then the two filter-only fields.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("customs_code", QT_TRANSLATE_NOOP("DetailsDialog", "Customs code")),
+    ("name", QT_TRANSLATE_NOOP("DetailsDialog", "Name")),
+    ("gender", QT_TRANSLATE_NOOP("DetailsDialog", "Gender")),
+    ("id_number_masked", QT_TRANSLATE_NOOP("DetailsDialog", "ID number")),
+    ("address", QT_TRANSLATE_NOOP("DetailsDialog", "Registered address")),
+    ("id_valid_from", QT_TRANSLATE_NOOP("DetailsDialog", "ID valid from")),
+    ("id_valid_to", QT_TRANSLATE_NOOP("DetailsDialog", "ID valid to")),
+    ("state", QT_TRANSLATE_NOOP("DetailsDialog", "State")),
+    ("data_source", QT_TRANSLATE_NOOP("DetailsDialog", "Data source")),
+    ("valid_to", QT_TRANSLATE_NOOP("DetailsDialog", "Valid to")),
+    ("bio_flag", QT_TRANSLATE_NOOP("DetailsDialog", "Biometrics")),
+    ("enable_state", QT_TRANSLATE_NOOP("DetailsDialog", "Enable state")),
+    ("sync_state", QT_TRANSLATE_NOOP("DetailsDialog", "Sync state")),
+    ("last_op_date", QT_TRANSLATE_NOOP("DetailsDialog", "Last operation date")),
+)
+
+
+class DetailsDialog(QDialog):
+    """Modal, read-only. ``field(key)`` returns the line edit of a field (tests, tour)."""
+
+    def __init__(self, borderer: Borderer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailsDialog")
+        self.setWindowTitle(self.tr("Borderer details"))
+        self.borderer = borderer
+        self._fields: dict[str, QLineEdit] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(8)
+        row, col = 0, 0
+        for key, title_en in FIELDS:
+            wide = key == "address"  # long addresses get a whole row
+            if wide and col:
+                row, col = row + 1, 0
+            caption = QLabel(QCoreApplication.translate("DetailsDialog", title_en), self)
+            caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            edit = QLineEdit(cell_text(borderer, key), self)
+            edit.setObjectName(f"detail_{key}")
+            edit.setReadOnly(True)
+            edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            edit.setCursorPosition(0)
+            set_field_kind(edit, FieldKind.READONLY)
+            caption.setBuddy(edit)
+            grid.addWidget(caption, row, col * 2)
+            grid.addWidget(edit, row, col * 2 + 1, 1, 3 if wide else 1)
+            self._fields[key] = edit
+            row, col = (row + 1, 0) if wide or col else (row, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("Close"))
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(buttons)
+        self.resize(760, self.sizeHint().height())
+
+    def field(self, key: str) -> QLineEdit:
+        return self._fields[key]

@@ -1,0 +1,60 @@
+"""Translated labels of the domain enums (context ``Domain``), for every screen.
+
+``domain`` holds only English ``label_en`` source texts (it imports no Qt); this module lists
+them with ``QT_TRANSLATE_NOOP`` so that lupdate extracts them into ``labels.ts``, and translates
+a member at run time. GUI thread (uses the installed QTranslators).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QCoreApplication
+
+from bts_desk.domain import LabelledEnum
+
+CONTEXT = "Domain"
+
+
+def QT_TRANSLATE_NOOP(context: str, source: str) -> str:
+    """Marks ``source`` for lupdate in ``context`` and returns it (a typed stand-in for
+    PySide6's ``QT_TRANSLATE_NOOP``, which is annotated as returning ``object``)."""
+    return source
+
+
+# The label_en texts of bts_desk.domain, listed for lupdate (keep in step with domain.py).
+_SOURCES = (
+    QT_TRANSLATE_NOOP("Domain", "Male"),
+    QT_TRANSLATE_NOOP("Domain", "Female"),
+    QT_TRANSLATE_NOOP("Domain", "Normal"),
+    QT_TRANSLATE_NOOP("Domain", "Suspended"),
+    QT_TRANSLATE_NOOP("Domain", "Cancelled"),
+    QT_TRANSLATE_NOOP("Domain", "Synced with customs"),
+    QT_TRANSLATE_NOOP("Domain", "Not synced with customs"),
+    QT_TRANSLATE_NOOP("Domain", "Enabled"),
+    QT_TRANSLATE_NOOP("Domain", "Disabled"),
+    QT_TRANSLATE_NOOP("Domain", "Face and fingerprints"),
+    QT_TRANSLATE_NOOP("Domain", "Fingerprints, no face"),
+    QT_TRANSLATE_NOOP("Domain", "Face, no fingerprints"),
+    QT_TRANSLATE_NOOP("Domain", "Neither"),
+    QT_TRANSLATE_NOOP("Domain", "Pending"),
+    QT_TRANSLATE_NOOP("Domain", "Sending"),
+    QT_TRANSLATE_NOOP("Domain", "Uploaded"),
+    QT_TRANSLATE_NOOP("Domain", "Refused"),
+    QT_TRANSLATE_NOOP("Domain", "All"),
+)
+
+
+def label(member: LabelledEnum) -> str:
+    """The member's label in the UI language (English when no translation is loaded)."""
+    return QCoreApplication.translate(CONTEXT, member.label_en)
+
+
+def all_label() -> str:
+    """全部: the choice of a filter drop-down that sets no condition."""
+    return QCoreApplication.translate(CONTEXT, "All")
+
+
+def date_text(day: dt.date | None) -> str:
+    """Dates as the manual shows them (``2019-12-13``); empty when unknown."""
+    return day.isoformat() if day else ""

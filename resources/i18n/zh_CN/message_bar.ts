@@ -1,0 +1,12 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>MessageBar</name>
+    <message>
+        <location filename="../../../bts_desk/ui/message_bar.py" line="30"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+</TS>
