@@ -76,6 +76,7 @@ class ScannerInfo:
 class MatchResult:
     matched: bool
     score: int  # the module's own scale; 0 when not matched at all
+    quality: float = 0.0  # the same judged on 0..100 by the driver (a press-quality figure)
 
 
 class FingerprintScanner(Protocol):

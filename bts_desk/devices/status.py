@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+CHECKING_ZH = "正在检测…"
+
 
 class DeviceKind(enum.StrEnum):
     CARD_READER = "card_reader"  # 读卡器
@@ -36,7 +38,12 @@ class DeviceStatus:
 
     @classmethod
     def unknown(cls, kind: DeviceKind, driver: str = "") -> DeviceStatus:
-        return cls(kind, False, "正在检测…", "not checked yet", driver=driver)
+        return cls(kind, False, CHECKING_ZH, "not checked yet", driver=driver)
+
+    @property
+    def checking(self) -> bool:
+        """Not known yet (just started or restarting): the panel shows a grey lamp."""
+        return not self.ok and self.summary_zh == CHECKING_ZH
 
 
 StatusCallback = Callable[[DeviceStatus], None]

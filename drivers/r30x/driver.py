@@ -55,6 +55,7 @@ PRESS_CODES = frozenset({0x03, 0x04, 0x05, 0x06, 0x07, 0x15, 0x17, 0x33, 0x34})
 _IDEMPOTENT = frozenset(
     {Cmd.HANDSHAKE, Cmd.READ_SYS_PARA, Cmd.MATCH, Cmd.TEMPLATE_NUM, Cmd.UP_CHAR, Cmd.UP_IMAGE}
 )
+FULL_SCORE = 300  # Match score of two excellent presses of one finger (AS608 scale)
 _READ_SLICE = 0.05  # seconds per serial read while waiting for a reply
 
 
@@ -158,10 +159,11 @@ class R30xScanner:
     def compare(self) -> MatchResult:
         code, rest = self._transact(Cmd.MATCH)
         score = int.from_bytes(rest[:2], "big") if len(rest) >= 2 else 0
+        quality = round(min(100.0, score * 100 / FULL_SCORE), 1)
         if code == 0x08:
-            return MatchResult(False, score)
+            return MatchResult(False, score, quality)
         self._raise_for(code, Cmd.MATCH)
-        return MatchResult(True, score)
+        return MatchResult(True, score, quality)
 
     def merge(self) -> None:
         code, _ = self._transact(Cmd.REG_MODEL)

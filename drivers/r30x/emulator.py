@@ -8,8 +8,8 @@ handshake, VfyPwd, ReadSysPara, GenImg, Img2Tz, Match, Search, RegModel, Store, 
 UpChar, DownChar, UpImage, TemplateNum, Empty, DeletChar.
 
 The finger on the sensor follows a script: ``place(finger, presses=3)`` queues presses (each
-held for ``hold`` GenImg polls, then lifted for ``gap`` polls); ``no_finger(n)`` keeps the
-sensor empty; ``auto=True`` makes a patient person who keeps pressing and changes finger
+after ``gap`` GenImg polls without a finger, held for ``hold`` polls); ``no_finger(n)`` keeps
+the sensor empty; ``auto=True`` makes a patient person who keeps pressing and changes finger
 after each uploaded template (the demo). Faults: ``inject(Fault.X, count)`` for the wire
 (garbage, bad checksum, truncated reply, stuck), press kinds for the finger (messy, small),
 and ``unplug()``/``replug()``. ``pace=True`` sends at the real baud rate.
@@ -165,12 +165,12 @@ class R30xEmulator:
         gap: int = 1,
         kind: fi.PressKind = fi.PressKind.GOOD,
     ) -> None:
-        """Queue ``presses`` presses of ``finger``: on the sensor for ``hold`` GenImg polls,
-        then lifted for ``gap`` polls."""
+        """Queue ``presses`` presses of ``finger``: each one lifted for ``gap`` GenImg polls,
+        then on the sensor for ``hold`` polls (then lifted while nothing more is queued)."""
         with self._lock:
             for _ in range(presses):
-                self._timeline.append(_Segment(finger, hold, kind))
                 self._timeline.append(_Segment(None, gap))
+                self._timeline.append(_Segment(finger, hold, kind))
 
     def no_finger(self, polls: int) -> None:
         with self._lock:

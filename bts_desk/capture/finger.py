@@ -1,0 +1,331 @@
+"""Enrolling one finger from three presses, on any ``FingerprintScanner`` (libfprint style).
+
+The manual's 第一指纹录入 / 第二指纹录入: "请按三次指纹" → three presses → "指纹采集成功".
+``FingerEnroller.run`` walks an explicit state machine (``EnrollState``) on the scanner
+worker's thread and reports ``FingerEvent``s through a callback (that thread too: the UI
+wraps the callback with ``gui_poster().wrap``). ``cancel`` is checked between device steps
+and in every wait, so a cancelled capture ends within one device command.
+
+Per press: wait for the finger (timeout), image, features into a slot; press 1 of finger 2 is
+compared with finger 1's template (DownChar + Match: the same finger → "请换个手指"); press 2
+must match press 1 and press 3 must match the template of presses 1+2 (else that press is
+asked again, and after repeated mismatches the finger starts over); the finger must be lifted
+before the next press. Then the template (512-byte char file) is read, and only one image
+(about 6.4 s on the wire at 57,600 baud): the final press's, still in the module's single
+image buffer, verified against the other two. Quality per press comes from the module's
+match scores.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import cv2
+
+from bts_desk.devices.fingerprint import (
+    FingerprintScanner,
+    MergeFailedError,
+    PressRejectedError,
+    ScannerWorker,
+)
+from bts_desk.domain import FingerCapture
+from bts_desk.errors import CaptureError, DeskError
+
+log = logging.getLogger(__name__)
+
+PRESSES = 3
+TEMPLATE_BYTES = 512  # what the sync service accepts for a template
+
+
+class EnrollState(enum.Enum):
+    WAIT_LIFT = "wait_lift"
+    WAIT_FINGER = "wait_finger"
+    EXTRACT = "extract"
+    CHECK_OTHER_FINGER = "check_other_finger"
+    MATCH = "match"
+    MERGE = "merge"
+    UPLOAD = "upload"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class EventKind(enum.Enum):
+    PRESS = "press"  # put the finger on the sensor (press n of 3)
+    ACCEPTED = "accepted"  # press n taken (quality)
+    LIFT = "lift"  # lift the finger
+    RETRY = "retry"  # press n was not usable: ``reason``; press again
+    RESTART = "restart"  # the presses did not agree: start the finger over
+    UPLOADING = "uploading"  # reading template and image from the scanner
+    DONE = "done"  # 指纹采集成功
+    FAILED = "failed"  # ``reason``; the dialog may start the finger again
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class FingerEvent:
+    kind: EventKind
+    finger_no: int
+    press: int = 0  # 1..3 (0: not about one press)
+    total: int = PRESSES
+    quality: float = 0.0  # ACCEPTED: 0..100
+    reason: str = ""  # RETRY / RESTART / FAILED: Chinese, safe to show
+
+    @property
+    def message_zh(self) -> str:
+        """The manual's wording, for logs and non-Qt front ends (the dialog translates)."""
+        first = "请按三次指纹" if self.finger_no == 1 else "请换个手指再按三次指纹"
+        return {
+            EventKind.PRESS: f"{first}（第 {self.press}/{self.total} 次）",
+            EventKind.ACCEPTED: f"第 {self.press}/{self.total} 次按压成功",
+            EventKind.LIFT: "请抬起手指",
+            EventKind.RETRY: self.reason
+            if self.reason.startswith("请")
+            else f"{self.reason}，请重新按压",
+            EventKind.RESTART: f"{self.reason}，请重新按三次",
+            EventKind.UPLOADING: "正在读取指纹…",
+            EventKind.DONE: "指纹采集成功",
+            EventKind.FAILED: f"指纹采集失败：{self.reason}",
+            EventKind.CANCELLED: "已取消",
+        }[self.kind]
+
+
+EventCallback = Callable[[FingerEvent], None]
+
+
+class CaptureCancelledError(CaptureError):
+    def __init__(self) -> None:
+        super().__init__("已取消指纹采集", "finger capture cancelled")
+
+
+class _Retry(Exception):  # noqa: N818 - control flow inside run(), never escapes
+    def __init__(self, reason: str, restart: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.restart = restart
+
+
+class FingerEnroller:
+    """One finger, three presses. Build it and call ``run`` on the scanner's thread."""
+
+    def __init__(
+        self,
+        scanner: FingerprintScanner,
+        finger_no: int,
+        on_event: EventCallback,
+        *,
+        other_template: bytes | None = None,
+        cancel: threading.Event | None = None,
+        poll_interval: float = 0.05,
+        finger_timeout: float = 30.0,
+        lift_timeout: float = 20.0,
+        max_retries: int = 8,
+        mismatches_before_restart: int = 2,
+    ) -> None:
+        self.scanner = scanner
+        self.finger_no = finger_no
+        self.other_template = other_template
+        self.cancel = cancel or threading.Event()
+        self.state = EnrollState.WAIT_LIFT
+        self._emit_cb = on_event
+        self._poll = poll_interval
+        self._finger_timeout = finger_timeout
+        self._lift_timeout = lift_timeout
+        self._max_retries = max_retries
+        self._mismatch_limit = mismatches_before_restart
+        self._retries = 0
+        self._mismatches = 0
+        self.quality: dict[int, float] = {}
+
+    def run(self) -> FingerCapture:
+        """Three accepted presses → FingerCapture; CaptureError/ScannerError otherwise."""
+        try:
+            capture = self._run()
+        except CaptureCancelledError:
+            self.state = EnrollState.CANCELLED
+            self._emit(EventKind.CANCELLED)
+            raise
+        except DeskError as exc:
+            self.state = EnrollState.FAILED
+            log.info("finger %d capture failed: %s", self.finger_no, exc.detail)
+            self._emit(EventKind.FAILED, reason=exc.user_message)
+            raise
+        self.state = EnrollState.DONE
+        self._emit(EventKind.DONE)
+        return capture
+
+    # --- the machine ---------------------------------------------------------------------
+
+    def _run(self) -> FingerCapture:
+        self._wait_lift(announce=False)
+        press = 1
+        while press <= PRESSES:
+            self._emit(EventKind.PRESS, press)
+            self._wait_finger()
+            try:
+                self._take_press(press)
+                if press == PRESSES:
+                    self._check_other_finger(final=True)
+            except _Retry as retry:
+                press = self._after_retry(press, retry)
+                continue
+            self._emit(EventKind.ACCEPTED, press, quality=self.quality.get(press, 0.0))
+            if press < PRESSES:
+                self._wait_lift()
+            press += 1
+        self._set(EnrollState.UPLOAD)
+        self._emit(EventKind.UPLOADING)
+        template = self.scanner.read_template(1)
+        if len(template) != TEMPLATE_BYTES:
+            raise CaptureError(
+                "指纹模板长度不正确", f"template of {len(template)} bytes, not {TEMPLATE_BYTES}"
+            )
+        self._check_cancel()
+        image = self.scanner.read_image()
+        ok, png = cv2.imencode(".png", image)
+        if not ok:
+            raise CaptureError("指纹图像转换失败", "cv2.imencode(.png) failed")
+        quality = tuple(self.quality.get(p, 0.0) for p in range(1, PRESSES + 1))
+        return FingerCapture(self.finger_no, template, png.tobytes(), quality)
+
+    def _take_press(self, press: int) -> None:
+        self._set(EnrollState.EXTRACT)
+        try:
+            self.scanner.extract(1 if press == 1 else 2)
+        except PressRejectedError as exc:
+            raise _Retry(exc.user_message) from exc
+        if press == 1:
+            self._check_other_finger(final=False)
+            return
+        self._set(EnrollState.MATCH)
+        result = self.scanner.compare()
+        if not result.matched:
+            self._mismatches += 1
+            what = "与第一次按压" if press == 2 else "与前两次按压"
+            raise _Retry(f"{what}不是同一手指", restart=self._mismatches >= self._mismatch_limit)
+        self._mismatches = 0
+        self.quality[press] = result.quality
+        if press == 2:
+            self.quality[1] = result.quality
+            self._set(EnrollState.MERGE)
+            try:
+                self.scanner.merge()
+            except MergeFailedError as exc:
+                raise _Retry(exc.user_message, restart=True) from exc
+
+    def _check_other_finger(self, *, final: bool) -> None:
+        """Finger 2: the other finger's template into slot 2, compared with slot 1."""
+        if self.other_template is None:
+            return
+        self._set(EnrollState.CHECK_OTHER_FINGER)
+        self._check_cancel()
+        self.scanner.write_template(2, self.other_template)
+        if self.scanner.compare().matched:
+            raise _Retry("请换个手指", restart=final)
+
+    def _after_retry(self, press: int, retry: _Retry) -> int:
+        self._retries += 1
+        if self._retries > self._max_retries:
+            raise CaptureError(
+                f"多次按压未成功：{retry.reason}",
+                f"finger {self.finger_no}: gave up after {self._max_retries} retries",
+            )
+        if retry.restart:
+            self._mismatches = 0
+            self.quality.clear()
+            self._emit(EventKind.RESTART, press, reason=retry.reason)
+            press = 1
+        else:
+            self._emit(EventKind.RETRY, press, reason=retry.reason)
+        self._wait_lift()
+        return press
+
+    # --- waiting -------------------------------------------------------------------------
+
+    def _wait_finger(self) -> None:
+        self._set(EnrollState.WAIT_FINGER)
+        deadline = time.monotonic() + self._finger_timeout
+        while not self.scanner.capture():
+            self._pause(deadline, "等待按压指纹超时，请重新开始", "no finger")
+
+    def _wait_lift(self, *, announce: bool = True) -> None:
+        self._set(EnrollState.WAIT_LIFT)
+        deadline = time.monotonic() + self._lift_timeout
+        first = True
+        while self.scanner.capture():
+            if first and announce:
+                self._emit(EventKind.LIFT)
+            first = False
+            self._pause(deadline, "手指没有抬起，请抬起手指后重新开始", "finger not lifted")
+
+    def _pause(self, deadline: float, user_message: str, what: str) -> None:
+        if time.monotonic() > deadline:
+            raise CaptureError(user_message, f"finger {self.finger_no}: {what} before timeout")
+        if self.cancel.wait(self._poll):
+            raise CaptureCancelledError()
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise CaptureCancelledError()
+
+    def _set(self, state: EnrollState) -> None:
+        self._check_cancel()
+        self.state = state
+
+    def _emit(
+        self, kind: EventKind, press: int = 0, *, quality: float = 0.0, reason: str = ""
+    ) -> None:
+        event = FingerEvent(kind, self.finger_no, press, PRESSES, quality, reason)
+        try:
+            self._emit_cb(event)
+        except Exception:
+            log.exception("finger event callback failed")
+
+
+@dataclass
+class FingerCaptureHandle:
+    """A finger capture queued on the scanner worker: its Future and its cancel switch."""
+
+    future: Future[FingerCapture]
+    cancel_event: threading.Event
+
+    def cancel(self) -> None:
+        """Stop as soon as the current device step ends (thread-safe, returns at once)."""
+        self.cancel_event.set()
+        self.future.cancel()  # if it has not started yet
+
+
+def start_finger_capture(
+    worker: ScannerWorker,
+    finger_no: int,
+    on_event: EventCallback,
+    *,
+    other_template: bytes | None = None,
+    poll_interval: float = 0.05,
+    finger_timeout: float = 30.0,
+) -> FingerCaptureHandle:
+    """Queue the capture of finger ``finger_no`` on ``worker``; returns at once.
+
+    ``on_event`` and the Future's callbacks run on the worker thread. For finger 2 pass
+    finger 1's ``FingerCapture.template`` as ``other_template``."""
+    cancel = threading.Event()
+
+    def job(scanner: FingerprintScanner) -> FingerCapture:
+        enroller = FingerEnroller(
+            scanner,
+            finger_no,
+            on_event,
+            other_template=other_template,
+            cancel=cancel,
+            poll_interval=poll_interval,
+            finger_timeout=finger_timeout,
+        )
+        return enroller.run()
+
+    return FingerCaptureHandle(worker.submit(job), cancel)
