@@ -139,6 +139,7 @@ class CameraWorker(Generic[T]):
         self._slot: LatestSlot[FramePacket[T]] = LatestSlot()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopping: threading.Thread | None = None
         self._stop = threading.Event()
         self._state = CameraState.STOPPED
         self._error: DeskError | None = None
@@ -154,31 +155,45 @@ class CameraWorker(Generic[T]):
         return self._error
 
     @property
+    def is_capturing(self) -> bool:
+        """True while a capture thread (running or stopping) may still hold the camera."""
+        threads = (self._thread, self._stopping)
+        return any(t is not None and t.is_alive() for t in threads)
+
+    @property
     def dropped(self) -> int:
         return self._slot.dropped
 
     def start(self) -> None:
         """Start (or, after a failure, retry) capturing. No-op while already running."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._thread is not None and self._thread.is_alive() and not self._stop.is_set():
                 return
+            previous = self._thread or self._stopping
             self._stop = threading.Event()
             self._slot.clear()
             self.frames = 0
             self._error = None
             self._set_state(CameraState.STARTING, None)
             self._thread = threading.Thread(
-                target=self._run, args=(self._stop,), name="camera-capture", daemon=True
+                target=self._run,
+                args=(self._stop, previous),
+                name="camera-capture",
+                daemon=True,
             )
             self._thread.start()
 
     def stop(self, timeout: float = 3.0) -> None:
         """Stop capturing and release the camera. Waits up to ``timeout`` for the thread (a read
-        blocked in a hung driver is left to finish on its own; the thread is a daemon)."""
+        blocked in a hung driver is left to finish on its own; the thread is a daemon). The GUI
+        passes ``timeout=0``: a following ``start`` waits for the old thread on the new one,
+        so the device is free again before it is reopened."""
         with self._lock:
             thread, self._thread = self._thread, None
+            if thread is not None:
+                self._stopping = thread
             self._stop.set()
-        if thread is not None and thread is not threading.current_thread():
+        if thread is not None and timeout > 0 and thread is not threading.current_thread():
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("camera thread did not stop within %.1f s", timeout)
@@ -202,9 +217,11 @@ class CameraWorker(Generic[T]):
             except Exception:
                 log.exception("camera state callback failed")
 
-    def _run(self, stop: threading.Event) -> None:
+    def _run(self, stop: threading.Event, previous: threading.Thread | None) -> None:
         cv2.setNumThreads(1)
         camera: Camera | None = None
+        if previous is not None and previous is not threading.current_thread():
+            previous.join(10.0)  # the old capture thread must have released the device
         try:
             camera = self._factory()
             self.camera_name = camera.name

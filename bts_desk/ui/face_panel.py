@@ -1,0 +1,352 @@
+"""The 人脸 page of 补录 (manual, step 5): live preview, portrait guide frame, 拍照 / 重拍.
+
+【开始拍照】 starts the camera; the preview shows the portrait guide frame, green while the face
+quality gate passes (red when a face is there but something is wrong, grey otherwise) and the
+live hint; 【拍照】 is enabled only while the gate passes, takes the photo, freezes the preview on
+that frame and greys out; 【重拍】 starts again. Camera errors show inline with 【重试】, never as
+a blocking dialog.
+
+Threads: the camera and the gate run on the ``CameraWorker``'s capture thread; this widget
+polls the worker's newest-frame mailbox with a QTimer on the GUI thread (frames nobody took are
+dropped there, so a busy GUI never lags behind), and gets state changes through
+``gui_poster().wrap``. Everything here runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bts_desk.capture.face import GateVerdict, Hint, Image, ThreadLocalGate, make_face_capture
+from bts_desk.devices.camera import (
+    CameraFactory,
+    CameraMonitor,
+    CameraState,
+    CameraWorker,
+    FramePacket,
+)
+from bts_desk.domain import FaceCapture
+from bts_desk.errors import DeskError
+from bts_desk.ui.labels import QT_TRANSLATE_NOOP
+from bts_desk.ui.tasks import gui_poster
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 30  # ~33 Hz: at least the camera's rate, so the newest frame is shown promptly
+PASS_HOLD_S = 0.5  # 拍照 stays enabled this long after the last passing frame (no flicker)
+GREEN, RED, GREY = QColor("#2e9d46"), QColor("#d9363e"), QColor("#9aa3ad")
+
+HINT_TEXT: dict[Hint, str] = {
+    Hint.OK: QT_TRANSLATE_NOOP("FacePanel", "Ready: take the photo"),
+    Hint.NO_FACE: QT_TRANSLATE_NOOP("FacePanel", "No face detected"),
+    Hint.MULTIPLE_FACES: QT_TRANSLATE_NOOP("FacePanel", "More than one face detected"),
+    Hint.OUT_OF_FRAME: QT_TRANSLATE_NOOP("FacePanel", "Place the face inside the frame"),
+    Hint.TOO_CLOSE: QT_TRANSLATE_NOOP("FacePanel", "Move a little further away"),
+    Hint.TOO_SMALL: QT_TRANSLATE_NOOP("FacePanel", "Come a little closer"),
+    Hint.TOO_DARK: QT_TRANSLATE_NOOP("FacePanel", "Too dark"),
+    Hint.TOO_BRIGHT: QT_TRANSLATE_NOOP("FacePanel", "Too bright"),
+    Hint.BLURRED: QT_TRANSLATE_NOOP("FacePanel", "Image blurred: hold still"),
+    Hint.NOT_FRONTAL: QT_TRANSLATE_NOOP("FacePanel", "Face the camera"),
+}
+
+
+def to_qimage(image: Image) -> QImage:
+    """A QImage copy of a BGR frame (the copy owns its pixels; the array may be reused)."""
+    height, width = image.shape[:2]
+    data = image.tobytes()
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_BGR888).copy()
+
+
+class PreviewView(QWidget):
+    """Paints the frame scaled to fit, the portrait guide frame and the hint banner."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("facePreview")
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image: QImage | None = None
+        self.verdict: GateVerdict | None = None
+        self.banner = ""
+        self.frozen = False
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+    def show_frame(self, image: QImage, verdict: GateVerdict | None, banner: str) -> None:
+        self.image, self.verdict, self.banner = image, verdict, banner
+        self.update()
+
+    def show_message(self, text: str) -> None:
+        """No picture: a dark area with ``text`` (before start, while opening, on errors)."""
+        self.image, self.verdict, self.banner, self.frozen = None, None, text, False
+        self.update()
+
+    def frame_colour(self) -> QColor:
+        verdict = self.verdict
+        if verdict is None or (verdict.face is None and not self.frozen):
+            return GREY
+        return GREEN if verdict.ok else RED
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("#20252b"))
+        if self.image is not None:
+            target = self._target_rect()
+            painter.drawImage(target, self.image)
+            if self.verdict is not None:
+                self._paint_guide(painter, target)
+            if self.frozen:
+                painter.fillRect(target, QColor(255, 255, 255, 40))
+        self._paint_banner(painter)
+        painter.end()
+
+    def _target_rect(self) -> QRectF:
+        assert self.image is not None
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def _paint_guide(self, painter: QPainter, target: QRectF) -> None:
+        assert self.image is not None and self.verdict is not None
+        scale = target.width() / self.image.width()
+        guide = self.verdict.guide
+        rect = QRectF(
+            target.x() + guide.x * scale,
+            target.y() + guide.y * scale,
+            guide.w * scale,
+            guide.h * scale,
+        )
+        painter.setPen(QPen(self.frame_colour(), 3))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect, 6, 6)
+        head = QRectF(0, 0, rect.width() * 0.62, rect.height() * 0.62)  # where the head goes
+        head.moveCenter(rect.center())
+        head.moveTop(rect.top() + rect.height() * 0.09)
+        painter.setPen(QPen(self.frame_colour(), 1.5, Qt.PenStyle.DashLine))
+        painter.drawEllipse(head)
+
+    def _paint_banner(self, painter: QPainter) -> None:
+        if not self.banner:
+            return
+        font = QFont(self.font())
+        font.setPixelSize(max(16, self.height() // 22))
+        font.setBold(True)
+        painter.setFont(font)
+        height = font.pixelSize() * 2.2
+        band = QRectF(0, self.height() - height, self.width(), height)
+        if self.image is None:
+            band = QRectF(self.rect())
+        else:
+            painter.fillRect(band, QColor(0, 0, 0, 150))
+        painter.setPen(self.frame_colour() if self.image is not None else QColor("#dfe5ec"))
+        if self.image is not None and self.frame_colour() == GREY:
+            painter.setPen(QColor("white"))
+        painter.drawText(band, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.banner)
+
+
+class FacePanel(QWidget):
+    """The 人脸 page. ``camera`` builds the configured camera (on the capture thread);
+    ``captured(FaceCapture)`` is emitted when 拍照 succeeds. Call ``shutdown()`` before
+    discarding the panel (hiding it also stops the camera)."""
+
+    captured = Signal(object)  # FaceCapture
+
+    def __init__(
+        self,
+        camera: CameraFactory,
+        parent: QWidget | None = None,
+        *,
+        monitor: CameraMonitor | None = None,
+        gate: Callable[[Image], GateVerdict] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("facePanel")
+        self.worker: CameraWorker[GateVerdict] = CameraWorker(
+            camera, gate or ThreadLocalGate(), on_state=gui_poster().wrap(self._on_state)
+        )
+        if monitor is not None:
+            monitor.watch(self.worker)
+        self.capture: FaceCapture | None = None
+        self._live = False
+        self._last_pass: FramePacket[GateVerdict] | None = None
+        self._last_pass_at = 0.0
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        self._show_idle()
+
+    def _build(self) -> None:
+        self.preview = PreviewView(self)
+        self.photo = QLabel(self)
+        self.photo.setObjectName("facePhoto")
+        self.photo.setFixedSize(180, 240)
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setFrameShape(QFrame.Shape.StyledPanel)
+        self.photo_caption = QLabel(self.tr("Photo"), self)
+        self.photo_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("faceError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d9363e; font-weight: bold;")
+        self.start_button = QPushButton(self.tr("Start camera"), self)
+        self.start_button.setObjectName("primaryButton")
+        self.shoot_button = QPushButton(self.tr("Take photo"), self)
+        self.retake_button = QPushButton(self.tr("Retake"), self)
+        self.retry_button = QPushButton(self.tr("Retry"), self)
+        self.start_button.clicked.connect(self.start)
+        self.shoot_button.clicked.connect(self.take_photo)
+        self.retake_button.clicked.connect(self.retake)
+        self.retry_button.clicked.connect(self.start)
+        side = QVBoxLayout()
+        side.addWidget(self.photo_caption)
+        side.addWidget(self.photo)
+        side.addStretch(1)
+        top = QHBoxLayout()
+        top.addWidget(self.preview, 1)
+        top.addLayout(side)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.shoot_button, self.retake_button):
+            buttons.addWidget(button)
+        buttons.addSpacing(16)
+        buttons.addWidget(self.error_label, 1)
+        buttons.addWidget(self.retry_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 1)
+        layout.addLayout(buttons)
+
+    # --- actions (buttons) -------------------------------------------------------------
+
+    def start(self) -> None:
+        """开始拍照 / 重试: open the camera and preview."""
+        self.error_label.clear()
+        self.retry_button.hide()
+        self._last_pass = None
+        self._live = True
+        self.preview.frozen = False
+        self.preview.show_message(self.tr("Opening the camera…"))
+        self._set_buttons(start=False, shoot=False, retake=self.capture is not None)
+        self.worker.start()
+        self._timer.start()
+
+    def take_photo(self) -> None:
+        """拍照: crop the newest passing frame, freeze the preview on it, stop the camera."""
+        packet = self._fresh_pass()
+        if packet is None or packet.analysis is None:
+            return
+        try:
+            capture = make_face_capture(packet.image, packet.analysis)
+        except DeskError as exc:
+            log.warning("face capture failed: %s", exc.detail)
+            self._show_error(exc.user_message)
+            return
+        self._stop_camera()
+        self.capture = capture
+        self.preview.frozen = True
+        self.preview.show_frame(to_qimage(packet.image), packet.analysis, self.tr("Photo taken"))
+        pixmap = QPixmap()
+        pixmap.loadFromData(capture.jpeg, "JPG")
+        self.photo.setPixmap(pixmap.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio))
+        self._set_buttons(start=False, shoot=False, retake=True)
+        log.info("face photo taken: %s", capture.quality)
+        self.captured.emit(capture)
+
+    def retake(self) -> None:
+        """重拍: drop the photo and preview again."""
+        self.capture = None
+        self.photo.clear()
+        self.start()
+
+    def reset(self) -> None:
+        """Back to the start (a new person's 补录): camera off, no photo."""
+        self._stop_camera()
+        self.capture = None
+        self.photo.clear()
+        self._show_idle()
+
+    def shutdown(self) -> None:
+        """Stop the camera (the dialog closes)."""
+        self._stop_camera()
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _show_idle(self) -> None:
+        self.error_label.clear()
+        self.retry_button.hide()
+        self.preview.show_message(
+            self.tr("Click Start camera, then ask the person to look into the camera")
+        )
+        self._set_buttons(start=True, shoot=False, retake=False)
+
+    def _set_buttons(self, *, start: bool, shoot: bool, retake: bool) -> None:
+        self.start_button.setEnabled(start)
+        self.shoot_button.setEnabled(shoot)
+        self.retake_button.setEnabled(retake)
+
+    def _stop_camera(self) -> None:
+        self._live = False
+        self._timer.stop()
+        self.worker.stop(timeout=0)  # never wait on the GUI thread; the next start waits
+
+    def _fresh_pass(self) -> FramePacket[GateVerdict] | None:
+        if self._last_pass is None or time.monotonic() - self._last_pass_at > PASS_HOLD_S:
+            return None
+        return self._last_pass
+
+    def _poll(self) -> None:
+        packet = self.worker.take_latest()
+        if packet is not None and self._live:
+            verdict = packet.analysis
+            if verdict is not None and verdict.ok:
+                self._last_pass, self._last_pass_at = packet, time.monotonic()
+            hint = self.tr(HINT_TEXT[verdict.hint]) if verdict is not None else ""
+            self.preview.show_frame(to_qimage(packet.image), verdict, hint)
+        if self._live:
+            self.shoot_button.setEnabled(self._fresh_pass() is not None)
+
+    def _on_state(self, state: CameraState, error: DeskError | None) -> None:
+        if not self._live:
+            return
+        if state is CameraState.FAILED and error is not None:
+            self._stop_camera()
+            self._show_error(error.user_message)
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.retry_button.show()
+        if self.capture is None:
+            self.preview.show_message(message)
+        self._set_buttons(start=True, shoot=False, retake=self.capture is not None)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        if self._live:  # leaving the 人脸 tab or closing the dialog: release the webcam
+            self._stop_camera()
+            if self.capture is None:
+                self._show_idle()
+            else:
+                self._set_buttons(start=False, shoot=False, retake=True)
+        super().hideEvent(event)
