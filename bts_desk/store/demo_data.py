@@ -406,8 +406,9 @@ def _create_indexes(conn: Connection) -> None:
 class ProgressBar:
     """A one-line text progress bar on stderr (redrawn in place on a terminal)."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream, self.width = stream, width
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
         self.start = time.perf_counter()
         self._last = -1
 
