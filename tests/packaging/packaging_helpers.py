@@ -1,0 +1,46 @@
+"""Helpers of the installer tests: the build modules of ``packaging/`` and the build script.
+
+Imported by the test modules as ``packaging_helpers`` (pytest puts this folder on sys.path);
+``packaging`` itself is also the name of a PyPI package, so the build modules are loaded by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGING = ROOT / "packaging"
+BUILD = PACKAGING / "build.py"
+
+
+def load_packaging_module(name: str) -> ModuleType:
+    """Import ``packaging/<name>.py`` by path (``packaging`` is also a PyPI package's name)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, PACKAGING / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_build(*args: str | Path, timeout: float = 900) -> str:
+    """Run ``packaging/build.py`` with this interpreter; returns its stdout, fails on error."""
+    cmd = [sys.executable, str(BUILD), *map(str, args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def require_tools(*tools: str) -> None:
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (./dev.sh setup installs them)")
