@@ -117,14 +117,19 @@ class LockPage(QWidget):
         panel = QWidget(self)
         panel.setMaximumWidth(560)
         panel.setLayout(box)
+        middle = QHBoxLayout()  # no alignment flags: they would drop the labels' height-for-width
+        middle.addStretch(1)
+        middle.addWidget(panel, 10)
+        middle.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(middle)
         outer.addStretch(2)
 
     def show_locked(self, reason: Reason, officer: Officer | None) -> None:
         self.title.setText(lock_title(reason))
         self.officer_label.setText(officer_line(officer))
+        self.officer_label.setVisible(officer is not None)
         self.hint.setText(self.tr("Insert the same officer card and enter its PIN to unlock."))
         self.pin_edit.clear()
         for widget in (self.pin_edit, self.unlock_button, self.logout_button):
@@ -135,7 +140,7 @@ class LockPage(QWidget):
 
     def show_ended(self, title: str, text: str) -> None:
         self.title.setText(title)
-        self.officer_label.setText("")
+        self.officer_label.setVisible(False)
         self.hint.setText(text)
         self.pin_edit.clear()
         for widget in (self.pin_edit, self.unlock_button, self.logout_button):
