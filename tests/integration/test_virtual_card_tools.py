@@ -1,0 +1,86 @@
+"""The demo card and the virtual card's command line, over the real pcscd + vpcd."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card
+from bts_desk.drivers.piv_card.vpcd import VPCD_PORT
+from pcsc_stack import reader_name, wait_card_state
+
+from bts_desk.card.session import OfficerSession
+from bts_desk.config import Settings
+
+pytestmark = pytest.mark.pcscd
+
+
+def test_demo_card_logs_in_with_the_readme_pin(
+    pcscd: list[str], settings: Settings, tmp_path: Path
+) -> None:
+    card, ca_pem = start_demo_card(tmp_path / "data")
+    try:
+        wait_card_state(reader_name(0), present=True)
+        session = OfficerSession.from_settings(settings.replace("card", ca_cert=str(ca_pem)))
+        assert DEMO_PIN == "123456"
+        officer = session.login(DEMO_PIN)
+        assert (officer.name, officer.officer_id, officer.customs_code) == (
+            "李海关",
+            "GY860901",
+            "8609",
+        )
+        session.logout()
+    finally:
+        card.remove()
+        wait_card_state(reader_name(0), present=False)
+    again, same_ca = start_demo_card(tmp_path / "data", insert=False)
+    assert same_ca == ca_pem  # the demo CA is kept, so the configured path stays valid
+    assert not again.inserted
+
+
+def test_command_line_card_on_the_second_slot(
+    pcscd: list[str], settings: Settings, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bts_desk.drivers.piv_card",
+            "--pin",
+            "24681357",
+            "--name",
+            "王关员",
+            "--officer-id",
+            "GY860977",
+            "--port",
+            str(VPCD_PORT + 1),
+            "--ca-dir",
+            str(tmp_path / "ca"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_card_state(reader_name(1), present=True, timeout=10)
+        configured = settings.replace(
+            "card", ca_cert=str(tmp_path / "ca" / "ca.pem"), reader="00 01"
+        )
+        session = OfficerSession.from_settings(configured)
+        assert session.login("24681357").officer_id == "GY860977"
+        session.logout()
+        assert process.stdin is not None
+        process.stdin.write("r\n")
+        process.stdin.flush()
+        wait_card_state(reader_name(1), present=False)
+        process.stdin.write("q\n")
+        process.stdin.flush()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.stdout is not None
+    assert "ca.pem" in process.stdout.read()
