@@ -189,13 +189,17 @@ class OpenCvCamera:
         return bool(self._cap.isOpened())
 
     def _pace(self) -> None:
+        """Hold a file source to its frame clock, as a camera would. A reader that falls a
+        little behind catches up (the clock stays anchored); one that falls far behind is
+        re-anchored to now rather than served a burst of stale frames."""
         if self._frame_interval <= 0:
             return
         now = time.monotonic()
         if self._next_due > now:
             time.sleep(self._next_due - now)
-        # Never "catch up" with a burst after a slow consumer: a camera does not either.
-        self._next_due = max(self._next_due, now) + self._frame_interval
+        elif now - self._next_due > 3 * self._frame_interval:
+            self._next_due = now
+        self._next_due += self._frame_interval
 
     def _normalise(self, frame: Image) -> Image:
         if frame.ndim == 2:
