@@ -131,15 +131,15 @@ def test_slow_consumer_gets_the_newest_frame_and_no_backlog(tmp_path: Path) -> N
         analysed.append(frame_number(image))
         return frame_number(image)
 
-    def factory() -> OpenCvCamera:
-        return OpenCvCamera(str(source), loop=True, realtime=False)
+    def factory() -> OpenCvCamera:  # paced at 25 fps like a webcam
+        return OpenCvCamera(str(source), loop=True)
 
     worker: CameraWorker[int] = CameraWorker(factory, analyse)
     worker.start()
     taken = []
     try:
         for _ in range(8):
-            time.sleep(0.05)  # a GUI far slower than the camera
+            time.sleep(0.15)  # a GUI far slower than the camera (~4 frames per poll)
             wait_for(lambda: worker.frames > 0)
             packet = worker.take_latest()
             if packet is not None:
