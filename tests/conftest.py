@@ -19,7 +19,10 @@ from bts_desk.config import Settings, load_settings
 from bts_desk.store.db import Database, open_database
 
 # Plugin modules in tests/ (on sys.path through this conftest): real device stacks.
-pytest_plugins = ["pcsc_stack"]  # pcscd + vpcd + virtual PIV cards (issue 3)
+pytest_plugins = [
+    "pcsc_stack",  # pcscd + vpcd + virtual PIV cards (issue 3)
+    "scanner_stack",  # emulated R30x fingerprint module on a pty + the real driver (issue 4)
+]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ reply spoils only the command it belonged to; commands without side effects are 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import numpy as np
@@ -52,11 +53,31 @@ MODEL = "R30x/AS608 (EF01)"
 # Confirmation codes that mean "this press is unusable, press again".
 PRESS_CODES = frozenset({0x03, 0x04, 0x05, 0x06, 0x07, 0x15, 0x17, 0x33, 0x34})
 # Commands that change nothing on the module: safe to send again after a garbled reply.
-_IDEMPOTENT = frozenset(
-    {Cmd.HANDSHAKE, Cmd.READ_SYS_PARA, Cmd.MATCH, Cmd.TEMPLATE_NUM, Cmd.UP_CHAR, Cmd.UP_IMAGE}
-)
+_IDEMPOTENT = frozenset({Cmd.HANDSHAKE, Cmd.READ_SYS_PARA, Cmd.MATCH, Cmd.TEMPLATE_NUM})
 FULL_SCORE = 300  # Match score of two excellent presses of one finger (AS608 scale)
 _READ_SLICE = 0.05  # seconds per serial read while waiting for a reply
+
+
+def _port_errors() -> tuple[type[BaseException], ...]:
+    """What a vanished port raises: pyserial's error, OSError, and on POSIX termios.error
+    (tcdrain on a hung-up pty)."""
+    errors: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
+    if sys.platform != "win32":
+        import termios
+
+        errors += (termios.error,)
+    return errors
+
+
+PORT_ERRORS = _port_errors()
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (
+    *PORT_ERRORS,
+    ValueError,
+)  # ValueError: a malformed port name
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    *PORT_ERRORS,
+    TypeError,
+)  # TypeError: pyserial reading a closed fd
 
 
 class R30xScanner:
@@ -95,7 +116,7 @@ class R30xScanner:
             self._serial = serial.Serial(
                 port, self.baudrate, timeout=_READ_SLICE, write_timeout=self.timeout
             )
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except _OPEN_ERRORS as exc:
             self._serial = None
             raise ScannerDisconnectedError(
                 f"指纹识别器未连接（{port}）：请检查 USB 连接", f"cannot open {port}: {exc}"
@@ -134,7 +155,7 @@ class R30xScanner:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError) as exc:
+            except PORT_ERRORS as exc:
                 log.debug("closing %s: %s", port.port, exc)
 
     def check(self) -> ScannerInfo:
@@ -223,36 +244,42 @@ class R30xScanner:
         self._raise_for(code, cmd)
         return rest
 
-    def _transact(self, cmd: Cmd, *args: int | bytes, timeout: float = 0.0) -> tuple[int, bytes]:
-        """Send one command, return (confirmation code, rest of the ACK payload)."""
+    def _transact(self, cmd: Cmd, *args: int | bytes) -> tuple[int, bytes]:
+        """Send one command, return (confirmation code, rest of the ACK payload); commands
+        without side effects are sent again after a garbled or missing reply."""
         attempts = 1 + (self.retries if cmd in _IDEMPOTENT else 0)
         for attempt in range(attempts):
-            self._discard_input()
-            self._write(command(cmd, *args, address=self.address))
             try:
-                ack = self._read_packet(timeout or self.timeout)
+                return self._transact_once(cmd, *args)
             except (FrameError, ScannerTimeoutError) as exc:
                 if attempt + 1 == attempts:
                     raise
                 log.info("%s: %s; sending it again", cmd.name, exc.detail)
-                continue
-            if ack.pid != Pid.ACK or not ack.payload:
-                raise BadFrameError(f"{cmd.name}: expected an ACK, got PID 0x{ack.pid:02X}")
-            return ack.payload[0], ack.payload[1:]
         raise AssertionError("unreachable")
 
+    def _transact_once(self, cmd: Cmd, *args: int | bytes) -> tuple[int, bytes]:
+        self._discard_input()
+        self._write(command(cmd, *args, address=self.address))
+        while True:
+            ack = self._read_packet(self.timeout)
+            if ack.pid == Pid.ACK and ack.payload:
+                return ack.payload[0], ack.payload[1:]
+            if ack.pid not in (Pid.DATA, Pid.END_DATA):
+                raise BadFrameError(f"{cmd.name}: expected an ACK, got PID 0x{ack.pid:02X}")
+            # the rest of an upload we gave up on is still streaming in: skip it
+
     def _upload(self, cmd: Cmd, expected: int, *args: int | bytes) -> bytes:
-        """A command followed by data packets (UpChar, UpImage)."""
+        """A command followed by data packets (UpChar, UpImage), tried again once whole."""
         attempts = 1 + self.retries
         for attempt in range(attempts):
-            code, _ = self._transact(cmd, *args)
-            self._raise_for(code, cmd)
             try:
+                code, _ = self._transact_once(cmd, *args)
+                self._raise_for(code, cmd)
                 return self._read_data(expected)
             except (FrameError, ScannerTimeoutError) as exc:
                 if attempt + 1 == attempts:
                     raise
-                log.info("%s data: %s; uploading again", cmd.name, exc.detail)
+                log.info("%s: %s; uploading again", cmd.name, exc.detail)
         raise AssertionError("unreachable")
 
     def _read_data(self, expected: int) -> bytes:
@@ -289,7 +316,7 @@ class R30xScanner:
         port = self._port()
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise self._lost(exc) from exc
         self._parser = FrameParser(self.address)
         self._pending.clear()
@@ -303,7 +330,7 @@ class R30xScanner:
             raise ScannerTimeoutError(
                 "指纹识别器无响应，请检查连接", f"write timed out: {exc}"
             ) from exc
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise self._lost(exc) from exc
 
     def _read_packet(self, timeout: float) -> Packet:
@@ -319,7 +346,7 @@ class R30xScanner:
                 )
             try:
                 data = port.read(max(1, min(port.in_waiting, 4096)))
-            except (serial.SerialException, OSError, TypeError) as exc:
+            except _READ_ERRORS as exc:
                 raise self._lost(exc) from exc
             if data:
                 self._pending.extend(self._parser.feed(data))

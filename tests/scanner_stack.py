@@ -1,0 +1,28 @@
+"""Fixtures for the fingerprint scanner: the emulated R30x module on a pty and the real driver
+(pyserial) opened on it. Registered from ``tests/conftest.py`` (``pytest_plugins``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bts_desk.drivers.r30x.driver import R30xScanner
+from bts_desk.drivers.r30x.emulator import R30xEmulator
+
+
+@pytest.fixture
+def r30x_emulator(tmp_path: Path) -> Iterator[R30xEmulator]:
+    """An emulated module behind the stable path ``tmp_path/ttyR30x``."""
+    emulator = R30xEmulator(tmp_path / "ttyR30x").start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def r30x_scanner(r30x_emulator: R30xEmulator) -> Iterator[R30xScanner]:
+    """The driver, opened on the emulator, with short timeouts and no silent retries."""
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=0.5, retries=0)
+    scanner.open()
+    yield scanner
+    scanner.close()
