@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -56,6 +57,22 @@ def officer_id_of(certificate_der: bytes) -> str:
     if not values:
         raise CardError("卡内证书缺少关员编号", "certificate subject has no serialNumber")
     return str(values[0].value)
+
+
+class CallableSigner:
+    """A ChallengeSigner from a certificate and a signing function, e.g. the card session:
+    ``CallableSigner(officer.certificate_der, card_session.sign_challenge)``."""
+
+    def __init__(self, certificate_der: bytes, sign: Callable[[bytes], bytes]) -> None:
+        self._der = certificate_der
+        self._sign = sign
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self._der
+
+    def sign(self, challenge: bytes) -> bytes:
+        return self._sign(challenge)
 
 
 class PemSigner:

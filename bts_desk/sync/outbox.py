@@ -127,6 +127,11 @@ class SyncWorker:
         self._listeners.append(listener)
         listener(self._status)
 
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (a widget that goes away)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     @property
     def status(self) -> SyncStatus:
         return self._status

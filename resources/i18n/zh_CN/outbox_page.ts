@@ -1,0 +1,93 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1">
+<context>
+    <name>OutboxPage</name>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="40"/>
+        <source>Upload queue</source>
+        <translation>上传队列</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="70"/>
+        <source>Retry</source>
+        <translation>重试</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="72"/>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="189"/>
+        <source>Send the selected upload again now</source>
+        <translation>立即重新上传所选记录</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="74"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="79"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="80"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="81"/>
+        <source>Record no.</source>
+        <translation>边民编号</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="82"/>
+        <source>Captured at</source>
+        <translation>采集时间</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="83"/>
+        <source>Officer</source>
+        <translation>关员</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="84"/>
+        <source>Attempts</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="85"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="142"/>
+        <source>%n upload(s) waiting</source>
+        <translation><numerusform>待上传 %n 条</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="144"/>
+        <source>%n refused</source>
+        <translation><numerusform>被拒绝 %n 条</numerusform></translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="153"/>
+        <source>%1 (next attempt at %2)</source>
+        <translation>%1（%2 再次尝试）</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="166"/>
+        <source>Operation failed</source>
+        <translation>操作失败</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="187"/>
+        <source>Log in to retry uploads</source>
+        <translation>请登录后再重试上传</translation>
+    </message>
+    <message>
+        <location filename="../../../bts_desk/ui/outbox_page.py" line="199"/>
+        <source>The upload is queued again.</source>
+        <translation>已重新加入上传队列。</translation>
+    </message>
+</context>
+</TS>
