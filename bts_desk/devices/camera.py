@@ -140,6 +140,7 @@ class CameraWorker(Generic[T]):
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping: threading.Thread | None = None
+        self._progress_at = 0.0  # monotonic time of the start or the last frame
         self._stop = threading.Event()
         self._state = CameraState.STOPPED
         self._error: DeskError | None = None
@@ -174,6 +175,7 @@ class CameraWorker(Generic[T]):
             self._slot.clear()
             self.frames = 0
             self._error = None
+            self._progress_at = time.monotonic()
             self._set_state(CameraState.STARTING, None)
             self._thread = threading.Thread(
                 target=self._run,
@@ -200,6 +202,28 @@ class CameraWorker(Generic[T]):
         self._slot.clear()
         if self._state is not CameraState.FAILED:
             self._set_state(CameraState.STOPPED, None)
+
+    def check_stalled(self, limit_s: float) -> bool:
+        """Watchdog for a consumer's timer: if no frame came for ``limit_s`` seconds while
+        starting or running (a driver hung in a read after the cable was pulled), give the
+        thread up (it ends when the read returns) and report FAILED. True if it did."""
+        with self._lock:
+            live = self._state in (CameraState.STARTING, CameraState.RUNNING)
+            quiet = time.monotonic() - self._progress_at
+            if not live or quiet <= limit_s or self._stop.is_set():
+                return False
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._stopping = thread
+            self._stop.set()
+        error = CameraError(
+            "摄像头没有画面，可能已断开：请检查连接后重试",
+            f"{self.camera_name or 'camera'}: no frame for {quiet:.1f} s, capture abandoned",
+        )
+        log.warning("camera stalled: %s", error.detail)
+        self._error = error
+        self._set_state(CameraState.FAILED, error)
+        return True
 
     def take_latest(self) -> FramePacket[T] | None:
         """The newest packet not yet taken, or None."""
@@ -260,6 +284,7 @@ class CameraWorker(Generic[T]):
             if self._analyse is not None and (self.frames - 1) % self._analyse_every == 0:
                 last = self._analyse(image)
             elapsed = (time.perf_counter() - started) * 1000
+            self._progress_at = captured_at
             self._slot.put(FramePacket(self.frames, captured_at, image, last, elapsed))
 
 

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QFont,
     QHideEvent,
     QImage,
+    QKeyEvent,
     QPainter,
     QPaintEvent,
     QPen,
@@ -55,6 +56,7 @@ from bts_desk.ui.tasks import gui_poster
 log = logging.getLogger(__name__)
 
 POLL_MS = 30  # ~33 Hz: at least the camera's rate, so the newest frame is shown promptly
+STALL_S = 5.0  # no frame for this long while previewing: the camera is reported lost
 PASS_HOLD_S = 0.5  # 拍照 stays enabled this long after the last passing frame (no flicker)
 GREEN, RED, GREY = QColor("#2e9d46"), QColor("#d9363e"), QColor("#9aa3ad")
 
@@ -185,6 +187,7 @@ class FacePanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("facePanel")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.worker: CameraWorker[GateVerdict] = CameraWorker(
             camera, gate or ThreadLocalGate(), on_state=gui_poster().wrap(self._on_state)
         )
@@ -252,6 +255,7 @@ class FacePanel(QWidget):
         self._set_buttons(start=False, shoot=False, retake=self.capture is not None)
         self.worker.start()
         self._timer.start()
+        self.setFocus()  # Enter now means 拍照 (keyPressEvent)
 
     def take_photo(self) -> None:
         """拍照: crop the newest passing frame, freeze the preview on it, stop the camera."""
@@ -272,6 +276,7 @@ class FacePanel(QWidget):
         pixmap.loadFromData(capture.jpeg, "JPG")
         self.photo.setPixmap(pixmap.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio))
         self._set_buttons(start=False, shoot=False, retake=True)
+        self.setFocus()  # not on 重拍: a second Enter must not throw the photo away
         log.info("face photo taken: %s", capture.quality)
         self.captured.emit(capture)
 
@@ -318,6 +323,8 @@ class FacePanel(QWidget):
         return self._last_pass
 
     def _poll(self) -> None:
+        if self._live and self.worker.check_stalled(STALL_S):
+            return  # reported through _on_state
         packet = self.worker.take_latest()
         if packet is not None and self._live:
             verdict = packet.analysis
@@ -341,6 +348,18 @@ class FacePanel(QWidget):
         if self.capture is None:
             self.preview.show_message(message)
         self._set_buttons(start=True, shoot=False, retake=self.capture is not None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter (the manual: the officers' key for "go on") starts the camera, or takes the
+        photo while the gate passes. It never retakes: a photo is not lost by a stray key."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self.start_button.isEnabled():
+                self.start()
+                return
+            if self.shoot_button.isEnabled():
+                self.take_photo()
+                return
+        super().keyPressEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:
         if self._live:  # leaving the 人脸 tab or closing the dialog: release the webcam

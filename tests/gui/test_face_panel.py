@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,8 @@ from skimage import data
 
 from bts_desk.capture.face import PORTRAIT_ASPECT
 from bts_desk.domain import FaceCapture
+from bts_desk.errors import CameraError
+from bts_desk.ui import face_panel
 from bts_desk.ui.face_panel import GREEN, GREY, FacePanel
 
 ASTRONAUT_FACE = (177, 66, 95, 95)
@@ -126,3 +129,60 @@ def test_hiding_the_panel_releases_the_camera(qtbot: QtBot, portrait_video: str)
     panel.hide()  # the officer switched to the 指纹 tab
     qtbot.waitUntil(lambda: not panel.worker.is_capturing, timeout=5000)
     assert panel.start_button.isEnabled() and not panel.shoot_button.isEnabled()
+
+
+def test_enter_starts_then_takes_the_photo_but_never_retakes(
+    qtbot: QtBot, portrait_video: str
+) -> None:
+    panel = make_panel(qtbot, portrait_video)
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_Return)  # 开始拍照
+    assert not panel.start_button.isEnabled()
+    qtbot.waitUntil(panel.shoot_button.isEnabled, timeout=10000)
+    with qtbot.waitSignal(panel.captured, timeout=5000):
+        qtbot.keyClick(panel, Qt.Key.Key_Return)  # 拍照
+    photo = panel.capture
+    qtbot.keyClick(panel, Qt.Key.Key_Return)
+    assert panel.capture is photo and panel.preview.frozen
+    panel.shutdown()
+
+
+class HangingCamera:
+    """A webcam whose driver hangs in read() after a few frames (cable pulled mid-preview):
+    the real OpenCV file camera until then."""
+
+    def __init__(self, source: str, frames: int) -> None:
+        self.inner = OpenCvCamera(source, loop=True)
+        self.frames = frames
+        self.released = threading.Event()
+        self.name = "hanging test camera"
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def read(self) -> np.ndarray:
+        if self.frames == 0:
+            self.released.wait(30)  # blocked in the driver
+            raise CameraError("摄像头已断开，请检查连接后重试", "read returned after unplug")
+        self.frames -= 1
+        return self.inner.read()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_camera_hanging_mid_preview_is_reported(
+    qtbot: QtBot, portrait_video: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(face_panel, "STALL_S", 0.5)
+    camera = HangingCamera(portrait_video, frames=5)
+    panel = FacePanel(lambda: camera)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.start()
+    qtbot.waitUntil(lambda: "摄像头没有画面" in panel.error_label.text(), timeout=10000)
+    assert panel.retry_button.isVisible() and not panel.shoot_button.isEnabled()
+    assert panel.worker.is_capturing  # the hung read is abandoned, not waited for
+    camera.released.set()
+    qtbot.waitUntil(lambda: not panel.worker.is_capturing, timeout=5000)
+    assert "摄像头没有画面" in panel.error_label.text()  # the late driver error is not shown
