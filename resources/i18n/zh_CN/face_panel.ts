@@ -1,95 +1,95 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
-<TS version="2.1">
+<TS version="2.1" language="zh_CN">
 <context>
     <name>FacePanel</name>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="62"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="64"/>
         <source>Ready: take the photo</source>
         <translation>可以拍照</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="63"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="65"/>
         <source>No face detected</source>
         <translation>未检测到人脸</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="64"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="66"/>
         <source>More than one face detected</source>
         <translation>检测到多张人脸</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="65"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="67"/>
         <source>Place the face inside the frame</source>
         <translation>请将脸部置于框内</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="66"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="68"/>
         <source>Move a little further away</source>
         <translation>请离远一些</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="67"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="69"/>
         <source>Come a little closer</source>
         <translation>请靠近一些</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="68"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="70"/>
         <source>Too dark</source>
         <translation>光线太暗</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="69"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="71"/>
         <source>Too bright</source>
         <translation>光线过亮</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="70"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="72"/>
         <source>Image blurred: hold still</source>
         <translation>画面模糊，请保持不动</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="71"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="73"/>
         <source>Face the camera</source>
         <translation>请正对摄像头</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="210"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="213"/>
         <source>Photo</source>
         <translation>照片</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="216"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="219"/>
         <source>Start camera</source>
         <translation>开始拍照</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="218"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="221"/>
         <source>Take photo</source>
         <translation>拍照</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="219"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="222"/>
         <source>Retake</source>
         <translation>重拍</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="220"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="223"/>
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="251"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="254"/>
         <source>Opening the camera…</source>
         <translation>正在打开摄像头…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="270"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="274"/>
         <source>Photo taken</source>
         <translation>已拍照</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="301"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="306"/>
         <source>Click Start camera, then ask the person to look into the camera</source>
         <translation>点击【开始拍照】，请边民正对摄像头，脸部置于人像框内</translation>
     </message>
