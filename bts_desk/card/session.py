@@ -28,7 +28,13 @@ from cryptography import x509
 
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.card.monitor import PresenceSnapshot
-from bts_desk.card.pcsc import CardLink, CardRemovedError, CardResetError, ReaderGoneError
+from bts_desk.card.pcsc import (
+    CardLink,
+    CardRemovedError,
+    CardResetError,
+    PcscServiceError,
+    ReaderGoneError,
+)
 from bts_desk.card.profile import CardProfile
 from bts_desk.config import Settings
 from bts_desk.domain import Officer
@@ -272,8 +278,8 @@ class OfficerSession:
             self._lock_for(exc)
 
     def _lock_for(self, exc: CardError) -> None:
-        if isinstance(exc, ReaderGoneError):
-            reason = Reason.READER_GONE
+        if isinstance(exc, (ReaderGoneError, PcscServiceError)):
+            reason = Reason.READER_GONE  # the reader left, or the whole PC/SC service with it
         elif isinstance(exc, CardResetError):
             reason = Reason.CARD_RESET
         else:
