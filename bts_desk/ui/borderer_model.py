@@ -120,6 +120,13 @@ class BordererTableModel(QAbstractTableModel):
         return self._counting or bool(self._pending)
 
     @property
+    def ready(self) -> bool:
+        """True once the current query's count and first page (if any rows) have arrived."""
+        if self._filter is None or self._counting:
+            return False
+        return self._total == 0 or 0 in self._pages
+
+    @property
     def sort_key(self) -> str:
         return self._sort_key
 

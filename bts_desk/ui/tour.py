@@ -91,7 +91,7 @@ def add_query_steps(tour: Tour, window: MainWindow, page_key: str) -> None:
 
     def loaded() -> bool:
         p = page()
-        return not p.model.busy and p.model.borderer(0) is not None
+        return p.model.ready and not p.model.busy
 
     def query_by_name() -> None:
         p = page()
