@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import threading
 import time
 
 from bts_desk.drivers.piv_card.officer_card import make_card
+from bts_desk.drivers.piv_card.pcscd import ensure_pcscd, stop_pcscd
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from smartcard import scard
 
@@ -29,17 +28,6 @@ from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import OfficerSession, SessionEvent, SessionState
 
 READER = "Virtual PCD 00 00"
-
-
-def _pcscd_answers() -> bool:
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hresult != scard.SCARD_S_SUCCESS:
-        return False
-    try:
-        hresult, readers = scard.SCardListReaders(context, [])
-        return hresult == scard.SCARD_S_SUCCESS and READER in readers
-    finally:
-        scard.SCardReleaseContext(context)
 
 
 def _card_state(present: bool, timeout: float = 5.0) -> None:
@@ -108,24 +96,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    process = None
-    if not _pcscd_answers():
-        process = subprocess.Popen(
-            [shutil.which("pcscd") or "/usr/sbin/pcscd", "--foreground"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 15
-        while not _pcscd_answers():
-            if time.monotonic() > deadline:
-                raise SystemExit("pcscd with vpcd did not come up")
-            time.sleep(0.1)
+    process = ensure_pcscd()
     try:
         print(json.dumps(measure(args.rounds)))
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
+        stop_pcscd(process)
 
 
 if __name__ == "__main__":
