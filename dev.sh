@@ -21,6 +21,7 @@ SYSTEM_PACKAGES=(
   libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1   # Qt's xcb platform plugin
   postgresql                                          # throw-away clusters in the sync tests
   wixl msitools dpkg-dev fakeroot                     # MSI and .deb builds in the tests
+  desktop-file-utils                                  # checks the .deb's desktop entry
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
