@@ -91,6 +91,7 @@ class DeviceRow(QGroupBox):
     def __init__(self, kind: DeviceKind, parent: QWidget | None = None) -> None:
         super().__init__(_kind_name(kind), parent)
         self.kind = kind
+        self.busy = False  # a restart of this device is under way
         self.setObjectName(f"device_{kind.value}")
         self.lamp = StatusLamp(18, self)
         self.state_label = QLabel(self)
@@ -113,6 +114,13 @@ class DeviceRow(QGroupBox):
         self.body.addWidget(self.detail_label)
         self.show_status(None)
 
+    def set_busy(self, busy: bool) -> None:
+        """While a restart runs, its buttons are greyed out."""
+        self.busy = busy
+        self.restart_button.setEnabled(not busy)
+        for button in self.findChildren(QPushButton, "primaryButton"):
+            button.setEnabled(not busy)
+
     def show_status(self, status: DeviceStatus | None) -> None:
         self.lamp.show_status(status)
         if status is None:
@@ -121,6 +129,7 @@ class DeviceRow(QGroupBox):
             self.detail_label.setText("")
             self.restart_button.setEnabled(False)
             return
+        self.restart_button.setEnabled(not self.busy)
         checking = status.checking
         if checking:
             self.state_label.setText(self.tr("Checking…"))
@@ -272,15 +281,15 @@ class DevicePanel(QWidget):
         if monitor is None:
             return
         row = self.rows[kind]
-        row.restart_button.setEnabled(False)
+        row.set_busy(True)
         self._say(self.tr("Restarting the %1…").replace("%1", _kind_name(kind)))
 
         def done(_: object) -> None:
-            row.restart_button.setEnabled(True)
+            row.set_busy(False)
             self._say(self.tr("The %1 was restarted.").replace("%1", _kind_name(kind)))
 
         def failed(exc: BaseException) -> None:
-            row.restart_button.setEnabled(True)
+            row.set_busy(False)
             message = exc.user_message if isinstance(exc, DeskError) else str(exc)
             self._say(self.tr("Restart failed: %1").replace("%1", message), error=True)
 
@@ -302,14 +311,14 @@ class DevicePanel(QWidget):
             return
         self._say(self.tr("Settings saved; restarting the fingerprint scanner…"))
         row = self.rows[DeviceKind.SCANNER]
-        row.restart_button.setEnabled(False)
+        row.set_busy(True)
 
         def done(_: object) -> None:
-            row.restart_button.setEnabled(True)
+            row.set_busy(False)
             self._say(self.tr("The fingerprint scanner now uses %1.").replace("%1", port))
 
         def failed(exc: BaseException) -> None:
-            row.restart_button.setEnabled(True)
+            row.set_busy(False)
             message = exc.user_message if isinstance(exc, DeskError) else str(exc)
             self._say(self.tr("Restart failed: %1").replace("%1", message), error=True)
 
