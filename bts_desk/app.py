@@ -95,17 +95,15 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
 def _make_application(settings: Settings) -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    from bts_desk.paths import resource_path
     from bts_desk.ui.i18n import install_translators
+    from bts_desk.ui.style import apply_style
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("bts-desk")
     app.setApplicationVersion(bts_desk.__version__)
     app.setProperty("bts_translators", install_translators(app, settings.ui.language))
-    style = resource_path("styles", "desk.qss")
-    if style.is_file():
-        app.setStyleSheet(style.read_text("utf-8"))
+    apply_style(app)
     return app
 
 

@@ -71,14 +71,20 @@ def _check_translations(language: str) -> str:
 
 
 def _check_cjk_font() -> str:
-    from PySide6.QtGui import QFont, QFontInfo, QFontMetrics
+    """Lay the system name out with the UI font (and Qt's fallbacks): no .notdef glyphs."""
+    from PySide6.QtGui import QFont, QTextLayout
+
+    from bts_desk.ui.style import desk_font
 
     _app()
-    font = QFont()
-    missing = [ch for ch in "边民互市贸易服务" if not QFontMetrics(font).inFontUcs4(ord(ch))]
-    if missing:
-        raise RuntimeError(f"no glyphs for {''.join(missing)} (install fonts-noto-cjk)")
-    return QFontInfo(font).family()
+    layout = QTextLayout("边民互市贸易服务", desk_font(QFont()))
+    layout.beginLayout()
+    layout.createLine()
+    layout.endLayout()
+    runs = layout.glyphRuns()
+    if not runs or any(0 in run.glyphIndexes() for run in runs):
+        raise RuntimeError("Chinese text shows as boxes (install fonts-noto-cjk)")
+    return ", ".join(sorted({run.rawFont().familyName() for run in runs}))
 
 
 def _driver_checks() -> list[tuple[str, Check]]:

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPushB
 from pytestqt.qtbot import QtBot
 
 from bts_desk.domain import BioFlag, BordererFilter, EnableState, Gender, RecordState, SyncState
-from bts_desk.paths import resource_path
 from bts_desk.store import borderers
 from bts_desk.store.db import Database
 from bts_desk.store.demo_data import MANUAL_ROWS
 from bts_desk.ui.details_dialog import DetailsDialog
 from bts_desk.ui.fields import FieldKind, field_kind
 from bts_desk.ui.query_page import HIDDEN_COLUMNS_KEY, QueryPage
+from bts_desk.ui.style import apply_style
 
 __all__ = ["store", "zh"]
 
@@ -41,7 +41,7 @@ def ui_state(tmp_path: Path) -> QSettings:
 def page(qtbot: QtBot, zh: None, store: Database, ui_state: QSettings) -> QueryPage:
     qapp = QApplication.instance()
     assert isinstance(qapp, QApplication)
-    qapp.setStyleSheet(resource_path("styles", "desk.qss").read_text("utf-8"))
+    apply_style(qapp)
     widget = QueryPage(store, ui_state)
     qtbot.addWidget(widget)
     widget.resize(1400, 800)

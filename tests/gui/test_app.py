@@ -1,0 +1,71 @@
+"""The ``bts-desk`` entry point as a process: --version, --self-test, the demo tour, start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+import bts_desk
+from bts_desk.app import SHOWN_MARKER
+
+
+def run_desk(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``python -m bts_desk`` with every platform directory inside tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BTS_DESK_")}
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[name] = str(tmp_path / name.lower())
+    env["BTS_DESK_CONFIG"] = str(tmp_path / "user.toml")
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    return subprocess.run(
+        [sys.executable, "-m", "bts_desk", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+
+
+def test_version(tmp_path: Path) -> None:
+    done = run_desk(tmp_path, "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"bts-desk {bts_desk.__version__}"
+
+
+def test_self_test(tmp_path: Path) -> None:
+    done = run_desk(tmp_path, "--self-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "self-test passed"
+    assert any(line.startswith("ok   translations:") for line in lines)
+    assert any(line.startswith("ok   store: SQLite store at revision") for line in lines)
+    assert any("driver" in line for line in lines)
+
+
+def test_bad_config_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[ui\nlanguage = ", "utf-8")
+    done = run_desk(tmp_path, "--config", str(tmp_path / "bad.toml"), "--self-test")
+    assert done.returncode == 2 and "配置文件无法读取" in done.stderr
+
+
+def test_window_is_shown_before_the_store_opens(tmp_path: Path) -> None:
+    done = run_desk(tmp_path, "--exit-when-shown", "--demo")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == SHOWN_MARKER
+    assert not (tmp_path / "xdg_data_home" / "bts-desk" / "demo" / "desk.db").exists()
+
+
+def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
+    done = run_desk(tmp_path, "--demo", "--tour", "shots")
+    assert done.returncode == 0, done.stderr[-3000:]
+    pictures = sorted((tmp_path / "shots").glob("*.png"))
+    names = [p.name for p in pictures]
+    assert names == [
+        "01-query-tab.png", "02-query-by-name.png", "03-details.png", "04-details-closed.png",
+    ]  # fmt: skip
+    for picture in pictures:
+        image = QImage(str(picture))
+        assert not image.isNull() and image.width() > 500
+    assert (tmp_path / "xdg_data_home" / "bts-desk" / "demo" / "desk.db").is_file()
+    again = run_desk(tmp_path, "--demo", "--tour", "shots2")  # second start: data kept
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "generating" not in again.stderr
