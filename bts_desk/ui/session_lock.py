@@ -364,3 +364,29 @@ class SessionLock(QObject):
             page.set_busy(False)
             if self.bridge.state is SessionState.LOCKED:
                 page.show_message(error_text(exc))
+
+
+def attach_session(window: QMainWindow, bridge: CardSessionBridge) -> SessionLock:
+    """Wire a main window to the officer session in one call (GUI thread):
+
+    - the lock screen (``SessionLock``) over the window's content;
+    - the window's ``logout_requested`` signal (退出), if it has one, ends the session;
+    - the window's ``set_officer(officer | None)``, if it has one, follows the session (the
+      header shows who is logged in);
+    - 重新登录 on the ended page opens the login dialog over the window; a successful login
+      shows the content again (for the new officer)."""
+    from bts_desk.ui.login_dialog import run_login
+
+    lock = SessionLock(window, bridge)
+    logout_signal = getattr(window, "logout_requested", None)
+    if logout_signal is not None:
+        logout_signal.connect(bridge.logout)
+    set_officer = getattr(window, "set_officer", None)
+    if callable(set_officer):
+
+        def follow(event: SessionEvent) -> None:
+            set_officer(event.officer if event.state is not SessionState.LOGGED_OUT else None)
+
+        bridge.session_changed.connect(follow)
+    lock.relogin_requested.connect(lambda: run_login(bridge, window))
+    return lock

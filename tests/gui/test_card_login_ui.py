@@ -244,3 +244,43 @@ def test_demo_control_pulls_and_reinserts_the_virtual_card(
         timeout=3000,
     )
     assert card.inserted
+
+
+def test_attach_session_to_the_main_window_logout_and_log_in_again(
+    qtbot: QtBot,
+    bridge: CardSessionBridge,
+    virtual_cards: CardFactory,
+    officer_credentials: Callable[..., OfficerCredentials],
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from bts_desk.ui.main_window import MainWindow
+    from bts_desk.ui.session_lock import attach_session
+
+    virtual_cards(officer_credentials())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    lock = attach_session(window, bridge)
+    window.show()
+    _login(qtbot, bridge)
+    qtbot.waitUntil(lambda: "李海关" in window.officer_label.text())
+    assert not lock.covered
+
+    window.logout_button.click()  # 退出
+    qtbot.waitUntil(lambda: lock.covered, timeout=1000)
+    assert bridge.state is SessionState.LOGGED_OUT
+    assert "李海关" not in window.officer_label.text()
+
+    def type_pin() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, LoginDialog)
+        qtbot.waitUntil(lambda: dialog.card_label.text() == "Card inserted", timeout=3000)
+        qtbot.keyClicks(dialog.pin_edit, PIN)
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+    QTimer.singleShot(100, type_pin)
+    lock.page.relogin_button.click()  # 重新登录: the modal login dialog runs until accepted
+    assert bridge.state is SessionState.LOGGED_IN
+    qtbot.waitUntil(lambda: not lock.covered, timeout=2000)
+    assert "李海关" in window.officer_label.text()
