@@ -73,6 +73,7 @@ class LoginDialog(QDialog):
         self.officer: Officer | None = None
         self._busy = False
         self._card_in = False
+        self._card_events: tuple[int, ...] = ()
         self.setWindowTitle(self.tr("Border Trade Service - officer login"))
         self.setMinimumWidth(420)
         self._build()
@@ -118,6 +119,10 @@ class LoginDialog(QDialog):
         self.reader_label.setText(reader_text)
         self.card_label.setText(card_text)
         self.card_label.setStyleSheet(style)
+        events = tuple(r.card_events for r in snapshot.readers)
+        if events != self._card_events and not self._busy:
+            self.pin_edit.setEnabled(True)  # another card: a blocked one no longer matters
+            self._card_events = events
         if card_in and not self._card_in:
             self.pin_edit.setFocus()
         self._card_in = card_in

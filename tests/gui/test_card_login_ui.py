@@ -96,7 +96,7 @@ def test_login_dialog_says_when_the_card_is_blocked(
     virtual_cards: CardFactory,
     officer_credentials: Callable[..., OfficerCredentials],
 ) -> None:
-    virtual_cards(officer_credentials(), tries=0)
+    blocked = virtual_cards(officer_credentials(), tries=0)
     dialog = LoginDialog(bridge)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -105,6 +105,9 @@ def test_login_dialog_says_when_the_card_is_blocked(
     dialog.login_button.click()
     qtbot.waitUntil(lambda: "发卡单位" in dialog.message_label.text(), timeout=5000)
     assert not dialog.pin_edit.isEnabled()
+    blocked.remove()  # the officer takes the blocked card out and puts in a good one
+    virtual_cards(officer_credentials("王关员", "GY860977", "8609"), slot=1)
+    qtbot.waitUntil(dialog.pin_edit.isEnabled, timeout=3000)
 
 
 def test_card_removal_hides_the_window_within_one_second_and_same_card_unlocks(
