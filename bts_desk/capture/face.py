@@ -97,8 +97,8 @@ class Box:
 class GateConfig:
     """Thresholds of the gate. Defaults are tuned on webcam-like 640×480 frames."""
 
-    detect_width: int = 200  # grey copy width for face detection
-    scale_factor: float = 1.1
+    detect_width: int = 256  # grey copy width for face detection
+    scale_factor: float = 1.15
     min_neighbors: int = 3  # low: the alt2 cascade confirms each candidate
     min_face_frac: float = 0.09  # smallest face detected, as a fraction of the frame width
     guide_height_frac: float = 0.86  # guide frame height / frame height (aspect 3:4)

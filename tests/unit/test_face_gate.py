@@ -149,7 +149,7 @@ def test_face_capture_jpeg_and_figures(gate: FaceGate, astronaut: np.ndarray) ->
     assert {"brightness", "face_to_guide", "eye_tilt_deg"} <= set(capture.quality)
     again = gate.check(cv2.resize(photo, (360, 480)))  # the crop is still one clear face
     assert again.faces == 1 and again.face is not None
-    assert again.face.w / photo.shape[1] == pytest.approx(0.5, abs=0.15)
+    assert again.face.w / photo.shape[1] == pytest.approx(1 / 1.5, abs=0.1)  # crop = 1.5 face
 
 
 def test_face_capture_refuses_a_failing_frame(gate: FaceGate) -> None:
