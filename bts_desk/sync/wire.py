@@ -424,7 +424,7 @@ _DATE_FIELDS = ("id_valid_from", "id_valid_to", "valid_to", "last_op_date")
 _BOOL_FIELDS = ("has_face", "has_finger", "enabled", "synced")
 
 
-def encode_borderer(row: Mapping[str, Any]) -> dict[str, Any]:
+def encode_borderer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """One pulled item from a mapping with the BordererRow fields (dates as date objects)."""
     item = {name: row[name] for name in BORDERER_FIELDS}
     for name in _DATE_FIELDS:

@@ -1,0 +1,93 @@
+"""``bts-sync-server``: run the reference sync service, optionally loading demo records first.
+
+    bts-sync-server --db sqlite:///sync.db --ca officer-ca.pem [--host 127.0.0.1] [--port 8765]
+    bts-sync-server --db URL --ca FILE --load-demo 10000          # load, then serve
+    bts-sync-server --db URL --load-demo 10000 --no-serve         # load only (no --ca needed)
+
+The token secret comes from ``--token-secret-file`` or the environment variable
+``BTS_SYNC_TOKEN_SECRET``; without either a random one is made (tokens end with the process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bts_desk.errors import DeskError
+
+DEFAULT_DB = "sqlite:///bts-sync-server.db"
+log = logging.getLogger("bts_desk.sync.server")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bts-sync-server", description="Reference sync service of bts-desk."
+    )
+    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (8765)")
+    p.add_argument("--ca", type=Path, help="PEM file of the CA(s) that issue officer cards")
+    p.add_argument("--load-demo", type=int, default=0, metavar="N", help="add N demo records")
+    p.add_argument("--seed", type=int, default=20260, help="seed of the demo generator")
+    p.add_argument("--no-serve", action="store_true", help="exit after loading")
+    p.add_argument("--token-secret-file", type=Path, help="file holding the token HMAC key")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def _token_secret(path: Path | None) -> bytes | None:
+    if path is not None:
+        return path.read_bytes().strip()
+    env = os.environ.get("BTS_SYNC_TOKEN_SECRET", "")
+    return env.encode() if env else None
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rloaded {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bts_desk.sync.server.database import ServiceDatabase
+    from bts_desk.sync.server.demo import load_demo
+
+    if args.load_demo:
+        db = ServiceDatabase(args.db)
+        db.create_schema()
+        added = load_demo(db, args.load_demo, seed=args.seed, progress=_progress)
+        db.dispose()
+        log.info("loaded %d demo records into %s", added, db.url)
+    if args.no_serve:
+        return 0
+    if args.ca is None:
+        print("bts-sync-server: --ca FILE is required to serve", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from bts_desk.sync.server.app import create_app
+
+    app = create_app(args.db, args.ca.read_bytes(), _token_secret(args.token_secret_file))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return run(args)
+    except DeskError as exc:
+        log.error("%s", exc.detail)
+        print(f"bts-sync-server: {exc.user_message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"bts-sync-server: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Tables of the reference sync service (its own metadata, apart from the desk store's).
+
+- ``borderer``: the records, the service being their source of truth. ``revision`` is unique
+  and grows with every change; the desks pull "everything with a revision above my cursor".
+- ``revision_counter``: one row holding the last revision handed out. Every writer bumps it
+  with ``UPDATE … RETURNING`` as the *last* statement of its transaction, which locks the row
+  until commit on PostgreSQL (writers on SQLite are serialised anyway by ``BEGIN IMMEDIATE``),
+  so revisions become visible in the order they were handed out and a cursor never skips a
+  change committed late. A plain sequence would not give that guarantee.
+- ``enrollment`` (+ ``enrollment_finger``, ``enrollment_face``): uploads keyed by the desk's
+  UUID with the canonical body hash for idempotency, and their biometric payloads.
+- ``session_challenge``: single-use login challenges (in the database so that several
+  service processes can share them).
+
+Portable column types only: the same tables run on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bts_desk.store.models import NAMING, BigId
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ServerBorderer(ServerBase):
+    """边民备案记录 as the service keeps them: the columns of the desk's BordererRow."""
+
+    __tablename__ = "borderer"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    customs_code: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(64))
+    gender: Mapped[str] = mapped_column(String(1))
+    id_number: Mapped[str] = mapped_column(String(18))
+    address: Mapped[str] = mapped_column(String(200))
+    id_valid_from: Mapped[dt.date] = mapped_column(Date)
+    id_valid_to: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12))
+    data_source: Mapped[str] = mapped_column(String(32))
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    has_face: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    synced: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_op_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ux_borderer_revision", "revision", unique=True),)
+
+
+class RevisionCounter(ServerBase):
+    __tablename__ = "revision_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ServerEnrollment(ServerBase):
+    __tablename__ = "enrollment"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    borderer_id: Mapped[int] = mapped_column(ForeignKey("borderer.id"), index=True)
+    officer_id: Mapped[str] = mapped_column(String(32))
+    officer_name: Mapped[str] = mapped_column(String(64))
+    desk_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    scanner_model: Mapped[str] = mapped_column(String(64), default="")
+    scanner_serial: Mapped[str] = mapped_column(String(64), default="")
+    camera_name: Mapped[str] = mapped_column(String(128), default="")
+    has_face: Mapped[bool] = mapped_column(Boolean)
+    has_finger: Mapped[bool] = mapped_column(Boolean)
+
+
+class ServerFinger(ServerBase):
+    __tablename__ = "enrollment_finger"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    finger_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template: Mapped[bytes] = mapped_column(LargeBinary)
+    image_png: Mapped[bytes] = mapped_column(LargeBinary)
+    press_quality_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class ServerFace(ServerBase):
+    __tablename__ = "enrollment_face"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    quality_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class SessionChallenge(ServerBase):
+    __tablename__ = "session_challenge"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bytes
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # POSIX seconds
