@@ -170,8 +170,6 @@ class FingerEnroller:
             self._wait_finger()
             try:
                 self._take_press(press)
-                if press == PRESSES:
-                    self._check_other_finger(final=True)
             except _Retry as retry:
                 press = self._after_retry(press, retry)
                 continue
@@ -201,7 +199,7 @@ class FingerEnroller:
         except PressRejectedError as exc:
             raise _Retry(exc.user_message) from exc
         if press == 1:
-            self._check_other_finger(final=False)
+            self._check_other_finger()
             return
         self._set(EnrollState.MATCH)
         result = self.scanner.compare()
@@ -219,15 +217,16 @@ class FingerEnroller:
             except MergeFailedError as exc:
                 raise _Retry(exc.user_message, restart=True) from exc
 
-    def _check_other_finger(self, *, final: bool) -> None:
-        """Finger 2: the other finger's template into slot 2, compared with slot 1."""
+    def _check_other_finger(self) -> None:
+        """Finger 2, press 1: finger 1's template into slot 2, compared with slot 1. Presses 2
+        and 3 must match press 1, so they cannot be finger 1 either."""
         if self.other_template is None:
             return
         self._set(EnrollState.CHECK_OTHER_FINGER)
         self._check_cancel()
         self.scanner.write_template(2, self.other_template)
         if self.scanner.compare().matched:
-            raise _Retry("请换个手指", restart=final)
+            raise _Retry("请换个手指")
 
     def _after_retry(self, press: int, retry: _Retry) -> int:
         self._retries += 1

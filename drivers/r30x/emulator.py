@@ -265,10 +265,12 @@ class R30xEmulator:
                 _, ready, _ = select.select([], [master], [], 0.05)
                 if not ready:
                     continue
+                self.bytes_out += len(chunk)  # counted before the driver can see them
                 sent = os.write(master, chunk)
             except OSError:
+                self.bytes_out -= len(chunk)
                 return  # unplugged meanwhile
-            self.bytes_out += sent
+            self.bytes_out -= len(chunk) - sent
             view = view[sent:]
             if self.pace:
                 time.sleep(sent * 10 / self.baudrate)

@@ -3,7 +3,10 @@ every wire fault, unplug and replug."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
 from bts_desk.drivers.r30x.protocol import BadChecksumError, Cmd, TruncatedFrameError
 
+from bts_desk.capture.finger import FingerEnroller
 from bts_desk.devices.fingerprint import (
     MergeFailedError,
     PressRejectedError,
@@ -82,7 +86,7 @@ def test_down_char_then_match(r30x_emulator: R30xEmulator, r30x_scanner: R30xSca
 
 
 @pytest.mark.parametrize("packet_size", [32, 128, 256])
-def test_up_image_in_the_module_packet_size(tmp_path: object, packet_size: int) -> None:
+def test_up_image_in_the_module_packet_size(packet_size: int) -> None:
     with R30xEmulator(packet_size=packet_size) as emulator:
         scanner = R30xScanner(str(emulator.path), retries=0)
         assert scanner.open().packet_size == packet_size
@@ -125,7 +129,7 @@ def test_messy_and_small_presses_are_rejected_with_the_reason(
     assert small.value.code == 0x07 and "特征点太少" in small.value.user_message
 
 
-def test_wrong_password_is_refused_and_right_one_opens(tmp_path: object) -> None:
+def test_wrong_password_is_refused_and_right_one_opens() -> None:
     with R30xEmulator(password=0x1234) as emulator:
         wrong = R30xScanner(str(emulator.path), password=0, retries=0)
         with pytest.raises(ScannerRefusedError) as info:
@@ -215,3 +219,40 @@ def test_port_discovery_and_override() -> None:
         with pytest.raises(ScannerError) as info:
             resolve_port(AUTO)
         assert "外接设备状态" in info.value.user_message
+
+
+def test_standalone_emulator_process_with_a_patient_person(tmp_path: Path) -> None:
+    """``python -m bts_desk.drivers.r30x.emulator --auto`` as the demo runs it: prints its pty
+    path; a person keeps pressing and offers another finger once a template is taken."""
+    link = tmp_path / "ttyDEMO"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bts_desk.drivers.r30x.emulator",
+            "--auto",
+            "--genimg-delay",
+            "0",
+            "--link",
+            str(link),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == str(link)
+        scanner = R30xScanner(str(link), timeout=2.0)
+        scanner.open()
+        events: list[str] = []
+        finger1 = FingerEnroller(scanner, 1, lambda e: events.append(e.kind.value)).run()
+        finger2 = FingerEnroller(
+            scanner, 2, lambda e: events.append(e.kind.value), other_template=finger1.template
+        ).run()
+        assert len(finger2.template) == 512 and "retry" not in events
+        scanner.close()
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+    assert not link.exists()
