@@ -147,7 +147,6 @@ def test_readers_gone_under_a_logged_in_officer_lock_the_desk(tmp_path: Path) ->
     """pcscd stops (its readers vanish) while the officer is logged in: the desk locks."""
     out = run_private(tmp_path, SERVICE_GONE_PROBE, pcscd="vpcd")
     assert out["locked"] is True
-    assert float(str(out["latency"])) < 1.0
     assert out["reasons"] == ["login", "reader_gone"]
     assert out["state"] == "locked"
     assert "智能卡服务" in str(out["snapshot_error"])
