@@ -245,7 +245,7 @@ class CameraWorker(Generic[T]):
         cv2.setNumThreads(1)
         camera: Camera | None = None
         if previous is not None and previous is not threading.current_thread():
-            previous.join(10.0)  # the old capture thread must have released the device
+            previous.join(3.0)  # let the old capture thread release the device first
         try:
             camera = self._factory()
             self.camera_name = camera.name
@@ -275,17 +275,22 @@ class CameraWorker(Generic[T]):
         self._set_state(CameraState.FAILED, exc)
 
     def _loop(self, camera: Camera, stop: threading.Event) -> None:
+        """Read, analyse, publish. ``stop`` is this thread's own event: once it is set, a
+        newer thread may own the mailbox, so nothing more is published or counted."""
         last: T | None = None
+        count = 0
         while not stop.is_set():
             started = time.perf_counter()
             image = camera.read()
             captured_at = time.monotonic()
-            self.frames += 1
-            if self._analyse is not None and (self.frames - 1) % self._analyse_every == 0:
+            count += 1
+            if self._analyse is not None and (count - 1) % self._analyse_every == 0:
                 last = self._analyse(image)
+            if stop.is_set():
+                break
             elapsed = (time.perf_counter() - started) * 1000
-            self._progress_at = captured_at
-            self._slot.put(FramePacket(self.frames, captured_at, image, last, elapsed))
+            self.frames, self._progress_at = count, captured_at
+            self._slot.put(FramePacket(count, captured_at, image, last, elapsed))
 
 
 class CameraMonitor:

@@ -246,3 +246,35 @@ def test_monitor_probes_and_follows_the_preview(tmp_path: Path) -> None:
     wait_for(lambda: not monitor.status().ok)
     assert monitor.status().summary_zh == "视频源已结束"
     assert [s.ok for s in seen][-3:] == [True, True, False]  # probe, preview, end
+
+
+def test_monitor_restart_restarts_a_running_preview(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 10)
+    monitor = CameraMonitor(CameraSettings(source=str(source), loop=True))
+    worker: CameraWorker[None] = CameraWorker(monitor.factory)
+    monitor.watch(worker)
+    worker.start()
+    wait_for(lambda: worker.frames >= 5)
+    states: list[CameraState] = []
+    worker.add_listener(lambda state, _error: states.append(state))
+    monitor.restart()  # 重启服务 in the device panel while the 人脸 page previews
+    wait_for(lambda: CameraState.RUNNING in states)
+    assert states[:2] == [CameraState.STOPPED, CameraState.STARTING]
+    wait_for(lambda: worker.frames >= 2)
+    assert monitor.status().ok and "previewing" in monitor.status().detail
+    worker.stop()
+
+
+def test_quick_stop_and_start_reopens_cleanly(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 25)
+    worker: CameraWorker[None] = CameraWorker(lambda: OpenCvCamera(str(source), loop=True))
+    for _ in range(5):  # 重拍 pressed again and again: the GUI never waits for the thread
+        worker.start()
+        wait_for(lambda: worker.frames >= 1)
+        worker.stop(timeout=0)
+    worker.start()
+    wait_for(lambda: worker.frames >= 3)
+    packet = worker.take_latest()
+    assert packet is not None and packet.seq <= worker.frames
+    worker.stop()
+    assert not worker.is_capturing and worker.state is CameraState.STOPPED
