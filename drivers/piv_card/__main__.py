@@ -14,6 +14,10 @@ import logging
 import sys
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from .officer_card import (
     DEMO_CUSTOMS_CODE,
     DEMO_OFFICER_ID,
@@ -22,7 +26,7 @@ from .officer_card import (
     load_or_make_ca,
     make_card,
 )
-from .pki import issue_officer
+from .pki import OfficerCredentials, issue_officer
 from .vpcd import VPCD_HOST, VPCD_PORT
 
 
@@ -37,9 +41,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--district", default=DEMO_CUSTOMS_CODE, help="customs district code")
     parser.add_argument("--ca-dir", type=Path, default=Path("demo-card"), help="test CA folder")
     parser.add_argument("--no-piv", action="store_true", help="a card without the PIV app")
+    parser.add_argument("--cert", type=Path, help="officer certificate (PEM or DER) to carry")
+    parser.add_argument("--key", type=Path, help="its EC P-256 private key (PEM), with --cert")
     parser.add_argument("--host", default=VPCD_HOST)
     parser.add_argument("--port", type=int, default=VPCD_PORT, help="vpcd slot port")
     return parser
+
+
+def load_credentials(cert_path: Path, key_path: Path) -> OfficerCredentials:
+    """An officer certificate and key from files (e.g. issued by a site's test CA)."""
+    raw = cert_path.read_bytes()
+    if b"-----BEGIN" in raw:
+        certificate = x509.load_pem_x509_certificate(raw)
+    else:
+        certificate = x509.load_der_x509_certificate(raw)
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SystemExit("--key must be an EC P-256 private key (the card signs with ECDSA)")
+    return OfficerCredentials(key=key, certificate=certificate)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         print("--pin must be 6 to 8 digits", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    ca = load_or_make_ca(args.ca_dir)
-    credentials = issue_officer(ca, args.name, args.officer_id, args.district)
+    if (args.cert is None) != (args.key is None):
+        print("--cert and --key go together", file=sys.stderr)
+        return 2
+    if args.cert is not None:
+        credentials = load_credentials(args.cert, args.key)
+    else:
+        ca = load_or_make_ca(args.ca_dir)
+        credentials = issue_officer(ca, args.name, args.officer_id, args.district)
+        print(f"CA certificate for the desk: {(args.ca_dir / 'ca.pem').resolve()}")
     card = make_card(
         credentials,
         args.pin,
@@ -60,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         label=f"card of {args.officer_id}",
     )
     card.insert()
-    print(f"CA certificate for the desk: {(args.ca_dir / 'ca.pem').resolve()}")
     print("r = remove card, i = insert card, q = quit")
     try:
         for line in sys.stdin:

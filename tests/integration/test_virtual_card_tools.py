@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bts_desk.drivers.piv_card import pki
 from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card
 from bts_desk.drivers.piv_card.vpcd import VPCD_PORT
+from cryptography.hazmat.primitives import serialization
 from pcsc_stack import reader_name, wait_card_state
 
+from bts_desk.card.identity import verify_challenge
+from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import OfficerSession
 from bts_desk.config import Settings
 
@@ -84,3 +89,44 @@ def test_command_line_card_on_the_second_slot(
             process.wait()
     assert process.stdout is not None
     assert "ca.pem" in process.stdout.read()
+
+
+def test_command_line_card_with_a_given_certificate_and_key(
+    pcscd: list[str],
+    test_ca: pki.TestCa,
+    officer_credentials: Callable[..., pki.OfficerCredentials],
+    tmp_path: Path,
+) -> None:
+    credentials = officer_credentials("赵关员", "GY860955", "8609")
+    cert = tmp_path / "officer.pem"
+    key = tmp_path / "officer-key.pem"
+    cert.write_bytes(credentials.certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        credentials.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    command = [sys.executable, "-m", "bts_desk.drivers.piv_card", "--pin", "13572468"]
+    command += ["--cert", str(cert), "--key", str(key), "--port", str(VPCD_PORT + 1)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+    try:
+        wait_card_state(reader_name(1), present=True, timeout=10)
+        session = OfficerSession(PivProfile(), [test_ca.certificate], reader_filter="00 01")
+        officer = session.login("13572468")
+        assert officer.officer_id == "GY860955"
+        challenge = b"server challenge"
+        assert verify_challenge(
+            officer.certificate_der, challenge, session.sign_challenge(challenge)
+        )
+        session.logout()
+        assert process.stdin is not None
+        process.stdin.write("q\n")
+        process.stdin.flush()
+        assert process.wait(timeout=10) == 0
+        wait_card_state(reader_name(1), present=False)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
