@@ -242,6 +242,11 @@ class FacePanel(QWidget):
         layout.addLayout(top, 1)
         layout.addLayout(buttons)
 
+    @property
+    def camera_name(self) -> str:
+        """The camera that took the photo (``EnrollmentDraft.camera_name``)."""
+        return self.worker.camera_name
+
     # --- actions (buttons) -------------------------------------------------------------
 
     def start(self) -> None:

@@ -76,6 +76,7 @@ def test_start_take_photo_and_retake(qtbot: QtBot, portrait_video: str) -> None:
     photo = cv2.imdecode(np.frombuffer(capture.jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert photo.shape[1] / photo.shape[0] == pytest.approx(PORTRAIT_ASPECT, abs=0.01)
     assert capture.quality["sharpness"] > 0
+    assert panel.camera_name == "OpenCV file portrait.avi"
     # 拍照 greys out, the preview freezes on the photo and the camera is released.
     assert not panel.shoot_button.isEnabled() and panel.retake_button.isEnabled()
     assert panel.preview.frozen and not panel.photo.pixmap().isNull()

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -278,3 +281,37 @@ def test_quick_stop_and_start_reopens_cleanly(tmp_path: Path) -> None:
     assert packet is not None and packet.seq <= worker.frames
     worker.stop()
     assert not worker.is_capturing and worker.state is CameraState.STOPPED
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A plain HTTP server on 127.0.0.1 serving tmp_path/www (an IP-camera stand-in)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_url_source_over_http(http_folder: tuple[Path, str]) -> None:
+    folder, base = http_folder
+    write_video(folder / "stream.avi", 6)
+    camera = OpenCvCamera(f"{base}/stream.avi", realtime=False, stall_s=1.0)
+    assert camera.is_url and camera.name == "OpenCV stream http"
+    camera.open()
+    assert [frame_number(camera.read()) for _ in range(6)] == list(range(6))
+    with pytest.raises(CameraError) as info:
+        camera.read()  # a stream that stops is a camera that went away
+    assert info.value.user_message == "摄像头已断开，请检查连接后重试"
+    camera.close()
+    with pytest.raises(CameraError):
+        OpenCvCamera(f"{base}/missing.avi").open()

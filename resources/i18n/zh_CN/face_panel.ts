@@ -79,17 +79,17 @@
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="254"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="259"/>
         <source>Opening the camera…</source>
         <translation>正在打开摄像头…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="274"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="279"/>
         <source>Photo taken</source>
         <translation>已拍照</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/face_panel.py" line="306"/>
+        <location filename="../../../bts_desk/ui/face_panel.py" line="311"/>
         <source>Click Start camera, then ask the person to look into the camera</source>
         <translation>点击【开始拍照】，请边民正对摄像头，脸部置于人像框内</translation>
     </message>
