@@ -9,13 +9,12 @@ are added here by their parts as they land. Qt-free: safe on a worker thread.
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy import func, select
+from typing import TYPE_CHECKING
 
 from bts_desk.config import Settings
-from bts_desk.store import demo_data
-from bts_desk.store.borderers import BORDERER
-from bts_desk.store.db import Database, open_database
+
+if TYPE_CHECKING:
+    from bts_desk.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,15 @@ def demo_settings(settings: Settings) -> Settings:
 
 
 def open_demo_database(settings: Settings, rows: int = DEMO_ROWS) -> Database:
-    """Open (migrate) the demo store and fill it on first use. Worker thread: a few seconds."""
+    """Open (migrate) the demo store and fill it on first use. Worker thread: a few seconds.
+
+    SQLAlchemy and numpy are imported here, after the window is shown."""
+    from sqlalchemy import func, select
+
+    from bts_desk.store import demo_data
+    from bts_desk.store.borderers import BORDERER
+    from bts_desk.store.db import open_database
+
     db = open_database(settings.database_url)
     with db.session() as session:
         present = session.execute(select(func.count()).select_from(BORDERER)).scalar_one()
