@@ -22,6 +22,7 @@ from bts_desk.store.db import Database, open_database
 pytest_plugins = [
     "pcsc_stack",  # pcscd + vpcd + virtual PIV cards (issue 3)
     "scanner_stack",  # emulated R30x fingerprint module on a pty + the real driver (issue 4)
+    "pg_cluster",  # throw-away PostgreSQL cluster for the sync service tests (issue 7)
 ]
 
 
