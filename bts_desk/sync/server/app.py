@@ -243,16 +243,18 @@ def _judge_batch(enrollments: EnrollmentService, raw: bytes, who: TokenClaims) -
             f"批量上传应为不超过 {wire.MAX_BATCH_ITEMS} 条的列表",
             "batch: items missing, not a list or too long",
         )
-    results = []
+    pairs: list[tuple[str, object]] = []
     for item in items:
         uuid = item.get("uuid") if isinstance(item, dict) else None
-        if not isinstance(uuid, str):
-            uuid = ""
-        try:
-            enrollment = item.get("enrollment") if isinstance(item, dict) else None
-            put = enrollments.put(uuid, enrollment, who)
-            result = wire.BatchResult(uuid, put.http_status, put.status)
-        except ApiError as exc:
-            result = wire.BatchResult(uuid, exc.status, wire.STATUS_REFUSED, exc.code, exc.message)
+        enrollment = item.get("enrollment") if isinstance(item, dict) else None
+        pairs.append((uuid if isinstance(uuid, str) else "", enrollment))
+    results = []
+    for (uuid, _body), outcome in zip(pairs, enrollments.put_many(pairs, who), strict=True):
+        if isinstance(outcome, ApiError):
+            result = wire.BatchResult(
+                uuid, outcome.status, wire.STATUS_REFUSED, outcome.code, outcome.message
+            )
+        else:
+            result = wire.BatchResult(uuid, outcome.http_status, outcome.status)
         results.append(result.to_json())
     return {"results": results}

@@ -1,20 +1,26 @@
 """Storing uploaded enrollments: validation, idempotency by UUID + body hash, record flags.
 
-``EnrollmentService.put`` judges one upload exactly as ``PUT /api/v1/enrollments/{uuid}``
-answers it, and the batch endpoint calls it per item. Order of the checks:
+``EnrollmentService.put_many`` judges a list of uploads exactly as each
+``PUT /api/v1/enrollments/{uuid}`` would answer it (``put`` is the one-item case; the batch
+endpoint passes its whole list). Order of the checks for each item:
 
-1. the body is JSON in the wire format (``wire.decode_enrollment``) — 400/413/422;
+1. the UUID is canonical and the body is in the wire format (``wire.decode_enrollment``);
 2. its ``officer_id`` is the token's officer — 403;
 3. a known UUID is answered from what is stored: same body hash → 200 already stored,
    another hash → 409 (before the record checks, so a retry stays "already stored" even if
    the record was suspended meanwhile);
-4. the images decode — 422; the record exists (404) and is 正常 and 已同步海关 (422);
-5. one transaction stores the enrollment and its payload, sets the record's 生物标识 and bumps
-   its revision, so the next pull brings the change to every desk.
+4. the images decode — 422;
+5. in the write transaction: the record exists (404) and is 正常 and 已同步海关 (422); the
+   enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
+   their revisions bumped, so the next pull brings the change to every desk.
 
-Two uploads of the same UUID at once: the second insert hits the primary key (PostgreSQL
-blocks it until the first commits; SQLite's BEGIN IMMEDIATE serialises them), and is then
-answered as in step 3. Blocking: call from a worker thread, never the event loop.
+Steps 1–4 run outside the transaction (CPU only, the write lock is not held meanwhile). All
+items of one call share one transaction — one commit, one fsync, which is what makes batch
+uploads fast — with a savepoint per item so that a refused item leaves the others alone.
+Records are locked in ascending id order and the revision counter last (see ``models``), so
+concurrent writers cannot deadlock. Two uploads of the same UUID at once: the second insert
+hits the primary key (PostgreSQL blocks it until the first commits; SQLite's BEGIN IMMEDIATE
+serialises them) and is then answered as in step 3. Blocking: call from a worker thread.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
@@ -44,13 +51,76 @@ class PutResult:
     status: str
 
 
+Outcome = PutResult | ApiError
+
+STORED = PutResult(201, wire.STATUS_STORED)
+ALREADY_STORED = PutResult(200, wire.STATUS_ALREADY_STORED)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    uuid: str
+    digest: str
+    enrollment: wire.WireEnrollment
+
+
+def _judge_known(uuid: str, digest: str, stored: str | None) -> PutResult | None:
+    if stored is None:
+        return None
+    if stored != digest:
+        raise ApiError(
+            409,
+            wire.E_CONFLICT,
+            "该补录编号已有不同内容的数据，不能覆盖",
+            f"enrollment {uuid} exists with another body",
+        )
+    return ALREADY_STORED
+
+
+def _stored_digest(conn: Connection, uuid: str) -> str | None:
+    return conn.execute(
+        select(ServerEnrollment.body_sha256).where(ServerEnrollment.uuid == uuid)
+    ).scalar_one_or_none()
+
+
 class EnrollmentService:
     def __init__(self, db: ServiceDatabase, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
     def put(self, uuid: str, body: object, officer: TokenClaims) -> PutResult:
-        """Judge and store one upload; ApiError (4xx) for every refusal."""
+        """Judge and store one upload; ApiError (4xx) for a refusal."""
+        outcome = self.put_many([(uuid, body)], officer)[0]
+        if isinstance(outcome, ApiError):
+            raise outcome
+        return outcome
+
+    def put_many(self, items: Sequence[tuple[str, object]], officer: TokenClaims) -> list[Outcome]:
+        """One outcome per item, in order: a PutResult or the ApiError refusing it."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+        prepared: list[_Prepared] = []
+        for index, (uuid, body) in enumerate(items):
+            try:
+                ready = self._prepare(index, uuid, body, officer)
+            except ApiError as exc:
+                outcomes[index] = exc
+                continue
+            if isinstance(ready, PutResult):
+                outcomes[index] = ready
+            else:
+                prepared.append(ready)
+        if prepared:
+            prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
+            with self._db.write() as conn:
+                _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
+        final = [o for o in outcomes if o is not None]
+        assert len(final) == len(items)
+        return final
+
+    def _prepare(
+        self, index: int, uuid: str, body: object, officer: TokenClaims
+    ) -> _Prepared | PutResult:
         try:
             uuid = wire.check_uuid(uuid)
             enrollment = wire.decode_enrollment(body)
@@ -64,49 +134,54 @@ class EnrollmentService:
                 f"token of {officer.officer_id} uploads {uuid} for {enrollment.officer_id}",
             )
         digest = wire.enrollment_body_sha256(enrollment)
-        known = self._known(uuid, digest)
+        with self._db.read() as conn:
+            known = _judge_known(uuid, digest, _stored_digest(conn, uuid))
         if known is not None:
             return known
         try:
             check_images(enrollment)
         except wire.WireError as exc:
             raise ApiError.from_wire(exc) from exc
-        try:
-            with self._db.write() as conn:
-                self._store(conn, uuid, digest, enrollment, officer)
-        except IntegrityError:
-            known = self._known(uuid, digest)
-            if known is None:  # not a duplicate UUID: a real integrity problem
-                raise
-            return known
-        log.info("stored enrollment %s of record %s", uuid, enrollment.borderer_id)
-        return PutResult(201, wire.STATUS_STORED)
+        return _Prepared(index, uuid, digest, enrollment)
 
-    def _known(self, uuid: str, digest: str) -> PutResult | None:
-        with self._db.read() as conn:
-            stored = conn.execute(
-                select(ServerEnrollment.body_sha256).where(ServerEnrollment.uuid == uuid)
-            ).scalar_one_or_none()
-        if stored is None:
-            return None
-        if stored != digest:
-            raise ApiError(
-                409,
-                wire.E_CONFLICT,
-                "该补录编号已有不同内容的数据，不能覆盖",
-                f"enrollment {uuid} exists with another body",
-            )
-        return PutResult(200, wire.STATUS_ALREADY_STORED)
 
-    def _store(
-        self,
-        conn: Connection,
-        uuid: str,
-        digest: str,
-        enrollment: wire.WireEnrollment,
-        officer: TokenClaims,
-    ) -> None:
-        record = conn.execute(
+class _Writer:
+    """One write transaction storing prepared uploads (see the module docstring)."""
+
+    def __init__(self, conn: Connection, now: dt.datetime, officer: TokenClaims) -> None:
+        self._conn = conn
+        self._now = now
+        self._officer = officer
+        self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
+
+    def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
+        for item in prepared:
+            savepoint = self._conn.begin_nested()
+            try:
+                flags = self._store(item)
+            except ApiError as exc:
+                savepoint.rollback()
+                outcomes[item.index] = exc
+                continue
+            except IntegrityError:
+                savepoint.rollback()
+                stored = _stored_digest(self._conn, item.uuid)
+                if stored is None:  # not a duplicate UUID: a real integrity problem
+                    raise
+                try:
+                    outcomes[item.index] = _judge_known(item.uuid, item.digest, stored)
+                except ApiError as exc:
+                    outcomes[item.index] = exc
+                continue
+            savepoint.commit()
+            self._flags[item.enrollment.borderer_id] = flags
+            outcomes[item.index] = STORED
+            log.info("stored enrollment %s of record %s", item.uuid, item.enrollment.borderer_id)
+        self._bump_records()
+
+    def _store(self, item: _Prepared) -> tuple[bool, bool]:
+        enrollment = item.enrollment
+        record = self._conn.execute(
             select(
                 ServerBorderer.state,
                 ServerBorderer.synced,
@@ -130,41 +205,31 @@ class EnrollmentService:
                 "只有状态为正常且已同步海关的记录才能补录",
                 f"record {enrollment.borderer_id} is {record.state}, synced={record.synced}",
             )
-        now = self._clock()
-        conn.execute(
+        self._insert(item)
+        face, finger = self._flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
+        return face or enrollment.has_face, finger or enrollment.has_finger
+
+    def _insert(self, item: _Prepared) -> None:
+        e, uuid = item.enrollment, item.uuid
+        self._conn.execute(
             insert(ServerEnrollment).values(
                 uuid=uuid,
-                body_sha256=digest,
-                borderer_id=enrollment.borderer_id,
-                officer_id=officer.officer_id,
-                officer_name=officer.name,
-                desk_id=enrollment.desk_id,
-                captured_at=enrollment.captured_at,
-                received_at=now,
-                scanner_model=enrollment.scanner_model,
-                scanner_serial=enrollment.scanner_serial,
-                camera_name=enrollment.camera_name,
-                has_face=enrollment.has_face,
-                has_finger=enrollment.has_finger,
+                body_sha256=item.digest,
+                borderer_id=e.borderer_id,
+                officer_id=self._officer.officer_id,
+                officer_name=self._officer.name,
+                desk_id=e.desk_id,
+                captured_at=e.captured_at,
+                received_at=self._now,
+                scanner_model=e.scanner_model,
+                scanner_serial=e.scanner_serial,
+                camera_name=e.camera_name,
+                has_face=e.has_face,
+                has_finger=e.has_finger,
             )
         )
-        self._store_payload(conn, uuid, enrollment)
-        revision = take_revisions(conn)
-        conn.execute(
-            update(ServerBorderer)
-            .where(ServerBorderer.id == enrollment.borderer_id)
-            .values(
-                has_face=record.has_face or enrollment.has_face,
-                has_finger=record.has_finger or enrollment.has_finger,
-                last_op_date=_local_date(now),
-                revision=revision,
-            )
-        )
-
-    @staticmethod
-    def _store_payload(conn: Connection, uuid: str, enrollment: wire.WireEnrollment) -> None:
-        if enrollment.fingers:
-            conn.execute(
+        if e.fingers:
+            self._conn.execute(
                 insert(ServerFinger),
                 [
                     {
@@ -174,15 +239,31 @@ class EnrollmentService:
                         "image_png": f.image_png,
                         "press_quality_json": json.dumps(list(f.press_quality)),
                     }
-                    for f in enrollment.fingers
+                    for f in e.fingers
                 ],
             )
-        if enrollment.face is not None:
-            conn.execute(
+        if e.face is not None:
+            self._conn.execute(
                 insert(ServerFace).values(
                     enrollment_uuid=uuid,
-                    jpeg=enrollment.face.jpeg,
-                    quality_json=json.dumps(enrollment.face.quality, sort_keys=True),
+                    jpeg=e.face.jpeg,
+                    quality_json=json.dumps(e.face.quality, sort_keys=True),
+                )
+            )
+
+    def _bump_records(self) -> None:
+        """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""
+        if not self._flags:
+            return
+        last = take_revisions(self._conn, len(self._flags))
+        first = last - len(self._flags) + 1
+        today = _local_date(self._now)
+        for offset, (record_id, (face, finger)) in enumerate(sorted(self._flags.items())):
+            self._conn.execute(
+                update(ServerBorderer)
+                .where(ServerBorderer.id == record_id)
+                .values(
+                    has_face=face, has_finger=finger, last_op_date=today, revision=first + offset
                 )
             )
 
