@@ -8,12 +8,15 @@ point so the desk trusts the virtual cards it issues. Any thread.
 from __future__ import annotations
 
 import logging
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .applet import PivApplet
+from .pcscd import ensure_pcscd, stop_pcscd
 from .pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from .vpcd import VPCD_HOST, VPCD_PORT, VirtualPivCard
 
@@ -88,3 +91,30 @@ def start_demo_card(
     if insert:
         card.insert()
     return card, data_dir / "demo-card" / "ca.pem"
+
+
+@dataclass
+class DemoCardStack:
+    """What the demo runs for the card: pcscd (if it had to be started), the inserted demo
+    card and the CA PEM for ``settings.card.ca_cert``. ``close()`` at exit."""
+
+    card: VirtualPivCard
+    ca_pem: Path
+    pcscd: subprocess.Popen[bytes] | None = None
+
+    def close(self) -> None:
+        self.card.remove()
+        stop_pcscd(self.pcscd)
+
+
+def start_demo_stack(data_dir: Path, log_dir: Path | None = None) -> DemoCardStack:
+    """pcscd (started if none runs; its output in ``log_dir/pcscd.log``) + the demo card.
+    Blocks up to ~15 s while pcscd comes up: call it on a worker thread. CardError if the
+    PC/SC stack cannot be had (not root, packages missing)."""
+    process = ensure_pcscd(log_dir / "pcscd.log" if log_dir else None)
+    try:
+        card, ca_pem = start_demo_card(data_dir)
+    except BaseException:
+        stop_pcscd(process)
+        raise
+    return DemoCardStack(card=card, ca_pem=ca_pem, pcscd=process)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from bts_desk.drivers.piv_card import pki
-from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card
+from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card, start_demo_stack
 from bts_desk.drivers.piv_card.vpcd import VPCD_PORT
 from cryptography.hazmat.primitives import serialization
 from pcsc_stack import reader_name, wait_card_state
@@ -25,10 +25,11 @@ pytestmark = pytest.mark.pcscd
 def test_demo_card_logs_in_with_the_readme_pin(
     pcscd: list[str], settings: Settings, tmp_path: Path
 ) -> None:
-    card, ca_pem = start_demo_card(tmp_path / "data")
+    stack = start_demo_stack(tmp_path / "data", tmp_path / "logs")
     try:
+        assert stack.pcscd is None  # the suite's pcscd was running: nothing else started
         wait_card_state(reader_name(0), present=True)
-        session = OfficerSession.from_settings(settings.replace("card", ca_cert=str(ca_pem)))
+        session = OfficerSession.from_settings(settings.replace("card", ca_cert=str(stack.ca_pem)))
         assert DEMO_PIN == "123456"
         officer = session.login(DEMO_PIN)
         assert (officer.name, officer.officer_id, officer.customs_code) == (
@@ -38,10 +39,10 @@ def test_demo_card_logs_in_with_the_readme_pin(
         )
         session.logout()
     finally:
-        card.remove()
+        stack.close()
         wait_card_state(reader_name(0), present=False)
     again, same_ca = start_demo_card(tmp_path / "data", insert=False)
-    assert same_ca == ca_pem  # the demo CA is kept, so the configured path stays valid
+    assert same_ca == stack.ca_pem  # the demo CA is kept, so the configured path stays valid
     assert not again.inserted
 
 
