@@ -23,6 +23,7 @@ from packaging_helpers import ROOT, load_packaging_module, require_tools, run_bu
 
 import bts_desk
 from bts_desk.config import Settings, load_settings
+from bts_desk.devices.ports import USB_SERIAL_BRIDGES
 
 PACKAGE = "bts-desk"
 SCANNER_BRIDGES = ("1a86:7523", "10c4:ea60", "0403:6001", "0403:6015", "067b:2303")
@@ -152,6 +153,8 @@ def test_desktop_entry_and_udev_rule(deb: Path, tmp_path: Path) -> None:
     rules = deb_file(deb, "/lib/udev/rules.d/60-bts-desk-scanner.rules")
     matched = set(re.findall(r'ATTRS\{idVendor\}=="(\w{4})", ATTRS\{idProduct\}=="(\w{4})"', rules))
     assert {tuple(pair.split(":")) for pair in SCANNER_BRIDGES} == matched
+    discovered = {(f"{vid:04x}", f"{pid:04x}") for vid, pid in USB_SERIAL_BRIDGES}
+    assert discovered == matched, "the rule and port discovery must know the same bridges"
     access = next(line for line in rules.splitlines() if line.startswith("MODE="))
     assert 'GROUP="plugdev"' in access and 'TAG+="uaccess"' in access
     assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in access
