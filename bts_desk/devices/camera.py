@@ -321,7 +321,10 @@ class CameraMonitor:
         return self._status
 
     def subscribe(self, callback: StatusCallback) -> None:
+        """Call ``callback(status)`` on every change, and once now with the current status (a
+        probe that ended between the subscriber's ``status()`` and this call is not lost)."""
         self._callbacks.append(callback)
+        callback(self._status)
 
     def watch(self, worker: CameraWorker[Any]) -> None:
         """Follow a preview worker's state (the face panel registers its worker)."""
