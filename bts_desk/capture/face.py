@@ -14,9 +14,11 @@ chosen (the first failure wins, so the hint always names the most basic problem)
 6. the face is sharp (variance of the Laplacian on a fixed-size face patch);
 7. both eyes found and roughly level and symmetric (a frontal pose).
 
-Speed: detection runs on a grey copy downscaled to ``GateConfig.detect_width`` with a limited
-range of scales; eyes are searched only in the upper part of the face patch. About 10 ms per
-640×480 frame on one core (see ``benchmarks/face_bench.py``).
+Speed: detection runs on a grey copy downscaled to ``GateConfig.detect_width`` (faces smaller
+than ~9 % of the frame width are not looked for); each candidate is confirmed by a second
+cascade on a small patch, which removes false faces on patterned clothes; eyes are searched
+only in the upper part of the face patch. About 17 ms of CPU per 640×480 frame including the
+MJPG decode, i.e. ~60 fps on one core (``benchmarks/face_bench.py``).
 
 Threads: a ``FaceGate`` holds OpenCV cascade objects, which must not be shared between threads;
 make one per worker thread (the camera worker calls ``check`` on its capture thread). The
