@@ -165,8 +165,9 @@ class CardLink:
         log.debug("connected to card in %r (protocol %d)", reader, protocol)
 
     @classmethod
-    def open(cls, name_filter: str = "") -> CardLink:
-        """Connect to the first reader matching ``name_filter`` that holds a card."""
+    def open(cls, name_filter: str = "", prefer: str = "") -> CardLink:
+        """Connect to the first reader matching ``name_filter`` that holds a card (``prefer``:
+        that reader first, e.g. the one the session's card was in)."""
         context = _establish()
         try:
             readers = matching_readers(_list(context), name_filter)
@@ -180,7 +181,7 @@ class CardLink:
             scard.SCardReleaseContext(context)
         if not with_card:
             raise NoCardError("请插入卡介质", f"no card in readers {readers}")
-        return cls(with_card[0])
+        return cls(prefer if prefer in with_card else with_card[0])
 
     def transmit(self, apdu: bytes, *, secret: bool = False) -> Response:
         """Send one APDU; follow ``61xx`` (GET RESPONSE) and ``6Cxx`` (wrong Le) per ISO

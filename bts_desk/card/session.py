@@ -119,6 +119,7 @@ class OfficerSession:
         self._officer: Officer | None = None
         self._link: CardLink | None = None
         self._card_events: int | None = None
+        self._reader = ""  # where the session's card was: looked at first when unlocking
         self._listeners: list[SessionListener] = []
 
     @classmethod
@@ -160,7 +161,7 @@ class OfficerSession:
     # --- card work, worker threads ----------------------------------------------------------
 
     def _open_card(self) -> tuple[CardLink, Officer]:
-        link = CardLink.open(self.reader_filter)
+        link = CardLink.open(self.reader_filter, prefer=self._reader)
         try:
             self.profile.open(link)
             return link, self.profile.read_identity(link, self.cas)
@@ -228,6 +229,8 @@ class OfficerSession:
                 raise NotLoggedInError("no session to unlock")
             if found.certificate_der == officer.certificate_der:
                 return
+            if self._state is not SessionState.LOCKED:
+                return  # only a locked session is handed over to another card
             self._drop(SessionState.LOGGED_OUT)
         self._emit(SessionEvent(SessionState.LOGGED_OUT, Reason.OTHER_CARD, officer, found))
         raise OtherOfficerCardError(officer, found)
@@ -300,6 +303,7 @@ class OfficerSession:
 
     def _set_link(self, link: CardLink) -> None:
         self._link = link
+        self._reader = link.reader
         self._card_events = None  # learnt at the first tick after login/unlock
 
     def _drop(self, state: SessionState) -> None:

@@ -390,3 +390,23 @@ def test_pin_never_reaches_the_log(
     for secret in ("48151623", "42424242"):
         assert secret not in text  # …but no PIN, in clear
         assert secret.encode().hex() not in text.replace(" ", "")  # or as hex
+
+
+def test_unlock_looks_first_in_the_reader_the_session_card_was_in(
+    session: OfficerSession,
+    virtual_cards: CardFactory,
+    officer_credentials: Callable[..., OfficerCredentials],
+) -> None:
+    """Two readers: a colleague's card sits in the first one; the officer's own card, back in
+    its own reader, unlocks (the colleague's card does not end the session)."""
+    own = virtual_cards(officer_credentials(), slot=1)
+    recorder = Recorder()
+    session.add_listener(recorder)
+    officer = session.login(PIN)
+    virtual_cards(officer_credentials("王关员", "GY860977", "8609"), "87654321", slot=0)
+    own.remove()
+    recorder.wait_for(SessionState.LOCKED)
+    own.insert()
+    wait_card_state(reader_name(1), present=True)
+    assert session.unlock(PIN) == officer
+    assert session.state is SessionState.LOGGED_IN
