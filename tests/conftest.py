@@ -23,6 +23,7 @@ pytest_plugins = [
     "pcsc_stack",  # pcscd + vpcd + virtual PIV cards (issue 3)
     "scanner_stack",  # emulated R30x fingerprint module on a pty + the real driver (issue 4)
     "pg_cluster",  # throw-away PostgreSQL cluster for the sync service tests (issue 7)
+    "sync_service_stack",  # the reference sync service on SQLite and PostgreSQL (issue 7)
 ]
 
 
