@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
+from shiboken6 import isValid
 
 from bts_desk.domain import Borderer, BordererFilter, LabelledEnum, SortOrder
 from bts_desk.errors import DeskError
@@ -158,8 +159,12 @@ class BordererTableModel(QAbstractTableModel):
         )
         self._request_page(0)
 
+    def _current(self, generation: int) -> bool:
+        """A worker's result still matters: same query, and the model was not deleted."""
+        return generation == self._generation and isValid(self)
+
     def _counted(self, generation: int, total: int) -> None:
-        if generation != self._generation:
+        if not self._current(generation):
             return
         self._counting = False
         self.beginResetModel()
@@ -168,7 +173,7 @@ class BordererTableModel(QAbstractTableModel):
         self.count_changed.emit(total)
 
     def _failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
+        if not self._current(generation):
             return
         self._counting = False
         self._pending.clear()
@@ -197,7 +202,7 @@ class BordererTableModel(QAbstractTableModel):
         )
 
     def _page_arrived(self, generation: int, page: int, rows: list[Borderer]) -> None:
-        if generation != self._generation:
+        if not self._current(generation):
             return
         self._pending.discard(page)
         self._pages[page] = rows

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from bts_desk.domain import (
     BioFlag,
@@ -341,6 +342,8 @@ class QueryPage(QWidget):
         )
 
     def _set_customs_codes(self, codes: list[str]) -> None:
+        if not isValid(self):  # the tab was closed while the codes were being read
+            return
         current = self.customs_combo.currentData()
         while self.customs_combo.count() > 1:
             self.customs_combo.removeItem(1)

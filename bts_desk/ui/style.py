@@ -8,7 +8,7 @@ before the first window is built.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from bts_desk.paths import resource_path
@@ -24,12 +24,11 @@ CHINESE_FAMILIES = (
 
 
 def desk_font(base: QFont) -> QFont:
-    """``base`` with the installed Simplified Chinese families first (Latin text unchanged)."""
-    installed = set(QFontDatabase.families())
-    families = [f for f in CHINESE_FAMILIES if f in installed]
+    """``base`` with the Simplified Chinese families first. Families that are not installed
+    are skipped by Qt's font matching, so the font database need not be enumerated (that
+    costs start-up time)."""
     font = QFont(base)
-    if families:
-        font.setFamilies([*families, *base.families()])
+    font.setFamilies([*CHINESE_FAMILIES, *base.families()])
     return font
 
 

@@ -302,6 +302,17 @@ def test_details_dialog_shows_every_field_read_only(qtbot: QtBot, page: QueryPag
     dialog.close()
 
 
+def test_enter_on_a_table_row_opens_its_details(qtbot: QtBot, page: QueryPage) -> None:
+    page.table.setFocus()
+    page.table.selectRow(1)
+    with qtbot.waitSignal(page.details_viewed) as viewed:
+        qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    assert viewed.args == [2]
+    dialog = page.findChild(DetailsDialog)
+    assert dialog is not None and dialog.field("name").text() == "韩立"
+    dialog.close()
+
+
 def test_enroll_button_follows_the_record(qtbot: QtBot, page: QueryPage, store: Database) -> None:
     assert not page.enroll_button.isEnabled()
     assert page.enroll_button.toolTip() == "请先选择一条边民备案数据"
