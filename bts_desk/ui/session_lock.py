@@ -138,7 +138,9 @@ class LockPage(QWidget):
         self.show_message("")
         self.set_busy(False)
 
-    def show_ended(self, title: str, text: str) -> None:
+    def show_ended(self, title: str, text: str, button: str = "") -> None:
+        """No session: ``title``, ``text`` and the (re)login button labelled ``button``."""
+        self.relogin_button.setText(button or self.tr("Log in again"))
         self.title.setText(title)
         self.officer_label.setVisible(False)
         self.hint.setText(text)
@@ -230,7 +232,11 @@ class SessionLock(QObject):
         bridge.presence_changed.connect(self._on_presence)
         if bridge.state is not SessionState.LOGGED_IN:
             self._hide_content()
-            self.page.show_ended(self.tr("Not logged in"), "")
+            self.page.show_ended(
+                self.tr("Not logged in"),
+                self.tr("Insert the officer card and log in."),
+                self.tr("Log in"),
+            )
 
     @classmethod
     def install(cls, window: QMainWindow, bridge: CardSessionBridge) -> SessionLock:
