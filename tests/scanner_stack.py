@@ -21,8 +21,9 @@ def r30x_emulator(tmp_path: Path) -> Iterator[R30xEmulator]:
 
 @pytest.fixture
 def r30x_scanner(r30x_emulator: R30xEmulator) -> Iterator[R30xScanner]:
-    """The driver, opened on the emulator, with short timeouts and no silent retries."""
-    scanner = R30xScanner(str(r30x_emulator.path), timeout=0.5, retries=0)
+    """The driver, opened on the emulator, without silent retries. The timeout leaves room for
+    the emulator's image synthesis on a loaded CI machine (a new finger takes ~0.2 s)."""
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=3.0, retries=0)
     scanner.open()
     yield scanner
     scanner.close()

@@ -327,4 +327,4 @@ def start_finger_capture(
         )
         return enroller.run()
 
-    return FingerCaptureHandle(worker.submit(job), cancel)
+    return FingerCaptureHandle(worker.submit(job, cancel), cancel)

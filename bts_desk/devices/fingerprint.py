@@ -154,6 +154,8 @@ class ScannerWorker:
         self._on_status = on_status
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._status = DeviceStatus.unknown(DeviceKind.SCANNER, driver)
+        self._stopping = threading.Event()
+        self._current_cancel: threading.Event | None = None
         self._thread = threading.Thread(target=self._run, name="scanner-worker", daemon=True)
 
     def start(self) -> ScannerWorker:
@@ -161,7 +163,12 @@ class ScannerWorker:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the running job (cancel it first), close the port, end the thread."""
+        """Cancel the running job (if it was submitted with a cancel event), drop queued ones,
+        close the port, end the thread. Thread-safe; waits up to ``timeout``."""
+        self._stopping.set()
+        current = self._current_cancel
+        if current is not None:
+            current.set()
         self._jobs.put(_STOP)
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -170,10 +177,18 @@ class ScannerWorker:
     def status(self) -> DeviceStatus:
         return self._status
 
-    def submit(self, job: Callable[[FingerprintScanner], T]) -> Future[T]:
-        """Queue ``job(scanner)`` for the worker thread; its Future carries the result."""
+    def submit(
+        self, job: Callable[[FingerprintScanner], T], cancel: threading.Event | None = None
+    ) -> Future[T]:
+        """Queue ``job(scanner)`` for the worker thread; its Future carries the result.
+        ``cancel`` is the job's own stop switch: ``stop()`` sets it if the job is running."""
         future: Future[T] = Future()
-        self._jobs.put((job, future))
+        if self._stopping.is_set():
+            future.set_exception(
+                ScannerDisconnectedError("指纹识别器正在重启，请稍后再试", "scanner worker stopped")
+            )
+            return future
+        self._jobs.put((job, future, cancel))
         return future
 
     def _run(self) -> None:
@@ -186,9 +201,12 @@ class ScannerWorker:
                 continue
             if item is _STOP:
                 break
-            job, future = item
+            job, future, cancel = item
+            if self._stopping.is_set():
+                future.cancel()
             if not future.set_running_or_notify_cancel():
                 continue
+            self._current_cancel = cancel
             try:
                 result = job(self.scanner)
             except BaseException as exc:
@@ -197,6 +215,8 @@ class ScannerWorker:
                     self._check()  # transport trouble: is the device still there?
             else:
                 future.set_result(result)
+            finally:
+                self._current_cancel = None
         try:
             self.scanner.close()
         except DeskError as exc:

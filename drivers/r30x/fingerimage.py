@@ -237,22 +237,22 @@ def _align(ref: Features, probe: Features) -> _Alignment:
     for rot in np.deg2rad(np.arange(-24, 25, 4)):
         c, s = math.cos(rot), math.sin(rot)
         pts = _CENTRES[p_idx] @ np.array([[c, s], [-s, c]], np.float64)
-        for dx in shifts:
-            gx = np.floor((pts[:, 0] + dx + IMAGE_WIDTH / 2) / BLOCK).astype(np.intp)
-            for dy in shifts:
-                gy = np.floor((pts[:, 1] + dy + IMAGE_HEIGHT / 2) / BLOCK).astype(np.intp)
-                inside = (gx >= 0) & (gx < GRID_W) & (gy >= 0) & (gy < GRID_H)
-                idx = np.where(inside, gy * GRID_W + gx, 0)
-                ok = inside & ref_fg[idx]
-                if ok.sum() < need:
-                    continue
-                w = p_c[ok] * ref_c[idx[ok]]
-                agree = np.cos(2 * (p_o[ok] + rot - ref_o[idx[ok]]))
-                sim = float((w * agree).sum() / (w.sum() + 1e-6))
-                if sim > best.similarity:
-                    full = np.full(CELLS, -1, np.intp)
-                    full[p_idx[ok]] = idx[ok]
-                    best = _Alignment(sim, full, float(rot))
+        # every (dx, dy) shift at once: arrays of shape (shifts, shifts, probe cells)
+        gx = np.floor((pts[None, :, 0] + shifts[:, None] + IMAGE_WIDTH / 2) / BLOCK)
+        gy = np.floor((pts[None, :, 1] + shifts[:, None] + IMAGE_HEIGHT / 2) / BLOCK)
+        gx3, gy3 = gx.astype(np.intp)[:, None, :], gy.astype(np.intp)[None, :, :]
+        inside = (gx3 >= 0) & (gx3 < GRID_W) & (gy3 >= 0) & (gy3 < GRID_H)
+        idx = np.where(inside, gy3 * GRID_W + gx3, 0)
+        ok = inside & ref_fg[idx]
+        w = np.where(ok, p_c * ref_c[idx], 0.0)
+        agree = np.cos(2 * (p_o + rot - ref_o[idx]))
+        sims = (w * agree).sum(axis=2) / (w.sum(axis=2) + 1e-6)
+        sims[ok.sum(axis=2) < need] = -1.0
+        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+        if sims[i, j] > best.similarity:
+            full = np.full(CELLS, -1, np.intp)
+            full[p_idx[ok[i, j]]] = idx[i, j][ok[i, j]]
+            best = _Alignment(float(sims[i, j]), full, float(rot))
     return best
 
 

@@ -236,3 +236,25 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         threading.Event().wait(0.02)
+
+
+def test_restart_during_a_capture_cancels_it_and_reopens(r30x_emulator: R30xEmulator) -> None:
+    monitor = ScannerMonitor(
+        ScannerSettings(driver="r30x", port=str(r30x_emulator.path)), check_interval=0.1
+    )
+    try:
+        _wait_for(lambda: monitor.worker.status.ok)
+        events: list[FingerEvent] = []
+        handle = start_finger_capture(monitor.worker, 1, events.append)
+        _wait_for(lambda: any(e.kind is EventKind.PRESS for e in events))
+        started = time.monotonic()
+        monitor.restart()  # 重启服务 while the officer waits for a finger
+        assert time.monotonic() - started < 3.0
+        with pytest.raises(CaptureCancelledError):
+            handle.future.result(timeout=5)
+        _wait_for(lambda: monitor.status().ok)
+        r30x_emulator.place(8, 3)
+        again = start_finger_capture(monitor.worker, 1, events.append, poll_interval=0.0)
+        _check_capture(again.future.result(timeout=30), 1)
+    finally:
+        monitor.stop()
