@@ -7,11 +7,14 @@ a member at run time. GUI thread (uses the installed QTranslators).
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
-from bts_desk.domain import LabelledEnum
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from bts_desk.domain import LabelledEnum
 
 CONTEXT = "Domain"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction
@@ -31,8 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bts_desk.domain import Officer
 from bts_desk.ui.labels import QT_TRANSLATE_NOOP
+
+if TYPE_CHECKING:  # domain is not needed before the first window is shown
+    from bts_desk.domain import Officer
 
 log = logging.getLogger(__name__)
 
