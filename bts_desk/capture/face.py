@@ -365,3 +365,31 @@ class ThreadLocalGate:
         if gate is None:
             gate = self._local.gate = FaceGate(self.config)
         return gate.check(image)
+
+
+class SteadyHint:
+    """Debounces the live hint for display: a new hint replaces the shown one only after it
+    came ``frames`` times in a row, so a borderer at the edge of a threshold does not see the
+    text (and the frame colour, and 拍照) flicker 30 times a second. Any thread, one user."""
+
+    def __init__(self, frames: int = 3) -> None:
+        self.frames = frames
+        self.shown: Hint | None = None
+        self._candidate: Hint | None = None
+        self._count = 0
+
+    def update(self, hint: Hint) -> Hint:
+        """Feed the newest verdict's hint; returns the hint to show."""
+        if self.shown is None or hint is self.shown:
+            self.shown, self._candidate, self._count = hint, None, 0
+            return hint
+        if hint is self._candidate:
+            self._count += 1
+        else:
+            self._candidate, self._count = hint, 1
+        if self._count >= self.frames:
+            self.shown, self._candidate, self._count = hint, None, 0
+        return self.shown
+
+    def reset(self) -> None:
+        self.shown, self._candidate, self._count = None, None, 0

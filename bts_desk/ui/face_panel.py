@@ -40,7 +40,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bts_desk.capture.face import GateVerdict, Hint, Image, ThreadLocalGate, make_face_capture
+from bts_desk.capture.face import (
+    Box,
+    GateVerdict,
+    Hint,
+    Image,
+    SteadyHint,
+    ThreadLocalGate,
+    guide_frame,
+    make_face_capture,
+)
 from bts_desk.devices.camera import (
     CameraFactory,
     CameraMonitor,
@@ -90,27 +99,28 @@ class PreviewView(QWidget):
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image: QImage | None = None
-        self.verdict: GateVerdict | None = None
+        self.guide: Box | None = None
+        self.hint: Hint | None = None  # the (steady) hint shown: decides the frame colour
         self.banner = ""
         self.frozen = False
 
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
 
-    def show_frame(self, image: QImage, verdict: GateVerdict | None, banner: str) -> None:
-        self.image, self.verdict, self.banner = image, verdict, banner
+    def show_frame(self, image: QImage, guide: Box, hint: Hint | None, banner: str) -> None:
+        self.image, self.guide, self.hint, self.banner = image, guide, hint, banner
         self.update()
 
     def show_message(self, text: str) -> None:
         """No picture: a dark area with ``text`` (before start, while opening, on errors)."""
-        self.image, self.verdict, self.banner, self.frozen = None, None, text, False
+        self.image, self.guide, self.hint = None, None, None
+        self.banner, self.frozen = text, False
         self.update()
 
     def frame_colour(self) -> QColor:
-        verdict = self.verdict
-        if verdict is None or (verdict.face is None and not self.frozen):
+        if self.hint is None or self.hint is Hint.NO_FACE:
             return GREY
-        return GREEN if verdict.ok else RED
+        return GREEN if self.hint is Hint.OK else RED
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -119,7 +129,7 @@ class PreviewView(QWidget):
         if self.image is not None:
             target = self._target_rect()
             painter.drawImage(target, self.image)
-            if self.verdict is not None:
+            if self.guide is not None:
                 self._paint_guide(painter, target)
             if self.frozen:
                 painter.fillRect(target, QColor(255, 255, 255, 40))
@@ -133,9 +143,9 @@ class PreviewView(QWidget):
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
     def _paint_guide(self, painter: QPainter, target: QRectF) -> None:
-        assert self.image is not None and self.verdict is not None
+        assert self.image is not None and self.guide is not None
         scale = target.width() / self.image.width()
-        guide = self.verdict.guide
+        guide = self.guide
         rect = QRectF(
             target.x() + guide.x * scale,
             target.y() + guide.y * scale,
@@ -197,6 +207,7 @@ class FacePanel(QWidget):
         self._live = False
         self._last_pass: FramePacket[GateVerdict] | None = None
         self._last_pass_at = 0.0
+        self._steady = SteadyHint()
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -254,6 +265,7 @@ class FacePanel(QWidget):
         self.error_label.clear()
         self.retry_button.hide()
         self._last_pass = None
+        self._steady.reset()
         self._live = True
         self.preview.frozen = False
         self.preview.show_message(self.tr("Opening the camera…"))
@@ -276,7 +288,9 @@ class FacePanel(QWidget):
         self._stop_camera()
         self.capture = capture
         self.preview.frozen = True
-        self.preview.show_frame(to_qimage(packet.image), packet.analysis, self.tr("Photo taken"))
+        self.preview.show_frame(
+            to_qimage(packet.image), packet.analysis.guide, Hint.OK, self.tr("Photo taken")
+        )
         pixmap = QPixmap()
         pixmap.loadFromData(capture.jpeg, "JPG")
         self.photo.setPixmap(pixmap.scaled(self.photo.size(), Qt.AspectRatioMode.KeepAspectRatio))
@@ -332,13 +346,21 @@ class FacePanel(QWidget):
             return  # reported through _on_state
         packet = self.worker.take_latest()
         if packet is not None and self._live:
-            verdict = packet.analysis
-            if verdict is not None and verdict.ok:
-                self._last_pass, self._last_pass_at = packet, time.monotonic()
-            hint = self.tr(HINT_TEXT[verdict.hint]) if verdict is not None else ""
-            self.preview.show_frame(to_qimage(packet.image), verdict, hint)
+            self._show_packet(packet)
         if self._live:
-            self.shoot_button.setEnabled(self._fresh_pass() is not None)
+            ready = self._steady.shown is Hint.OK and self._fresh_pass() is not None
+            self.shoot_button.setEnabled(ready)
+
+    def _show_packet(self, packet: FramePacket[GateVerdict]) -> None:
+        verdict = packet.analysis
+        image = to_qimage(packet.image)
+        if verdict is None:  # no analyser: plain preview
+            self.preview.show_frame(image, guide_frame(image.width(), image.height()), None, "")
+            return
+        if verdict.ok:
+            self._last_pass, self._last_pass_at = packet, time.monotonic()
+        shown = self._steady.update(verdict.hint)
+        self.preview.show_frame(image, verdict.guide, shown, self.tr(HINT_TEXT[shown]))
 
     def _on_state(self, state: CameraState, error: DeskError | None) -> None:
         if not self._live:

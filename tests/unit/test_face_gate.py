@@ -14,6 +14,7 @@ from bts_desk.capture.face import (
     Box,
     FaceGate,
     Hint,
+    SteadyHint,
     guide_frame,
     make_face_capture,
     portrait_box,
@@ -157,3 +158,15 @@ def test_face_capture_refuses_a_failing_frame(gate: FaceGate) -> None:
     with pytest.raises(CaptureError) as info:
         make_face_capture(GREY_WALL, verdict)
     assert "未检测到人脸" in info.value.user_message
+
+
+def test_steady_hint_needs_a_few_frames_in_a_row() -> None:
+    steady = SteadyHint(frames=3)
+    assert steady.update(Hint.NO_FACE) is Hint.NO_FACE  # the first hint shows at once
+    flicker = [Hint.OK, Hint.NO_FACE, Hint.OK, Hint.OK, Hint.TOO_SMALL, Hint.OK]
+    assert [steady.update(h) for h in flicker] == [Hint.NO_FACE] * 6
+    steady.update(Hint.NO_FACE)
+    assert [steady.update(Hint.OK) for _ in range(3)] == [Hint.NO_FACE, Hint.NO_FACE, Hint.OK]
+    assert steady.update(Hint.BLURRED) is Hint.OK
+    steady.reset()
+    assert steady.update(Hint.BLURRED) is Hint.BLURRED
