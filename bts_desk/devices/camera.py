@@ -19,6 +19,7 @@ import enum
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -306,7 +307,7 @@ class CameraMonitor:
         self._settings = settings
         self._lock = threading.Lock()
         self._callbacks: list[StatusCallback] = []
-        self._workers: list[CameraWorker[Any]] = []
+        self._workers: weakref.WeakSet[CameraWorker[Any]] = weakref.WeakSet()  # dialogs come and go
         self._status = DeviceStatus.unknown(DeviceKind.CAMERA, settings.driver)
 
     @property
@@ -329,13 +330,13 @@ class CameraMonitor:
     def watch(self, worker: CameraWorker[Any]) -> None:
         """Follow a preview worker's state (the face panel registers its worker)."""
         with self._lock:
-            self._workers.append(worker)
+            self._workers.add(worker)
         worker.add_listener(lambda state, error: self._from_worker(worker, state, error))
 
     def restart(self) -> None:
         """Restart a running preview, or probe the camera once; returns at once."""
         with self._lock:
-            running = [w for w in self._workers if w.state is CameraState.RUNNING]
+            running = [w for w in list(self._workers) if w.state is CameraState.RUNNING]
         if running:
             for worker in running:
                 threading.Thread(target=_restart_worker, args=(worker,), daemon=True).start()

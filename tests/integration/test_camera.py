@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import functools
+import gc
 import http.server
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -315,3 +317,13 @@ def test_url_source_over_http(http_folder: tuple[Path, str]) -> None:
     camera.close()
     with pytest.raises(CameraError):
         OpenCvCamera(f"{base}/missing.avi").open()
+
+
+def test_monitor_does_not_keep_closed_previews(tmp_path: Path) -> None:
+    monitor = CameraMonitor(CameraSettings(source=str(write_video(tmp_path / "c.avi", 3))))
+    worker: CameraWorker[None] = CameraWorker(monitor.factory)
+    monitor.watch(worker)
+    watched = weakref.ref(worker)
+    del worker
+    gc.collect()
+    assert watched() is None  # each 补录 dialog's panel is freed with the dialog
