@@ -108,6 +108,8 @@ def virtual_cards(pcscd: list[str]) -> Iterator[CardFactory]:
         insert: bool = True,
         **options: object,
     ) -> VirtualPivCard:
+        # A card some other test left in this slot would answer in place of this one.
+        wait_card_state(reader_name(slot), present=False)
         card = make_card(credentials, pin, port=VPCD_PORT + slot, **options)  # type: ignore[arg-type]
         made.append((card, slot))
         if insert:
