@@ -289,6 +289,10 @@ class ScannerMonitor:
                 self._worker = self._make_worker()
             return self._worker
 
+    def start(self) -> None:
+        """Start the worker (at app start-up): it opens the port and reports the status."""
+        _ = self.worker
+
     def status(self) -> DeviceStatus:
         with self._lock:
             if self._worker is None:

@@ -7,9 +7,11 @@ only ``"auto"`` (the default) searches. Pure pyserial, any thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from serial.tools import list_ports
+from serial.tools.list_ports_common import ListPortInfo
 
 from bts_desk.errors import ScannerError
 
@@ -36,23 +38,22 @@ class PortInfo:
         return f"{self.device} — {self.bridge or self.description}"
 
 
-def list_serial_ports() -> list[PortInfo]:
-    """Every serial port of the machine, known USB-serial bridges first."""
+def list_serial_ports(comports: Iterable[ListPortInfo] | None = None) -> list[PortInfo]:
+    """Every serial port of the machine (or of ``comports``), known USB-serial bridges first."""
     found = []
-    for port in list_ports.comports():
-        vid_pid = (port.vid, port.pid) if port.vid is not None else None
-        bridge = USB_SERIAL_BRIDGES.get(vid_pid, "") if vid_pid else ""
+    for port in list_ports.comports() if comports is None else comports:
+        bridge = USB_SERIAL_BRIDGES.get((port.vid, port.pid), "") if port.vid is not None else ""
         found.append(PortInfo(port.device, port.description or "", bridge))
     return sorted(found, key=lambda p: (not p.bridge, p.device))
 
 
-def resolve_port(configured: str) -> str:
+def resolve_port(configured: str, comports: Iterable[ListPortInfo] | None = None) -> str:
     """The port to open: the configured one, or with ``"auto"`` the first known bridge.
 
     Raises ScannerError when auto-discovery finds nothing (the panel shows it in red)."""
     if configured and configured != AUTO:
         return configured
-    for port in list_serial_ports():
+    for port in list_serial_ports(comports):
         if port.bridge:
             return port.device
     raise ScannerError(

@@ -180,6 +180,11 @@ class R30xEmulator:
         with self._lock:
             self._faults.extend([fault] * count)
 
+    def clear_faults(self) -> None:
+        """Forget faults injected but not yet used."""
+        with self._lock:
+            self._faults.clear()
+
     def stored_template(self, page: int) -> bytes | None:
         with self._lock:
             return self._library.get(page)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from bts_desk.drivers.r30x.emulator import R30xEmulator
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from bts_desk.config import CameraSettings, ScannerSettings, save_user_values
@@ -164,3 +165,5 @@ def test_status_bar_lights(
     r30x_emulator.unplug()
     qtbot.waitUntil(lambda: scanner_lamp.property("state") == "error", timeout=5000)
     lights.grab().save(str(SHOTS / "device_lights.png"))
+    with qtbot.waitSignal(lights.clicked, timeout=2000):  # opens the panel (main window)
+        qtbot.mouseClick(lights, Qt.MouseButton.LeftButton)

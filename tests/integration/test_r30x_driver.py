@@ -257,3 +257,17 @@ def test_standalone_emulator_process_with_a_patient_person(tmp_path: Path) -> No
         process.terminate()
         assert process.wait(10) == 0
     assert not link.exists()
+
+
+def test_paced_emulator_sends_at_the_baud_rate() -> None:
+    """``pace=True`` makes the wire as slow as the real line (10 bits per byte)."""
+    with R30xEmulator(pace=True, baudrate=9600) as emulator:
+        scanner = R30xScanner(str(emulator.path), baudrate=9600, retries=0)
+        scanner.open()
+        emulator.place(1, gap=0)
+        assert scanner.capture()
+        scanner.extract(1)
+        started = time.monotonic()
+        scanner.read_template(1)  # 12 + 512 + 4 x 11 bytes = 0.59 s at 9600 baud
+        assert time.monotonic() - started >= 568 * 10 / 9600 * 0.9
+        scanner.close()
