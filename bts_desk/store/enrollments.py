@@ -142,30 +142,56 @@ def _check_draft(draft: EnrollmentDraft) -> None:
 def load_draft(db: Database, uuid: str, key: DeskKey) -> EnrollmentDraft:
     """The enrollment with its decrypted biometrics, for upload. Raises StoreError (missing,
     already acknowledged, corrupted, wrong key)."""
+    ((_, loaded),) = load_drafts(db, [uuid], key)
+    if isinstance(loaded, StoreError):
+        raise loaded
+    return loaded
+
+
+def load_drafts(
+    db: Database, uuids: Sequence[str], key: DeskKey
+) -> list[tuple[str, EnrollmentDraft | StoreError]]:
+    """``load_draft`` of several enrollments in one read, in the order given; a problem with
+    one (missing, acknowledged, corrupted, wrong key) is returned as its StoreError."""
     with db.session() as session:
-        row = session.get(EnrollmentRow, uuid)
-        if row is None or row.payload is None:
-            raise StoreError(
-                "采集数据已不在本机", f"enrollment {uuid}: no row or payload already deleted"
-            )
-        sealed = row.payload
-        if hashlib.sha256(sealed).hexdigest() != row.payload_sha256:
-            raise StoreError(
-                "本地采集数据已损坏，无法上传", f"enrollment {uuid}: payload checksum mismatch"
-            )
-        fingers, face = bundle.unpack(key.open(sealed, uuid))
-        return EnrollmentDraft(
-            uuid=row.uuid,
-            borderer_id=row.borderer_id,
-            officer=Officer(row.officer_id, row.officer_name, ""),
-            desk_id=row.desk_id,
-            captured_at=_aware(row.captured_at),
-            fingers=fingers,
-            face=face,
-            scanner_model=row.scanner_model,
-            scanner_serial=row.scanner_serial,
-            camera_name=row.camera_name,
+        rows = {
+            row.uuid: row
+            for row in session.execute(
+                select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids)))
+            ).scalars()
+        }
+    out: list[tuple[str, EnrollmentDraft | StoreError]] = []
+    for uuid in uuids:
+        try:
+            out.append((uuid, _decrypt(rows.get(uuid), uuid, key)))
+        except StoreError as exc:
+            out.append((uuid, exc))
+    return out
+
+
+def _decrypt(row: EnrollmentRow | None, uuid: str, key: DeskKey) -> EnrollmentDraft:
+    if row is None or row.payload is None:
+        raise StoreError(
+            "采集数据已不在本机", f"enrollment {uuid}: no row or payload already deleted"
         )
+    sealed = row.payload
+    if hashlib.sha256(sealed).hexdigest() != row.payload_sha256:
+        raise StoreError(
+            "本地采集数据已损坏，无法上传", f"enrollment {uuid}: payload checksum mismatch"
+        )
+    fingers, face = bundle.unpack(key.open(sealed, uuid))
+    return EnrollmentDraft(
+        uuid=row.uuid,
+        borderer_id=row.borderer_id,
+        officer=Officer(row.officer_id, row.officer_name, ""),
+        desk_id=row.desk_id,
+        captured_at=_aware(row.captured_at),
+        fingers=fingers,
+        face=face,
+        scanner_model=row.scanner_model,
+        scanner_serial=row.scanner_serial,
+        camera_name=row.camera_name,
+    )
 
 
 # --- the worker's transitions (each one committed on its own) -------------------------------

@@ -26,6 +26,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -80,6 +81,7 @@ class PassResult:
     refused: int = 0
     postponed: int = 0
     pulled: int = 0
+    pull_done: bool = False  # the pull ran to the end (it needs a logged-in officer)
     ok: bool = True
 
 
@@ -101,6 +103,7 @@ class SyncWorker:
         batch_size: int = 25,
         use_batch: bool = True,
         pull: bool = True,
+        parallel: int = 2,
     ) -> None:
         self._db = db
         self._client = client
@@ -110,6 +113,8 @@ class SyncWorker:
         self.backoff = backoff or Backoff()
         self.batch_size = max(1, min(batch_size, wire.MAX_BATCH_ITEMS))
         self.use_batch = use_batch
+        self.parallel = max(1, parallel)
+        self._pool: ThreadPoolExecutor | None = None
         self._puller = Puller(db, client) if pull else None
         self._listeners: list[Listener] = []
         self._wake = threading.Event()
@@ -150,10 +155,18 @@ class SyncWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def sync_now(self) -> None:
         """立即同步: run a pass now (retries postponed entries at once too)."""
         self._force = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something new to send (a 补录 was saved, an officer logged in): run a pass soon,
+        without skipping the backoff of postponed entries."""
         self._wake.set()
 
     def refresh_counts(self) -> None:
@@ -173,12 +186,12 @@ class SyncWorker:
             except Exception:  # the thread must survive anything; the next pass tries again
                 log.exception("sync pass failed")
                 result = PassResult(ok=False)
-            if self._status.online is False:
-                wait, offline_wait = offline_wait, min(self.interval_s, offline_wait * 2)
+            if self._status.online is False:  # try again soon, then less and less often
+                delay, offline_wait = offline_wait, min(self.interval_s, 60.0, offline_wait * 2)
             else:
                 offline_wait = 5.0
-                wait = self._until_next_due()
-            self._wake.wait(wait)
+                delay = self._until_next_due()
+            self._wake.wait(delay)
             self._wake.clear()
             log.debug("sync pass: %s", result)
 
@@ -225,7 +238,8 @@ class SyncWorker:
             message, result.ok = exc.user_message, False
             if isinstance(exc, SyncOfflineError):
                 self._publish(online=False)
-        if result.ok and result.postponed == 0:
+        synced = result.pull_done or self._puller is None
+        if result.ok and result.postponed == 0 and synced:
             sync_state.set_time(self._db, sync_state.LAST_SYNC_AT, utcnow())
         counts = store.outbox_counts(self._db)
         self._publish(
@@ -250,33 +264,59 @@ class SyncWorker:
         done = 0
         self._publish(phase="upload", done=0, total=total)
         while not self._stopping.is_set():
-            batch = store.due_entries(self._db, horizon, present, self.batch_size)
-            if not batch:
+            due = store.due_entries(self._db, horizon, present, self.batch_size * self.parallel)
+            if not due:
                 return
-            officer_id = batch[0].officer_id
-            batch = [e for e in batch if e.officer_id == officer_id]
+            officer_id = due[0].officer_id
+            due = [e for e in due if e.officer_id == officer_id]
             auth = self._tokens.auth_for(officer_id)
             if auth is None:  # the officer logged out meanwhile
                 store.mark_waiting_for_officers(self._db, self._tokens.officers())
                 return
-            if not self._upload_batch(auth, batch, result):
+            chunks = [due[i : i + self.batch_size] for i in range(0, len(due), self.batch_size)]
+            if not self._upload_chunks(auth, chunks, result):
                 result.ok = False
                 return
-            done += len(batch)
+            done += len(due)
             self._publish(done=done, total=max(total, done))
+
+    def _upload_chunks(
+        self, auth: OfficerAuth, chunks: list[list[store.OutboxEntry]], result: PassResult
+    ) -> bool:
+        """Send the chunks, up to ``parallel`` requests at a time (client and service work
+        overlap on the two cores). False or an exception when a retryable failure ends the
+        upload phase."""
+        if len(chunks) == 1:
+            return self._upload_batch(auth, chunks[0], result)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="bts-upload")
+        parts = [PassResult() for _ in chunks]
+        futures = [
+            self._pool.submit(self._upload_batch, auth, chunk, part)
+            for chunk, part in zip(chunks, parts, strict=True)
+        ]
+        wait(futures)
+        for part in parts:
+            result.uploaded += part.uploaded
+            result.refused += part.refused
+            result.postponed += part.postponed
+        for future in futures:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return all(future.result() for future in futures)
 
     def _upload_batch(
         self, auth: OfficerAuth, batch: Sequence[store.OutboxEntry], result: PassResult
     ) -> bool:
         """Send one batch; False when a retryable failure ends the upload phase."""
         drafts: list[EnrollmentDraft] = []
-        for entry in batch:
-            try:
-                drafts.append(store.load_draft(self._db, entry.uuid, self._key))
-            except StoreError as exc:  # unreadable locally: sending again will not help
-                log.error("enrollment %s cannot be read: %s", entry.uuid, exc.detail)
-                store.mark_refused(self._db, entry.uuid, exc.user_message)
+        for uuid, loaded in store.load_drafts(self._db, [e.uuid for e in batch], self._key):
+            if isinstance(loaded, StoreError):  # unreadable locally: sending again won't help
+                log.error("enrollment %s cannot be read: %s", uuid, loaded.detail)
+                store.mark_refused(self._db, uuid, loaded.user_message)
                 result.refused += 1
+            else:
+                drafts.append(loaded)
         if not drafts:
             return True
         uuids = [d.uuid for d in drafts]
@@ -392,6 +432,7 @@ class SyncWorker:
                 self._stopping.is_set,
             ),
         )
+        result.pull_done = not self._stopping.is_set()
 
     # --- listeners ------------------------------------------------------------------------------
 

@@ -29,11 +29,25 @@ from bts_desk.errors import DeskError
 from bts_desk.store.audit import AuditAction, AuditEntry, query_audit
 from bts_desk.store.db import Database
 from bts_desk.ui.labels import QT_TRANSLATE_NOOP, all_label
+from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.message_bar import MessageBar
 from bts_desk.ui.tasks import run_in_background
 
 PAGE_ROWS = 200
 TITLE = QT_TRANSLATE_NOOP("AuditPage", "Operation log")  # 操作日志
+
+
+PAGE_KEY = "audit"
+
+
+def register(window: MainWindow, db: Database) -> str:
+    """Add 综合查询 › 操作日志 to the main window's menu; returns the page key."""
+    return window.add_page(
+        QCoreApplication.translate("QueryPage", "Comprehensive query"),
+        page_title(),
+        lambda: AuditPage(db),
+        key=PAGE_KEY,
+    )
 
 
 def page_title() -> str:

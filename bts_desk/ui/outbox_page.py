@@ -33,11 +33,31 @@ from bts_desk.store.db import Database
 from bts_desk.store.enrollments import OutboxEntry, list_outbox, retry_refused
 from bts_desk.sync.outbox import SyncStatus, SyncWorker
 from bts_desk.ui.labels import QT_TRANSLATE_NOOP, label
+from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.message_bar import MessageBar
 from bts_desk.ui.tasks import gui_poster, run_in_background
 
 REFUSED_BRUSH = QBrush(QColor("#d9363e"))
 TITLE = QT_TRANSLATE_NOOP("OutboxPage", "Upload queue")  # 上传队列
+
+
+PAGE_KEY = "outbox"
+
+
+def register(
+    window: MainWindow,
+    db: Database,
+    worker: SyncWorker | None,
+    officer: Callable[[], Officer | None],
+    desk_id: str,
+) -> str:
+    """Add 综合查询 › 上传队列 to the main window's menu; returns the page key."""
+    return window.add_page(
+        QCoreApplication.translate("QueryPage", "Comprehensive query"),
+        page_title(),
+        lambda: OutboxPage(db, worker, officer, desk_id),
+        key=PAGE_KEY,
+    )
 
 
 def page_title() -> str:

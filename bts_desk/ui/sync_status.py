@@ -13,6 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from bts_desk.sync.outbox import SyncStatus, SyncWorker
+from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.tasks import gui_poster
 
 
@@ -100,6 +101,13 @@ class SyncStatusWidget(QWidget):
         elif status.busy and status.phase == "pull":
             text += " · " + self.tr("fetching records (%1)").replace("%1", str(status.done))
         self.online_label.setText(f"<span style='color:{colour}'>●</span> {text}")
+
+
+def install(window: MainWindow, worker: SyncWorker | None) -> SyncStatusWidget:
+    """Put the sync widget in the main window's status bar; returns it."""
+    widget = SyncStatusWidget(worker, window)
+    window.add_status_widget(widget)
+    return widget
 
 
 def _when(moment: dt.datetime | None) -> str:

@@ -1,0 +1,192 @@
+"""Sync benchmark: enrollment uploads per second and the pull of a million records.
+
+Prints one JSON line. The reference sync service runs as its own process on 127.0.0.1 (as on a
+site: the desk and the service do not share an interpreter), on a SQLite file, trusting a test
+CA; the desk runs here with its real store, key, client, token and worker.
+
+- ``pull_1m_s``: an empty desk store pulls ``--records`` records (default 1,000,000) page by
+  page with the cursor (target ≤ 60 s);
+- ``upload_per_s``: ``--uploads`` enrollments (default 10,000) of realistic size — two 512-byte
+  templates, two 8-bit 256×288 PNGs, one ~30 KB JPEG — queued in the desk's encrypted outbox,
+  then drained by one worker pass (target ≥ 200/s). ``save_per_s`` is how fast the desk saved
+  them (one atomic, encrypted transaction each).
+
+    python benchmarks/sync_bench.py [--records 1000000] [--uploads 10000] [--no-batch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
+from cryptography.hazmat.primitives import serialization
+
+from bts_desk.domain import Officer
+from bts_desk.store.crypto import load_or_create_key
+from bts_desk.store.db import open_database
+from bts_desk.store.enrollments import outbox_counts, save_enrollment
+from bts_desk.sync.auth import PemSigner, TokenBroker
+from bts_desk.sync.client import SyncClient
+from bts_desk.sync.outbox import SyncWorker
+from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.server.borderers import load_records
+from bts_desk.sync.server.database import ServiceDatabase
+from bts_desk.sync.server.demo import load_demo
+
+OFFICER = Officer("GZ1001", "李明", "5301")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _normal_record(record_id: int) -> dict[str, object]:
+    import datetime as dt
+
+    return {
+        "id": record_id,
+        "customs_code": "5301",
+        "name": f"边民{record_id:06d}",
+        "gender": "M" if record_id % 2 else "F",
+        "id_number": "53262519800101001X",
+        "address": "云南省文山州麻栗坡县天保镇",
+        "id_valid_from": dt.date(2020, 1, 1),
+        "id_valid_to": dt.date(2040, 1, 1),
+        "state": "normal",
+        "data_source": "海关",
+        "valid_to": dt.date(2030, 1, 1),
+        "has_face": False,
+        "has_finger": False,
+        "enabled": True,
+        "synced": True,
+        "last_op_date": None,
+    }
+
+
+def _prepare_service(url: str, records: int, uploads: int) -> None:
+    """``uploads`` records that can be enrolled (正常, 已同步海关), then demo records."""
+    db = ServiceDatabase(url)
+    db.create_schema()
+    load_records(db, (_normal_record(i) for i in range(1, uploads + 1)))
+    if records > uploads:
+        load_demo(db, records - uploads)
+    db.dispose()
+
+
+def _start_service(url: str, ca_file: Path, port: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "bts_desk.sync.server.cli", "--db", url, "--ca", str(ca_file)]
+    cmd += ["--port", str(port), "--log-level", "WARNING"]
+    proc = subprocess.Popen(cmd)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("sync service did not start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--uploads", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=25)
+    parser.add_argument("--no-batch", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
+        work = Path(tmp)
+        ca = make_ca()
+        cred = issue_officer(ca, OFFICER.name, OFFICER.officer_id, OFFICER.customs_code)
+        ca_file = work / "ca.pem"
+        ca_file.write_bytes(ca.pem)
+        service_url = f"sqlite:///{work / 'service.db'}"
+        started = time.perf_counter()
+        _prepare_service(service_url, args.records, args.uploads)
+        load_s = time.perf_counter() - started
+        port = _free_port()
+        proc = _start_service(service_url, ca_file, port)
+        try:
+            result = _measure(args, work, f"http://127.0.0.1:{port}", cred)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        result["service_load_s"] = round(load_s, 1)
+        print(json.dumps(result))
+    return 0
+
+
+def _measure(
+    args: argparse.Namespace, work: Path, url: str, cred: object
+) -> dict[str, float | int | bool]:
+    from bts_desk.drivers.piv_card.pki import OfficerCredentials
+
+    assert isinstance(cred, OfficerCredentials)
+    key_pem = cred.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    db = open_database(f"sqlite:///{work / 'desk.db'}")
+    key = load_or_create_key(work / "desk.key")
+    client = SyncClient(url, desk_id="bench-desk", timeout_s=60)
+    tokens = TokenBroker(client)
+    tokens.set_signer(PemSigner(key_pem, cred.der))
+    worker = SyncWorker(
+        db, client, tokens, key, batch_size=args.batch_size, use_batch=not args.no_batch
+    )
+
+    started = time.perf_counter()
+    pulled = worker.run_once().pulled  # empty desk store: everything comes
+    pull_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for record_id in range(1, args.uploads + 1):
+        save_enrollment(db, sample_draft(record_id, OFFICER, desk_id="bench-desk"), key)
+    save_s = time.perf_counter() - started
+
+    uploader = SyncWorker(
+        db,
+        client,
+        tokens,
+        key,
+        batch_size=args.batch_size,
+        use_batch=not args.no_batch,
+        pull=False,
+    )
+    started = time.perf_counter()
+    done = uploader.run_once(force=True)
+    upload_s = time.perf_counter() - started
+    counts = outbox_counts(db)
+    db_mb = sum(p.stat().st_size for p in work.glob("desk.db*")) / 1e6
+    db.dispose()
+    client.close()
+    return {
+        "upload_per_s": round(done.uploaded / upload_s, 1),
+        "uploads": done.uploaded,
+        "upload_s": round(upload_s, 2),
+        "all_acknowledged": counts.acknowledged == args.uploads and counts.pending == 0,
+        "pull_1m_s": round(pull_s, 2),
+        "pulled": pulled,
+        "pull_per_s": round(pulled / pull_s),
+        "save_per_s": round(args.uploads / save_s, 1),
+        "desk_db_mb_after": round(db_mb, 1),
+        "batch": not args.no_batch,
+        "cpus": os.cpu_count() or 0,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The desk's sync, assembled from the settings: client, officer tokens, worker.
+
+    sync = DeskSync.from_settings(settings, db, key)   # None when no sync.url is configured
+    sync.start()                                       # with the app (a background thread)
+    sync.officer_logged_in(officer, card_session.sign_challenge)   # after the card login
+    sync.officer_logged_out()                          # 退出 / another card
+    sync.saved()                                       # after save_enrollment: upload soon
+    sync.stop()                                        # at exit
+
+Qt-free; every method returns at once (the work happens on the worker's thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bts_desk.config import Settings
+from bts_desk.domain import Officer
+from bts_desk.store.crypto import DeskKey
+from bts_desk.store.db import Database
+from bts_desk.sync.auth import CallableSigner, ChallengeSigner, TokenBroker
+from bts_desk.sync.client import SyncClient
+from bts_desk.sync.outbox import SyncWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeskSync:
+    client: SyncClient
+    tokens: TokenBroker
+    worker: SyncWorker
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, key: DeskKey) -> DeskSync | None:
+        """The desk's sync for ``settings.sync`` (None: offline desk, the outbox keeps all)."""
+        if not settings.sync.url:
+            log.info("no sync.url configured: enrollments stay in the outbox")
+            return None
+        client = SyncClient(
+            settings.sync.url, desk_id=settings.desk.id, timeout_s=settings.sync.timeout_s
+        )
+        tokens = TokenBroker(client)
+        worker = SyncWorker(db, client, tokens, key, interval_s=settings.sync.interval_s)
+        return cls(client, tokens, worker)
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.client.close()
+
+    def officer_logged_in(self, officer: Officer, sign: Callable[[bytes], bytes]) -> None:
+        """The officer's card signs the service's challenges (``OfficerSession.sign_challenge``);
+        their waiting uploads go now."""
+        self.set_signer(CallableSigner(officer.certificate_der, sign))
+
+    def set_signer(self, signer: ChallengeSigner | None) -> None:
+        self.tokens.set_signer(signer)
+        self.worker.wake()
+
+    def officer_logged_out(self) -> None:
+        self.tokens.set_signer(None)
+
+    def saved(self) -> None:
+        """A 补录 was saved: upload it soon (the pass starts by publishing the new count)."""
+        self.worker.wake()
