@@ -22,6 +22,7 @@ SYSTEM_PACKAGES=(
   postgresql                                          # throw-away clusters in the sync tests
   wixl msitools dpkg-dev fakeroot                     # MSI and .deb builds in the tests
   desktop-file-utils                                  # checks the .deb's desktop entry
+  wine64                                              # installs the MSI for real (Wine's msiexec)
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

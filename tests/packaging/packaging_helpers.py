@@ -18,6 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
 BUILD = PACKAGING / "build.py"
+PRODUCT_NAME = "边民互市贸易服务"
+# A stand-in for the Windows bundle (which only a Windows machine can build).
+PAYLOAD = (
+    "bts-desk.exe",
+    "_internal/python311.dll",
+    "_internal/PySide6/plugins/platforms/qwindows.dll",
+    "_internal/bts_desk/resources/i18n/zh_CN/main_window.qm",
+    "_internal/cv2/data/haarcascade_frontalface_default.xml",
+)
 
 
 def load_packaging_module(name: str) -> ModuleType:
@@ -44,3 +53,11 @@ def require_tools(*tools: str) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (./dev.sh setup installs them)")
+
+
+def make_payload(folder: Path) -> Path:
+    for rel in PAYLOAD:
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"MZ stand-in for " + rel.encode())
+    return folder

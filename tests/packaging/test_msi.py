@@ -12,13 +12,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from packaging_helpers import load_packaging_module, require_tools, run_build
+from packaging_helpers import (
+    PAYLOAD,
+    PRODUCT_NAME,
+    load_packaging_module,
+    make_payload,
+    require_tools,
+    run_build,
+)
 
 import bts_desk
 from bts_desk.config import REGISTRY_KEY, Settings
 
 UPGRADE_CODE = "{6C1E0A64-3F0B-4F5B-9C8E-2D4B7A9E1F01}"  # must never change
-PRODUCT_NAME = "边民互市贸易服务"
 # What the README promises IT: msiexec property -> registry value (= config key section.key).
 PROPERTIES = {
     "SYNC_URL": "sync.url",
@@ -30,13 +36,6 @@ PROPERTIES = {
     "CARD_READER": "card.reader",
     "CA_CERT": "card.ca_cert",
 }
-PAYLOAD = (
-    "bts-desk.exe",
-    "_internal/python311.dll",
-    "_internal/PySide6/plugins/platforms/qwindows.dll",
-    "_internal/bts_desk/resources/i18n/zh_CN/main_window.qm",
-    "_internal/cv2/data/haarcascade_frontalface_default.xml",
-)
 COMPONENT_64BIT = 256
 COMPONENT_REGISTRY_KEYPATH = 4
 HKLM = "2"
@@ -45,14 +44,6 @@ HKLM = "2"
 @pytest.fixture(scope="module")
 def msi_tools() -> None:
     require_tools("wixl", "msiinfo", "msibuild")
-
-
-def make_payload(folder: Path) -> Path:
-    for rel in PAYLOAD:
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"MZ stand-in for " + rel.encode())
-    return folder
 
 
 @pytest.fixture(scope="module")
