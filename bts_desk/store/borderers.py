@@ -164,6 +164,10 @@ def count_statement(flt: BordererFilter) -> Select[Any]:
     return select(func.count()).select_from(BORDERER).where(true(), *conditions(flt))
 
 
+def _nullable(column: ColumnElement[Any]) -> bool:
+    return bool(getattr(column, "nullable", False))
+
+
 def page_statement(
     flt: BordererFilter, sort: str, order: SortOrder, offset: int, limit: int
 ) -> Select[Any]:
@@ -172,10 +176,14 @@ def page_statement(
         keys = SORT_COLUMNS[sort]
     except KeyError:
         raise StoreError("无法按该列排序", f"unknown sort key {sort!r}") from None
+    # NULL (no 最近操作日期) sorts first ascending and last descending on every database
+    # (SQLite's own order, so its indexes still serve the sort; PostgreSQL differs by default).
     if order is SortOrder.DESCENDING:
-        order_by = [k.desc() for k in keys] + [T.id.desc()]
+        order_by = [k.desc().nulls_last() if _nullable(k) else k.desc() for k in keys]
+        order_by.append(T.id.desc())
     else:
-        order_by = [k.asc() for k in keys] + [T.id.asc()]
+        order_by = [k.asc().nulls_first() if _nullable(k) else k.asc() for k in keys]
+        order_by.append(T.id.asc())
     return (
         select(BORDERER)
         .where(true(), *conditions(flt))
