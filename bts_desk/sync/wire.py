@@ -138,9 +138,14 @@ def b64decode(value: object, name: str, *, max_bytes: int | None = None) -> byte
     if len(raw) % 4 or not _B64_RE.match(raw):
         raise WireError(E_BAD_BASE64, f"字段 {name} 不是有效的 base64", f"{name}: bad base64")
     try:
-        return base64.b64decode(raw, validate=True)
+        data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise WireError(E_BAD_BASE64, f"字段 {name} 不是有效的 base64", f"{name}: {exc}") from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise WireError(
+            E_TOO_LARGE, f"字段 {name} 超过大小上限", f"{name}: > {max_bytes} bytes", status=413
+        )
+    return data
 
 
 def encode_datetime(value: dt.datetime) -> str:

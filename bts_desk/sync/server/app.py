@@ -212,7 +212,7 @@ def create_app(
             except wire.WireError as exc:
                 raise ApiError.from_wire(exc) from exc
             result = enrollments.put(uuid, body, who)
-            return JSONResponse({"uuid": uuid, "status": result.status}, result.http_status)
+            return JSONResponse({"uuid": uuid.lower(), "status": result.status}, result.http_status)
 
         return await run_in_threadpool(judge)
 
