@@ -85,9 +85,7 @@ class FingerEvent:
             EventKind.PRESS: f"{first}（第 {self.press}/{self.total} 次）",
             EventKind.ACCEPTED: f"第 {self.press}/{self.total} 次按压成功",
             EventKind.LIFT: "请抬起手指",
-            EventKind.RETRY: self.reason
-            if self.reason.startswith("请")
-            else f"{self.reason}，请重新按压",
+            EventKind.RETRY: self.reason if "请" in self.reason else f"{self.reason}，请重新按压",
             EventKind.RESTART: f"{self.reason}，请重新按三次",
             EventKind.UPLOADING: "正在读取指纹…",
             EventKind.DONE: "指纹采集成功",
@@ -167,8 +165,8 @@ class FingerEnroller:
         press = 1
         while press <= PRESSES:
             self._emit(EventKind.PRESS, press)
-            self._wait_finger()
             try:
+                self._wait_finger()
                 self._take_press(press)
             except _Retry as retry:
                 press = self._after_retry(press, retry)
@@ -250,18 +248,29 @@ class FingerEnroller:
     def _wait_finger(self) -> None:
         self._set(EnrollState.WAIT_FINGER)
         deadline = time.monotonic() + self._finger_timeout
-        while not self.scanner.capture():
+        while True:
+            try:
+                if self.scanner.capture():
+                    return
+            except PressRejectedError as exc:  # a finger, but no usable image
+                raise _Retry(exc.user_message) from exc
             self._pause(deadline, "等待按压指纹超时，请重新开始", "no finger")
 
     def _wait_lift(self, *, announce: bool = True) -> None:
         self._set(EnrollState.WAIT_LIFT)
         deadline = time.monotonic() + self._lift_timeout
         first = True
-        while self.scanner.capture():
+        while self._finger_present():
             if first and announce:
                 self._emit(EventKind.LIFT)
             first = False
             self._pause(deadline, "手指没有抬起，请抬起手指后重新开始", "finger not lifted")
+
+    def _finger_present(self) -> bool:
+        try:
+            return self.scanner.capture()
+        except PressRejectedError:  # something on the sensor that images badly: still there
+            return True
 
     def _pause(self, deadline: float, user_message: str, what: str) -> None:
         if time.monotonic() > deadline:

@@ -130,7 +130,7 @@ class R30xScanner:
         return self._info
 
     def _identify(self, port: str) -> ScannerInfo:
-        self._expect_ok(Cmd.HANDSHAKE)
+        self._handshake()
         code, _ = self._transact(Cmd.VFY_PWD, self.password.to_bytes(4, "big"))
         if code != 0x00:
             raise ScannerRefusedError(
@@ -161,8 +161,13 @@ class R30xScanner:
     def check(self) -> ScannerInfo:
         if self._serial is None or self._info is None:
             return self.open()
-        self._expect_ok(Cmd.HANDSHAKE)
+        self._handshake()
         return self._info
+
+    def _handshake(self) -> None:
+        """Is a module answering? Any ACK says yes: R503-style modules confirm HandShake
+        (0x40) with 0x00, older AS608 firmware answers it with an error code."""
+        self._transact(Cmd.HANDSHAKE)
 
     # --- FingerprintScanner ----------------------------------------------------------------
 

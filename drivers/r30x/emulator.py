@@ -414,6 +414,9 @@ class R30xEmulator:
         if segment.finger is None:
             self._on_sensor = None
             return 0x02
+        if segment.kind is fi.PressKind.FAINT:
+            self._on_sensor = segment
+            return 0x03
         if segment is not self._on_sensor:  # a new press (still held: same image)
             self._on_sensor = segment
             self._press_no += 1

@@ -49,6 +49,7 @@ class PressKind(enum.Enum):
     GOOD = "good"
     MESSY = "messy"  # smudged, wet: the module answers 0x06
     SMALL = "small"  # fingertip barely touching: 0x07
+    FAINT = "faint"  # too dry or too light to image at all: GenImg answers 0x03
 
 
 class FeatureError(Exception):

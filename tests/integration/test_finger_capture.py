@@ -164,6 +164,17 @@ def test_messy_and_small_presses_are_retried(
     _check_capture(capture, 1)
 
 
+def test_a_press_that_cannot_be_imaged_is_retried(
+    r30x_emulator: R30xEmulator, r30x_scanner: R30xScanner
+) -> None:
+    r30x_emulator.place(4, 1, hold=3, kind=PressKind.FAINT)  # held on while the module fails
+    r30x_emulator.place(4, 3)
+    capture, events = _enroll(r30x_scanner, 1)
+    retries = [e for e in events if e.kind is EventKind.RETRY]
+    assert [(e.press, e.message_zh) for e in retries] == [(1, "录入指纹图像失败，请重新按压")]
+    _check_capture(capture, 1)
+
+
 def test_waiting_for_a_finger_times_out(r30x_scanner: R30xScanner) -> None:
     events: list[FingerEvent] = []
     enroller = FingerEnroller(r30x_scanner, 1, events.append, finger_timeout=0.3)
