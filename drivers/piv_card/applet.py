@@ -110,6 +110,7 @@ class PivApplet:
     max_tries: int = 3
     tries_left: int = 3
     has_piv: bool = True
+    failing: bool = False  # a failing chip: answers every command with one meaningless byte
     selected: bool = False
     pin_verified: bool = False
     _pending: bytes = field(default=b"", repr=False)
@@ -126,6 +127,8 @@ class PivApplet:
 
     def process(self, apdu: bytes) -> bytes:
         """One command APDU → response APDU (data + SW1 SW2)."""
+        if self.failing:
+            return b"\x6f"
         data, le = _body(apdu[4:]) if len(apdu) >= 4 else (None, 0)
         if data is None:
             return SW_WRONG_LENGTH

@@ -35,12 +35,14 @@ def make_card(
     tries: int = 3,
     max_tries: int = 3,
     has_piv: bool = True,
+    failing: bool = False,
     port: int = VPCD_PORT,
     host: str = VPCD_HOST,
     label: str = "virtual PIV card",
 ) -> VirtualPivCard:
     """A virtual card (not inserted yet). ``credentials=None``: a card with no certificate/key;
-    ``tries=0``: a blocked PIN; ``has_piv=False``: a card without the PIV application."""
+    ``tries=0``: a blocked PIN; ``has_piv=False``: a card without the PIV application;
+    ``failing=True``: a card that answers garbage (one byte) to every command."""
     applet = PivApplet(
         pin=pin,
         certificate_der=credentials.der if credentials else b"",
@@ -48,6 +50,7 @@ def make_card(
         max_tries=max_tries,
         tries_left=tries,
         has_piv=has_piv,
+        failing=failing,
     )
     return VirtualPivCard(applet, host=host, port=port, label=label)
 

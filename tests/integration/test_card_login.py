@@ -19,7 +19,7 @@ from pcsc_stack import CardFactory, reader_name, wait_card_state
 
 from bts_desk.card.identity import verify_challenge
 from bts_desk.card.monitor import PresenceMonitor
-from bts_desk.card.pcsc import CardLink, NoCardError, NoReaderError
+from bts_desk.card.pcsc import CardLink, CardUnresponsiveError, NoCardError, NoReaderError
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.profile import (
     NoOfficerApplicationError,
@@ -410,3 +410,15 @@ def test_unlock_looks_first_in_the_reader_the_session_card_was_in(
     wait_card_state(reader_name(1), present=True)
     assert session.unlock(PIN) == officer
     assert session.state is SessionState.LOGGED_IN
+
+
+def test_card_answering_garbage_is_reported_unresponsive(
+    session: OfficerSession,
+    virtual_cards: CardFactory,
+    officer_credentials: Callable[..., OfficerCredentials],
+) -> None:
+    virtual_cards(officer_credentials(), failing=True)
+    with pytest.raises(CardUnresponsiveError) as error:
+        session.login(PIN)
+    assert error.value.user_message == "卡无响应，请拔出后重新插入卡介质"
+    assert session.state is SessionState.LOGGED_OUT
