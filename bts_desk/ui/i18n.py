@@ -5,7 +5,7 @@ Source strings in ``bts_desk/ui/**.py`` are English (``self.tr("...")``,
 ``resources/i18n/<language>/<module>.ts``, one file per UI module so that work on different
 screens never edits the same file. ``.qm`` files are compiled from them (not committed).
 
-    python -m bts_desk.ui.i18n update   # extract new strings into the .ts files (lupdate)
+    python -m bts_desk.ui.i18n update [module ...]  # extract new strings (lupdate)
     python -m bts_desk.ui.i18n compile  # .ts -> .qm (lrelease); dev.sh and packaging run it
     python -m bts_desk.ui.i18n check    # exit 1 if a string has no translation
 
@@ -62,7 +62,8 @@ def install_translators(app: object, language: str) -> list[object]:
 
 
 def ui_modules() -> list[Path]:
-    return sorted(p for p in UI_DIR.rglob("*.py") if p.name != "__init__.py")
+    skip = {"__init__.py", Path(__file__).name}  # this tool's own regexes are not UI strings
+    return sorted(p for p in UI_DIR.rglob("*.py") if p.name not in skip)
 
 
 def ts_file(module: Path, language: str) -> Path:
@@ -81,11 +82,14 @@ def _has_tr(module: Path) -> bool:
     return bool(re.search(r"\btr\(|translate\(|QT_TRANSLATE_NOOP", module.read_text("utf-8")))
 
 
-def update(language: str, target_dir: Path | None = None) -> list[Path]:
-    """Run lupdate for each UI module with strings; returns the .ts files written."""
+def update(
+    language: str, target_dir: Path | None = None, only: tuple[str, ...] = ()
+) -> list[Path]:
+    """Run lupdate for each UI module with strings (or only the named modules); returns the
+    .ts files written. No source locations are written, so the files change only with text."""
     written = []
     for module in ui_modules():
-        if not _has_tr(module):
+        if not _has_tr(module) or (only and module.stem not in only):
             continue
         ts = ts_file(module, language)
         if target_dir is not None:
@@ -95,7 +99,11 @@ def update(language: str, target_dir: Path | None = None) -> list[Path]:
             ts = copy
         ts.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [_tool("pyside6-lupdate"), str(module), "-ts", str(ts), "-no-obsolete", "-silent"],
+            [
+                _tool("pyside6-lupdate"),
+                *("-target-language", language, "-locations", "none", "-no-obsolete"),
+                *("-silent", str(module), "-ts", str(ts)),
+            ],
             check=True,
         )
         written.append(ts)
@@ -130,10 +138,11 @@ def untranslated(language: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bts_desk.ui.i18n")
     parser.add_argument("action", choices=["update", "compile", "check"])
+    parser.add_argument("modules", nargs="*", help="update: only these UI modules (file stems)")
     args = parser.parse_args(argv)
     for language in LANGUAGES:
         if args.action == "update":
-            for ts in update(language):
+            for ts in update(language, only=tuple(args.modules)):
                 print(ts)
         elif args.action == "compile":
             compile_all(language)
