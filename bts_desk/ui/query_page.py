@@ -139,8 +139,9 @@ def _chosen(combo: QComboBox, kind: type[E]) -> E | None:
 class QueryPage(QWidget):
     """The 边民备案查询 tab. Signals carry record ids for the lead's wiring (audit, 补录)."""
 
-    enroll_requested = Signal(int)  # 补录 pressed on an enrollable record
-    details_viewed = Signal(int)  # 详情 shown (the audit log records it)
+    # Record ids are the sync service's 64-bit ids: Signal(int) would be a 32-bit C++ int.
+    enroll_requested = Signal("qint64")  # 补录 pressed on an enrollable record
+    details_viewed = Signal("qint64")  # 详情 shown (the audit log records it)
 
     def __init__(self, db: Database, ui_state: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -19,7 +19,7 @@ from bts_desk.store import borderers
 from bts_desk.store.db import Database
 from bts_desk.store.demo_data import MANUAL_ROWS
 from bts_desk.ui.details_dialog import DetailsDialog
-from bts_desk.ui.fields import FieldKind, field_kind
+from bts_desk.ui.fields import FieldKind, field_kind, set_field_kind
 from bts_desk.ui.query_page import HIDDEN_COLUMNS_KEY, QueryPage
 from bts_desk.ui.style import apply_style
 
@@ -338,6 +338,22 @@ def test_enroll_button_follows_the_record(qtbot: QtBot, page: QueryPage, store: 
     page.table.selectRow(row)
     assert not page.enroll_button.isEnabled()
     assert page.enroll_button.toolTip() == "只能对状态为“正常”的边民进行生物特征补录"
+
+
+def test_signals_carry_64_bit_record_ids(qtbot: QtBot, page: QueryPage) -> None:
+    big = 2**40 + 7
+    with qtbot.waitSignal(page.enroll_requested) as asked:
+        page.enroll_requested.emit(big)
+    assert asked.args == [big]
+
+
+def test_required_fields_are_yellow(qtbot: QtBot, page: QueryPage) -> None:
+    edit = QLineEdit(page)
+    set_field_kind(edit, FieldKind.REQUIRED)
+    edit.show()
+    image = edit.grab().toImage()
+    yellow = image.pixelColor(image.width() - 6, image.height() // 2)
+    assert yellow.red() > 240 and yellow.green() > 230 and yellow.blue() < 200
 
 
 def test_refresh_reruns_the_query(qtbot: QtBot, page: QueryPage, store: Database) -> None:
