@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
@@ -41,8 +41,12 @@ from bts_desk.errors import DeskError
 from bts_desk.ui.labels import QT_TRANSLATE_NOOP
 from bts_desk.ui.tasks import gui_poster, run_in_background
 
+if TYPE_CHECKING:
+    from bts_desk.ui.main_window import MainWindow
+
 log = logging.getLogger(__name__)
 
+PAGE_KEY = "devices"
 GREEN = "#2e9d46"
 RED = "#d9363e"
 GREY = "#a0a7b1"
@@ -360,3 +364,27 @@ class DeviceLights(QToolButton):
         lamp = self.lamps.get(status.kind)
         if lamp is not None:
             lamp.show_status(status)
+
+
+def register(
+    window: MainWindow,
+    monitors: Mapping[DeviceKind, DeviceMonitor],
+    *,
+    scanner: ScannerMonitor | None = None,
+    save: SaveValues = save_user_values,
+) -> str:
+    """Add 系统 › 外接设备状态 to the main window's menu and the device lights to its status
+    bar (a click opens the page); returns the page key. GUI thread."""
+    everything = dict(monitors)
+    if scanner is not None:
+        everything.setdefault(DeviceKind.SCANNER, scanner)
+    key = window.add_page(
+        QCoreApplication.translate("DevicePanel", "System"),
+        QCoreApplication.translate("DevicePanel", "External device status"),
+        lambda: DevicePanel(monitors, scanner=scanner, save=save),
+        key=PAGE_KEY,
+    )
+    lights = DeviceLights(everything, window)
+    lights.clicked.connect(lambda: window.open_page(key))
+    window.add_status_widget(lights)
+    return key

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bts_desk.drivers.r30x.emulator import R30xEmulator
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -19,7 +18,10 @@ from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
 from bts_desk.devices.ports import PortInfo
 from bts_desk.devices.status import DeviceKind, DeviceStatus, StatusCallback
+from bts_desk.drivers.r30x.emulator import R30xEmulator
+from bts_desk.ui import device_panel
 from bts_desk.ui.device_panel import DeviceLights, DevicePanel
+from bts_desk.ui.main_window import MainWindow
 
 SHOTS = Path("/tmp")
 
@@ -167,3 +169,29 @@ def test_status_bar_lights(
     lights.grab().save(str(SHOTS / "device_lights.png"))
     with qtbot.waitSignal(lights.clicked, timeout=2000):  # opens the panel (main window)
         qtbot.mouseClick(lights, Qt.MouseButton.LeftButton)
+
+
+def test_registered_in_the_main_window_and_opened_from_the_status_bar(
+    qtbot: QtBot,
+    scanner_monitor: ScannerMonitor,
+    camera_monitor: CameraMonitor,
+    tmp_path: Path,
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1000, 650)
+    window.show()
+    key = device_panel.register(
+        window,
+        {DeviceKind.CARD_READER: CardReaderStatus(), DeviceKind.CAMERA: camera_monitor},
+        scanner=scanner_monitor,
+        save=functools.partial(save_user_values, path=tmp_path / "user.toml"),
+    )
+    lights = window.findChild(DeviceLights)
+    assert lights is not None and window.page(key) is None
+    qtbot.mouseClick(lights, Qt.MouseButton.LeftButton)
+    panel = window.page(key)
+    assert isinstance(panel, DevicePanel)
+    row = panel.rows[DeviceKind.SCANNER]
+    qtbot.waitUntil(lambda: row.lamp.property("state") == "ok", timeout=5000)
+    window.grab().save(str(SHOTS / "device_panel_in_window.png"))

@@ -4,7 +4,6 @@
 <context>
     <name>DeviceLights</name>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="341"/>
         <source>External device status</source>
         <translation>外接设备状态</translation>
     </message>
@@ -12,81 +11,69 @@
 <context>
     <name>DevicePanel</name>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="51"/>
         <source>Card reader</source>
         <translation>读卡器</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="52"/>
         <source>Fingerprint scanner</source>
         <translation>指纹识别器</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="53"/>
         <source>Camera</source>
         <translation>摄像头</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="219"/>
         <source>External device status</source>
         <translation>外接设备状态</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="285"/>
         <source>Restarting the %1…</source>
         <translation>正在重启%1…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="289"/>
         <source>The %1 was restarted.</source>
         <translation>%1已重启。</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="294"/>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="323"/>
         <source>Restart failed: %1</source>
         <translation>重启失败：%1</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="310"/>
         <source>The settings could not be saved: %1</source>
         <translation>设置无法保存：%1</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="312"/>
         <source>Settings saved; restarting the fingerprint scanner…</source>
         <translation>设置已保存，正在重启指纹识别器…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="318"/>
         <source>The fingerprint scanner now uses %1.</source>
         <translation>指纹识别器已改用 %1。</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>系统管理</translation>
     </message>
 </context>
 <context>
     <name>DeviceRow</name>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="105"/>
         <source>Restart service</source>
         <translation>重启服务</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="127"/>
         <source>Not installed</source>
         <translation>未配置</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="135"/>
         <source>Checking…</source>
         <translation>正在检测…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="137"/>
         <source>Working</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="137"/>
         <source>Fault</source>
         <translation>异常</translation>
     </message>
@@ -94,32 +81,26 @@
 <context>
     <name>ScannerSettingsForm</name>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="158"/>
         <source>Pick a port, or type one (COM3, /dev/ttyUSB0)</source>
         <translation>选择端口，或直接输入（如 COM3、/dev/ttyUSB0）</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="159"/>
         <source>Find ports</source>
         <translation>查找端口</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="160"/>
         <source>Configure device</source>
         <translation>配置设备</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="168"/>
         <source>Driver (model):</source>
         <translation>驱动（设备型号）：</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="169"/>
         <source>Port:</source>
         <translation>端口：</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/device_panel.py" line="176"/>
         <source>Automatic (USB-serial adapter)</source>
         <translation>自动（USB 串口）</translation>
     </message>
