@@ -19,14 +19,14 @@ import statistics
 import threading
 import time
 
-from bts_desk.drivers.piv_card.officer_card import make_card
-from bts_desk.drivers.piv_card.pcscd import ensure_pcscd, stop_pcscd
-from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from smartcard import scard
 
 from bts_desk.card.monitor import PresenceMonitor
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import OfficerSession, SessionEvent, SessionState
+from bts_desk.drivers.piv_card.officer_card import make_card
+from bts_desk.drivers.piv_card.pcscd import ensure_pcscd, stop_pcscd
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 
 READER = "Virtual PCD 00 00"
 

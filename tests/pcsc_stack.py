@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from smartcard import scard
+
 from bts_desk.drivers.piv_card.officer_card import make_card
 from bts_desk.drivers.piv_card.pcscd import (
     VPCD_READER_PREFIX,
@@ -27,8 +29,6 @@ from bts_desk.drivers.piv_card.pcscd import (
 )
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.drivers.piv_card.vpcd import VPCD_PORT, VirtualPivCard
-from smartcard import scard
-
 from bts_desk.errors import CardError
 
 VPCD_READER = "Virtual PCD 00 0{slot}"

@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bts_desk.drivers.piv_card import pki
-from bts_desk.drivers.piv_card.pki import OfficerCredentials
 from pcsc_stack import CardFactory
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QToolBar
@@ -20,6 +18,8 @@ from pytestqt.qtbot import QtBot
 from bts_desk.card.monitor import PresenceMonitor
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import OfficerSession, SessionState
+from bts_desk.drivers.piv_card import pki
+from bts_desk.drivers.piv_card.pki import OfficerCredentials
 from bts_desk.ui.card_demo_control import CardDemoControl
 from bts_desk.ui.card_session import CardSessionBridge
 from bts_desk.ui.login_dialog import LoginDialog

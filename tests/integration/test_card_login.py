@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bts_desk.drivers.piv_card import pki
-from bts_desk.drivers.piv_card.pki import OfficerCredentials
 from pcsc_stack import CardFactory, reader_name, wait_card_state
 
 from bts_desk.card.identity import verify_challenge
@@ -36,6 +34,8 @@ from bts_desk.card.session import (
     SessionState,
 )
 from bts_desk.config import Settings
+from bts_desk.drivers.piv_card import pki
+from bts_desk.drivers.piv_card.pki import OfficerCredentials
 from bts_desk.errors import CardError
 from bts_desk.logs import setup_logging
 

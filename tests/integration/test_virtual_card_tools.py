@@ -8,9 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bts_desk.drivers.piv_card import pki
-from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card, start_demo_stack
-from bts_desk.drivers.piv_card.vpcd import VPCD_PORT
 from cryptography.hazmat.primitives import serialization
 from pcsc_stack import reader_name, wait_card_state
 
@@ -18,6 +15,9 @@ from bts_desk.card.identity import verify_challenge
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import OfficerSession
 from bts_desk.config import Settings
+from bts_desk.drivers.piv_card import pki
+from bts_desk.drivers.piv_card.officer_card import DEMO_PIN, start_demo_card, start_demo_stack
+from bts_desk.drivers.piv_card.vpcd import VPCD_PORT
 
 pytestmark = pytest.mark.pcscd
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from bts_desk.drivers.piv_card.applet import ATR, PivApplet, parse_tlv
-from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+from bts_desk.drivers.piv_card.applet import ATR, PivApplet, parse_tlv
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 
 SELECT = bytes.fromhex("00A4040009A00000030800001000") + b"\x00"
 GET_CERT = bytes.fromhex("00CB3FFF055C035FC10500")

@@ -4,22 +4,18 @@
 <context>
     <name>CardDemoControl</name>
     <message>
-        <location filename="../../../bts_desk/ui/card_demo_control.py" line="67"/>
         <source>Demo: remove card</source>
         <translation>演示：拔出卡</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/card_demo_control.py" line="68"/>
         <source>Pull the virtual officer card out of the reader</source>
         <translation>从读卡器拔出虚拟关员卡</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/card_demo_control.py" line="70"/>
         <source>Demo: insert card</source>
         <translation>演示：插入卡</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/card_demo_control.py" line="71"/>
         <source>Put the virtual officer card back into the reader</source>
         <translation>将虚拟关员卡插回读卡器</translation>
     </message>
@@ -27,7 +23,6 @@
 <context>
     <name>control</name>
     <message>
-        <location filename="../../../bts_desk/ui/card_demo_control.py" line="51"/>
         <source>Demo</source>
         <translation>演示</translation>
     </message>
