@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("--bundle names an existing bundle; do not combine with bundle")
             result = bundle.build_bundle(dist, args.work.resolve(), force=args.force)
         elif target == "deb":
-            result = deb_package.build_deb(
-                folder, version, dist, args.work.resolve(), compress=args.compress
-            )
+            with bundle.lock(args.work.resolve()):  # not while another build replaces it
+                result = deb_package.build_deb(
+                    folder, version, dist, args.work.resolve(), compress=args.compress
+                )
         else:
             output = dist / f"bts-desk-{version}-x64.msi"
             result = msi_package.build_msi(folder, version, output, toolset=args.toolset)

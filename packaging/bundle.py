@@ -45,7 +45,9 @@ def input_hash() -> str:
 
 
 @contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def lock(work: Path) -> Iterator[None]:
+    """Hold the bundle lock: one build at a time, and no build while the bundle is packaged."""
+    path = work / "bundle.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
         if sys.platform != "win32":
@@ -59,7 +61,7 @@ def build_bundle(dist: Path, work: Path, *, force: bool = False) -> Path:
     """Build (or reuse) ``dist/bts-desk`` and return it."""
     target = dist / NAME
     stamp = dist / f"{NAME}.stamp"
-    with _lock(work / "bundle.lock"):
+    with lock(work):
         compile_translations()
         wanted = input_hash()
         executable = target / (NAME + (".exe" if sys.platform == "win32" else ""))
