@@ -21,11 +21,10 @@ import argparse
 import json
 import time
 
+from bts_desk.capture.finger import FingerEnroller
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.protocol import IMAGE_BYTES, TEMPLATE_BYTES
-
-from bts_desk.capture.finger import FingerEnroller
 
 FRAME = 11  # header 2 + address 4 + PID 1 + length 2 + checksum 2
 BITS_PER_BYTE = 10  # 8N1

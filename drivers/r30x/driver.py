@@ -11,7 +11,9 @@ reply spoils only the command it belonged to; commands without side effects are 
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 import time
 
@@ -80,6 +82,17 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
 )  # TypeError: pyserial reading a closed fd
 
 
+def _open_failure(port: str, exc: BaseException) -> str:
+    """What to tell the officer when the port does not open."""
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if code in (errno.EBUSY, errno.EACCES) or any(
+        word in text for word in ("busy", "denied", "locked", "resource temporarily")
+    ):
+        return f"指纹识别器端口 {port} 被其他程序占用：请关闭其他指纹程序后点“重启服务”"
+    return f"指纹识别器未连接（{port}）：请检查 USB 连接"
+
+
 class R30xScanner:
     """One module on one serial port (``port="auto"``: found by USB VID:PID on each open)."""
 
@@ -112,14 +125,15 @@ class R30xScanner:
         if self._serial is not None and self._info is not None:
             return self._info
         port = resolve_port(self.configured_port)
+        options = {"exclusive": True} if os.name == "posix" else {}  # Windows: always exclusive
         try:
             self._serial = serial.Serial(
-                port, self.baudrate, timeout=_READ_SLICE, write_timeout=self.timeout
+                port, self.baudrate, timeout=_READ_SLICE, write_timeout=self.timeout, **options
             )
         except _OPEN_ERRORS as exc:
             self._serial = None
             raise ScannerDisconnectedError(
-                f"指纹识别器未连接（{port}）：请检查 USB 连接", f"cannot open {port}: {exc}"
+                _open_failure(port, exc), f"cannot open {port}: {exc}"
             ) from exc
         try:
             self._info = self._identify(port)

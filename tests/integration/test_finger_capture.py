@@ -11,10 +11,6 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 import pytest
-from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import R30xEmulator
-from bts_desk.drivers.r30x.fingerimage import PressKind
-from bts_desk.drivers.r30x.protocol import Cmd
 
 from bts_desk.capture.finger import (
     CaptureCancelledError,
@@ -27,6 +23,10 @@ from bts_desk.config import ScannerSettings
 from bts_desk.devices.fingerprint import ScannerDisconnectedError, ScannerMonitor, ScannerWorker
 from bts_desk.devices.status import DeviceStatus
 from bts_desk.domain import FingerCapture
+from bts_desk.drivers.r30x.driver import R30xScanner
+from bts_desk.drivers.r30x.emulator import R30xEmulator
+from bts_desk.drivers.r30x.fingerimage import PressKind
+from bts_desk.drivers.r30x.protocol import Cmd
 from bts_desk.errors import CaptureError
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bts_desk.drivers.r30x import fingerimage
-from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
-from bts_desk.drivers.r30x.protocol import BadChecksumError, Cmd, TruncatedFrameError
 
 from bts_desk.capture.finger import FingerEnroller
 from bts_desk.devices.fingerprint import (
@@ -24,6 +21,10 @@ from bts_desk.devices.fingerprint import (
     ScannerTimeoutError,
 )
 from bts_desk.devices.ports import AUTO, list_serial_ports, resolve_port
+from bts_desk.drivers.r30x import fingerimage
+from bts_desk.drivers.r30x.driver import R30xScanner
+from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
+from bts_desk.drivers.r30x.protocol import BadChecksumError, Cmd, TruncatedFrameError
 from bts_desk.errors import ScannerError
 
 
@@ -270,4 +271,33 @@ def test_paced_emulator_sends_at_the_baud_rate() -> None:
         started = time.monotonic()
         scanner.read_template(1)  # 12 + 512 + 4 x 11 bytes = 0.59 s at 9600 baud
         assert time.monotonic() - started >= 568 * 10 / 9600 * 0.9
+        scanner.close()
+
+
+def test_a_port_held_by_another_program_is_named_as_such(
+    r30x_emulator: R30xEmulator, r30x_scanner: R30xScanner
+) -> None:
+    other = R30xScanner(str(r30x_emulator.path), retries=0)
+    with pytest.raises(ScannerDisconnectedError) as info:
+        other.open()
+    assert "占用" in info.value.user_message
+    assert r30x_scanner.check().capacity == 300  # the owner is not disturbed
+
+
+def test_unplug_in_the_middle_of_an_image_upload() -> None:
+    with R30xEmulator(pace=True, baudrate=115200) as emulator:  # the upload takes ~3.5 s
+        scanner = R30xScanner(str(emulator.path), baudrate=115200, retries=0)
+        scanner.open()
+        emulator.place(3, gap=0)
+        assert scanner.capture()
+        timer = threading.Timer(0.5, emulator.unplug)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(ScannerDisconnectedError):
+            scanner.read_image()
+        assert time.monotonic() - started < 3.0  # noticed at once, not after the transfer
+        timer.join()
+        emulator.replug()
+        emulator.place(3, gap=0)
+        assert scanner.capture()  # reopened behind the same path
         scanner.close()

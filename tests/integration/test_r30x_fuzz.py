@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bts_desk.drivers.r30x.driver import R30xScanner
+from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
 from bts_desk.errors import ScannerError
 
 Step = Callable[[R30xScanner], object]

@@ -9,6 +9,9 @@ import contextlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bts_desk.drivers.r30x.protocol import (
     CONFIRMATION_MESSAGES,
     IMAGE_BYTES,
@@ -28,9 +31,6 @@ from bts_desk.drivers.r30x.protocol import (
     pack_image,
     unpack_image,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from bts_desk.errors import ScannerError
 
 
