@@ -449,6 +449,13 @@ class R30xEmulator:
         return self._ack(0x00, best[1].to_bytes(2, "big") + best[0].to_bytes(2, "big"))
 
 
+def start_demo_emulator(link: Path | str, *, pace: bool = False) -> R30xEmulator:
+    """The demo's scanner (``bts-desk --demo``): a patient person who presses whenever asked,
+    about three presses a second as GenImg takes 0.2 s, and offers another finger once a
+    template has been read. Point ``[scanner] port`` at ``.path``; ``stop()`` at exit."""
+    return R30xEmulator(link, auto=True, genimg_delay=0.2, pace=pace).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run an emulated module until interrupted, printing the path to open."""
     parser = argparse.ArgumentParser(description="Emulated R30x/AS608 fingerprint module (pty)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from bts_desk.devices.fingerprint import ScannerDisconnectedError, ScannerMonito
 from bts_desk.devices.status import DeviceStatus
 from bts_desk.domain import FingerCapture
 from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import R30xEmulator
+from bts_desk.drivers.r30x.emulator import R30xEmulator, start_demo_emulator
 from bts_desk.drivers.r30x.fingerimage import PressKind
 from bts_desk.drivers.r30x.protocol import Cmd
 from bts_desk.errors import CaptureError
@@ -269,3 +270,21 @@ def test_restart_during_a_capture_cancels_it_and_reopens(r30x_emulator: R30xEmul
         _check_capture(again.future.result(timeout=30), 1)
     finally:
         monitor.stop()
+
+
+def test_demo_emulator_gives_two_different_fingers(tmp_path: Path) -> None:
+    emulator = start_demo_emulator(tmp_path / "ttyDEMO")
+    monitor = ScannerMonitor(ScannerSettings(driver="r30x", port=str(emulator.path)))
+    try:
+        monitor.start()
+        _wait_for(lambda: monitor.status().ok)
+        events: list[FingerEvent] = []
+        finger1 = start_finger_capture(monitor.worker, 1, events.append).future.result(30)
+        finger2 = start_finger_capture(
+            monitor.worker, 2, events.append, other_template=finger1.template
+        ).future.result(30)
+        assert not [e for e in events if e.kind is EventKind.RETRY]
+        assert finger1.template != finger2.template
+    finally:
+        monitor.stop()
+        emulator.stop()
