@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from typing import Any
 
 import pytest
 import requests
-from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 from sync_support import service_record
 
 from bts_desk.domain import Officer, RecordState
+from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 from bts_desk.sync.server.borderers import load_records
@@ -140,8 +141,12 @@ class ApiClient:
 
     def batch(self, token: str, items: list[tuple[str, Any]]) -> requests.Response:
         body = {"items": [{"uuid": u, "enrollment": b} for u, b in items]}
+        headers = {"Content-Type": "application/json", **self.auth(token)}
         return self.http.post(
-            self.url + wire.PATH_ENROLLMENT_BATCH, json=body, headers=self.auth(token), timeout=60
+            self.url + wire.PATH_ENROLLMENT_BATCH,
+            data=json.dumps(body).encode(),  # Infinity/NaN included: the service must cope
+            headers=headers,
+            timeout=60,
         )
 
 

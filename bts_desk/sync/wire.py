@@ -199,11 +199,15 @@ def _figure(value: object, name: str) -> float:
     return float(value)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(raw: bytes) -> Any:
     """JSON text → Python value; WireError(bad_json, 400) for anything else."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError(
             E_BAD_JSON, "请求内容不是有效的 JSON", f"bad JSON: {exc}", status=400
         ) from exc

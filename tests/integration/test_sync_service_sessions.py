@@ -9,9 +9,9 @@ import base64
 import datetime as dt
 import secrets
 
-from bts_desk.drivers.piv_card.pki import issue_officer
 from sync_service_stack import ApiClient, FakeClock, SvcPki, draft_body, refusal, sign
 
+from bts_desk.drivers.piv_card.pki import issue_officer
 from bts_desk.sync import wire
 from bts_desk.sync.server.local import LocalService
 
