@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from pcsc_stack import CardFactory, reader_name, wait_card_state
+from smartcard import scard
 
 from bts_desk.card.identity import verify_challenge
 from bts_desk.card.monitor import PresenceMonitor
@@ -422,3 +423,49 @@ def test_card_answering_garbage_is_reported_unresponsive(
         session.login(PIN)
     assert error.value.user_message == "卡无响应，请拔出后重新插入卡介质"
     assert session.state is SessionState.LOGGED_OUT
+
+
+def test_card_reset_by_another_program_locks_the_desk(
+    session: OfficerSession,
+    virtual_cards: CardFactory,
+    officer_credentials: Callable[..., OfficerCredentials],
+) -> None:
+    """Another PC/SC program resets the card (its PIN state is gone): the desk locks and the
+    same card with its PIN unlocks it again."""
+    card = virtual_cards(officer_credentials())
+    recorder = Recorder()
+    session.add_listener(recorder)
+    officer = session.login(PIN)
+    _rc, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    try:
+        rc, handle, _protocol = scard.SCardConnect(
+            context, reader_name(0), scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T1
+        )
+        assert rc == scard.SCARD_S_SUCCESS
+        scard.SCardDisconnect(handle, scard.SCARD_RESET_CARD)
+    finally:
+        scard.SCardReleaseContext(context)
+    _, event = recorder.wait_for(SessionState.LOCKED)
+    assert event.reason is Reason.CARD_RESET
+    with card.locked() as applet:
+        assert not applet.pin_verified  # the reset really reached the card
+    assert session.unlock(PIN) == officer
+
+
+def test_monitor_reports_a_card_already_in_the_reader_at_start(
+    pcscd: list[str],
+    virtual_cards: CardFactory,
+    officer_credentials: Callable[..., OfficerCredentials],
+) -> None:
+    virtual_cards(officer_credentials())
+    monitor = PresenceMonitor(interval_s=0.25)
+    seen: list[object] = []
+    monitor.add_listener(seen.append)
+    monitor.start()
+    try:
+        first = monitor.wait_first(3)
+        assert first is not None and first.card_reader is not None
+        assert first.card_reader.name == reader_name(0)
+        assert seen and seen[0] == first  # delivered without any insertion event
+    finally:
+        monitor.stop()
