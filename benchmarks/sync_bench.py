@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--no-batch", action="store_true")
+    parser.add_argument("--parallel", type=int, default=2, help="batch requests in flight")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
         work = Path(tmp)
@@ -165,6 +166,7 @@ def _measure(
         batch_size=args.batch_size,
         use_batch=not args.no_batch,
         pull=False,
+        parallel=args.parallel,
     )
     started = time.perf_counter()
     done = uploader.run_once(force=True)
@@ -184,6 +186,7 @@ def _measure(
         "save_per_s": round(args.uploads / save_s, 1),
         "desk_db_mb_after": round(db_mb, 1),
         "batch": not args.no_batch,
+        "parallel": args.parallel,
         "cpus": os.cpu_count() or 0,
     }
 

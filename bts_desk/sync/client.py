@@ -173,10 +173,14 @@ class SyncClient:
         return results
 
     def pull_page(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> wire.PullPage:
-        body = self._call(
+        return wire.decode_pull_page(self.pull_page_json(token, cursor, limit))
+
+    def pull_page_json(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> Any:
+        """The page as parsed JSON, not yet checked (``wire.decode_pull_page`` does that): the
+        puller starts the next request before it checks this page."""
+        return self._call(
             "GET", wire.PATH_BORDERERS, token=token, params={"cursor": cursor, "limit": limit}
         )
-        return wire.decode_pull_page(body)
 
     # --- one request, every failure mapped ---------------------------------------------------
 

@@ -68,30 +68,43 @@ class Puller:
         cursor = self.cursor()
         bulk = cursor == 0 and self._store_is_empty()
         self._set_indexes(present=True)  # after an interrupted bulk load
+        try:
+            total = self._pages(token, cursor, bulk, progress, should_stop)
+        finally:
+            if bulk:  # never leave the query page without its indexes
+                self._set_indexes(present=True)
+        log.info("pulled %d records, cursor now %d", total, self.cursor())
+        return total
+
+    def _pages(
+        self,
+        token: str,
+        cursor: int,
+        bulk: bool,
+        progress: PullProgress | None,
+        should_stop: Callable[[], bool],
+    ) -> int:
         total = 0
         with ThreadPoolExecutor(1, thread_name_prefix="bts-pull-fetch") as fetcher:
-            ahead: Future[wire.PullPage] = fetcher.submit(self._fetch, token, cursor)
+            ahead: Future[Any] = fetcher.submit(self._fetch, token, cursor)
             while True:
-                page = ahead.result()
-                more = page.has_more and bool(page.items) and not should_stop()
-                if more:
-                    ahead = fetcher.submit(self._fetch, token, page.next_cursor)
-                if bulk and more and total == 0:
+                body = ahead.result()
+                # Ask for the next page before checking and storing this one (overlap).
+                following = _peek_cursor(body)
+                if following is not None and not should_stop():
+                    ahead = fetcher.submit(self._fetch, token, following)
+                page = wire.decode_pull_page(body)
+                if bulk and following is not None and total == 0:
                     self._set_indexes(present=False)
                 self._store_page(page, bulk=bulk)
                 total += len(page.items)
-                cursor = page.next_cursor
                 if progress is not None:
                     progress(total)
-                if not more:
-                    break
-        if bulk:
-            self._set_indexes(present=True)
-        log.info("pulled %d records, cursor now %d", total, cursor)
-        return total
+                if following is None or should_stop():
+                    return total
 
-    def _fetch(self, token: str, cursor: int) -> wire.PullPage:
-        return self._client.pull_page(token, cursor, self.page_size)
+    def _fetch(self, token: str, cursor: int) -> Any:
+        return self._client.pull_page_json(token, cursor, self.page_size)
 
     def _store_is_empty(self) -> bool:
         with self._db.session() as session:
@@ -114,6 +127,14 @@ class Puller:
                 keep_unsent_flags(session)
             sync_state.set_value(session, sync_state.PULL_CURSOR, str(page.next_cursor))
             sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
+
+
+def _peek_cursor(body: Any) -> int | None:
+    """The next page's cursor when this (not yet checked) page says there is more."""
+    if not isinstance(body, dict) or body.get("has_more") is not True or not body.get("items"):
+        return None
+    cursor = body.get("next_cursor")
+    return cursor if type(cursor) is int else None
 
 
 def _record(item: dict[str, Any]) -> BordererRecord:
