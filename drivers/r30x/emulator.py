@@ -105,6 +105,8 @@ class R30xEmulator:
         self._master = -1
         self._slave = -1
         self._stop = threading.Event()
+        self._unplug_request = threading.Event()
+        self._unplugged = threading.Event()
         self._thread: threading.Thread | None = None
         self.bytes_in = 0
         self.bytes_out = 0
@@ -137,9 +139,18 @@ class R30xEmulator:
         self.stop()
 
     def unplug(self) -> None:
-        """The USB cable is pulled: the port vanishes (reads and writes on it fail)."""
-        with self._lock:
-            self._close_pty()
+        """The USB cable is pulled: the port vanishes (reads and writes on it fail).
+
+        The serving thread closes the pty itself (a descriptor closed under another thread's
+        select could be reused by anything the process opens next); this waits for it."""
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                self._close_pty()
+            return
+        self._unplugged.clear()
+        self._unplug_request.set()
+        if not self._unplugged.wait(5):
+            raise RuntimeError("the emulator thread did not unplug in time")
 
     def replug(self) -> None:
         """The cable is back: a new pty behind the same path; the module has restarted."""
@@ -222,6 +233,11 @@ class R30xEmulator:
     def _serve(self) -> None:
         parser = FrameParser()
         while not self._stop.is_set():
+            if self._unplug_request.is_set():
+                with self._lock:
+                    self._close_pty()
+                self._unplug_request.clear()
+                self._unplugged.set()
             with self._lock:
                 master = self._master
             if master < 0:
@@ -265,6 +281,8 @@ class R30xEmulator:
         view = memoryview(data)
         deadline = time.monotonic() + 30
         while view and not self._stop.is_set() and time.monotonic() < deadline:
+            if self._unplug_request.is_set():
+                return  # the cable is out mid-reply; _serve closes the pty
             chunk = view[:256]
             try:
                 _, ready, _ = select.select([], [master], [], 0.05)
