@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from sync_support import (
     faulty_proxy,
     make_desk,
     make_pki,
+    service_record,
     start_service,
     stored_enrollments,
 )
@@ -24,10 +26,12 @@ from bts_desk.domain import OutboxState, RecordState
 from bts_desk.errors import SyncError
 from bts_desk.store.enrollments import list_outbox, outbox_counts, retry_refused, save_enrollment
 from bts_desk.store.models import BordererRow, EnrollmentRow
+from bts_desk.sync import wire
 from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
+from bts_desk.sync.server.borderers import load_records, update_record
+from bts_desk.sync.server.local import LocalService, start_local_service
+from bts_desk.sync.server.sessions import utc_now
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +214,24 @@ def test_token_of_one_officer_cannot_upload_anothers(desk: Desk, service: LocalS
         desk.client.put_enrollment(token, theirs)
     assert not info.value.retryable and info.value.user_message
     assert count_stored(service) == 0
+
+
+def test_expired_token_is_renewed_with_the_card(tmp_path: Path, pki: Pki) -> None:
+    """The service's clock jumps past the token's 15 minutes: the upload gets a 401, the desk
+    signs a new challenge and sends again, and nothing is refused or lost."""
+    offset = [dt.timedelta()]
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    with start_local_service(url, pki.ca.pem, clock=lambda: utc_now() + offset[0]) as running:
+        load_records(running.app.state.db, [service_record(i) for i in (1, 2)])
+        desk = make_desk(tmp_path / "desk", running.url)
+        desk.tokens.set_signer(pki.signer(OFFICER_A))
+        try:
+            desk.worker.run_once()
+            first = desk.tokens.any_auth().token()  # type: ignore[union-attr]
+            save_enrollment(desk.db, sample_draft(1, OFFICER_A), desk.key)
+            offset[0] = dt.timedelta(seconds=wire.TOKEN_TTL_S + 60)
+            result = desk.worker.run_once()
+            assert result.uploaded == 1 and result.refused == 0 and result.ok
+            assert desk.tokens.any_auth().token() != first  # type: ignore[union-attr]
+        finally:
+            desk.close()
