@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -258,6 +259,8 @@ class DevicePanel(QWidget):
         return monitor.status() if monitor else None
 
     def _on_status(self, status: DeviceStatus) -> None:
+        if not shiboken6.isValid(self):  # the tab was closed; monitors outlive it
+            return
         row = self.rows.get(status.kind)
         if row is not None:
             row.show_status(status)
@@ -361,6 +364,8 @@ class DeviceLights(QToolButton):
         self.setMinimumHeight(20)
 
     def _on_status(self, status: DeviceStatus) -> None:
+        if not shiboken6.isValid(self):
+            return
         lamp = self.lamps.get(status.kind)
         if lamp is not None:
             lamp.show_status(status)

@@ -5,11 +5,13 @@ restarts the scanner, 重启服务 restarts a device, the status-bar lights foll
 from __future__ import annotations
 
 import functools
+import logging
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -173,9 +175,10 @@ def test_status_bar_lights(
 
 def test_registered_in_the_main_window_and_opened_from_the_status_bar(
     qtbot: QtBot,
+    caplog: pytest.LogCaptureFixture,
+    r30x_emulator: R30xEmulator,
     scanner_monitor: ScannerMonitor,
     camera_monitor: CameraMonitor,
-    tmp_path: Path,
 ) -> None:
     window = MainWindow()
     qtbot.addWidget(window)
@@ -185,7 +188,7 @@ def test_registered_in_the_main_window_and_opened_from_the_status_bar(
         window,
         {DeviceKind.CARD_READER: CardReaderStatus(), DeviceKind.CAMERA: camera_monitor},
         scanner=scanner_monitor,
-        save=functools.partial(save_user_values, path=tmp_path / "user.toml"),
+        save=functools.partial(save_user_values, path=r30x_emulator.path.parent / "user.toml"),
     )
     lights = window.findChild(DeviceLights)
     assert lights is not None and window.page(key) is None
@@ -195,3 +198,11 @@ def test_registered_in_the_main_window_and_opened_from_the_status_bar(
     row = panel.rows[DeviceKind.SCANNER]
     qtbot.waitUntil(lambda: row.lamp.property("state") == "ok", timeout=5000)
     window.grab().save(str(SHOTS / "device_panel_in_window.png"))
+
+    window.close_tab(window.tabs.indexOf(panel))  # the tab goes; the monitors stay
+    qtbot.waitUntil(lambda: not shiboken6.isValid(panel), timeout=2000)
+    with caplog.at_level(logging.ERROR):
+        r30x_emulator.unplug()
+        scanner_lamp = lights.lamps[DeviceKind.SCANNER]
+        qtbot.waitUntil(lambda: scanner_lamp.property("state") == "error", timeout=5000)
+    assert not [r for r in caplog.records if "callback failed" in r.getMessage()]
