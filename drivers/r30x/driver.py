@@ -22,6 +22,7 @@ import numpy.typing as npt
 import serial
 
 from bts_desk.devices.fingerprint import (
+    FingerprintScanner,
     MatchResult,
     MergeFailedError,
     PressRejectedError,
@@ -370,3 +371,8 @@ class R30xScanner:
             if data:
                 self._pending.extend(self._parser.feed(data))
         return self._pending.pop(0)
+
+
+def _conforms(scanner: R30xScanner) -> FingerprintScanner:
+    """mypy checks here that R30xScanner implements the device-independent interface."""
+    return scanner
