@@ -2,8 +2,8 @@
 
     sync = DeskSync.from_settings(settings, db, key)   # None when no sync.url is configured
     sync.start()                                       # with the app (a background thread)
-    sync.officer_logged_in(officer, card_session.sign_challenge)   # after the card login
-    sync.officer_logged_out()                          # 退出 / another card
+    bridge.session_changed.connect(                    # the card session drives the tokens
+        lambda event: sync.follow_card_session(event, bridge.session.sign_challenge))
     sync.saved()                                       # after save_enrollment: upload soon
     sync.stop()                                        # at exit
 
@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bts_desk.card.session import SessionEvent, SessionState
 from bts_desk.config import Settings
 from bts_desk.domain import Officer
 from bts_desk.store.crypto import DeskKey
@@ -64,6 +65,15 @@ class DeskSync:
 
     def officer_logged_out(self) -> None:
         self.tokens.set_signer(None)
+
+    def follow_card_session(self, event: SessionEvent, sign: Callable[[bytes], bytes]) -> None:
+        """Feed the card session's events (``CardSessionBridge.session_changed``): uploads go
+        with the logged-in officer's card; while locked or logged out they wait, showing
+        "等待关员 X 登录后上传". ``sign`` is ``OfficerSession.sign_challenge``."""
+        if event.state is SessionState.LOGGED_IN and event.officer is not None:
+            self.officer_logged_in(event.officer, sign)
+        else:
+            self.officer_logged_out()
 
     def saved(self) -> None:
         """A 补录 was saved: upload it soon (the pass starts by publishing the new count)."""
