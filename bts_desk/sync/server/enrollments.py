@@ -99,17 +99,24 @@ class EnrollmentService:
     def put_many(self, items: Sequence[tuple[str, object]], officer: TokenClaims) -> list[Outcome]:
         """One outcome per item, in order: a PutResult or the ApiError refusing it."""
         outcomes: list[Outcome | None] = [None] * len(items)
-        prepared: list[_Prepared] = []
+        decoded: list[_Prepared] = []
         for index, (uuid, body) in enumerate(items):
             try:
-                ready = self._prepare(index, uuid, body, officer)
+                decoded.append(_decode(index, uuid, body, officer))
             except ApiError as exc:
                 outcomes[index] = exc
-                continue
-            if isinstance(ready, PutResult):
-                outcomes[index] = ready
-            else:
-                prepared.append(ready)
+        stored = self._stored_digests([p.uuid for p in decoded])
+        prepared: list[_Prepared] = []
+        for item in decoded:
+            try:
+                known = _judge_known(item.uuid, item.digest, stored.get(item.uuid))
+                if known is None:
+                    _check_images(item)
+                    prepared.append(item)
+                else:
+                    outcomes[item.index] = known
+            except ApiError as exc:
+                outcomes[item.index] = exc
         if prepared:
             prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
             with self._db.write() as conn:
@@ -118,31 +125,40 @@ class EnrollmentService:
         assert len(final) == len(items)
         return final
 
-    def _prepare(
-        self, index: int, uuid: str, body: object, officer: TokenClaims
-    ) -> _Prepared | PutResult:
-        try:
-            uuid = wire.check_uuid(uuid)
-            enrollment = wire.decode_enrollment(body)
-        except wire.WireError as exc:
-            raise ApiError.from_wire(exc) from exc
-        if enrollment.officer_id != officer.officer_id:
-            raise ApiError(
-                403,
-                wire.E_OFFICER_MISMATCH,
-                "不能以其他关员的名义上传补录数据",
-                f"token of {officer.officer_id} uploads {uuid} for {enrollment.officer_id}",
-            )
-        digest = wire.enrollment_body_sha256(enrollment)
+    def _stored_digests(self, uuids: list[str]) -> dict[str, str]:
+        if not uuids:
+            return {}
         with self._db.read() as conn:
-            known = _judge_known(uuid, digest, _stored_digest(conn, uuid))
-        if known is not None:
-            return known
-        try:
-            check_images(enrollment)
-        except wire.WireError as exc:
-            raise ApiError.from_wire(exc) from exc
-        return _Prepared(index, uuid, digest, enrollment)
+            rows = conn.execute(
+                select(ServerEnrollment.uuid, ServerEnrollment.body_sha256).where(
+                    ServerEnrollment.uuid.in_(set(uuids))
+                )
+            )
+            return {row.uuid: row.body_sha256 for row in rows}
+
+
+def _decode(index: int, uuid: str, body: object, officer: TokenClaims) -> _Prepared:
+    """Steps 1 and 2: wire format and officer; ApiError otherwise."""
+    try:
+        uuid = wire.check_uuid(uuid)
+        enrollment = wire.decode_enrollment(body)
+    except wire.WireError as exc:
+        raise ApiError.from_wire(exc) from exc
+    if enrollment.officer_id != officer.officer_id:
+        raise ApiError(
+            403,
+            wire.E_OFFICER_MISMATCH,
+            "不能以其他关员的名义上传补录数据",
+            f"token of {officer.officer_id} uploads {uuid} for {enrollment.officer_id}",
+        )
+    return _Prepared(index, uuid, wire.enrollment_body_sha256(enrollment), enrollment)
+
+
+def _check_images(item: _Prepared) -> None:
+    try:
+        check_images(item.enrollment)
+    except wire.WireError as exc:
+        raise ApiError.from_wire(exc) from exc
 
 
 class _Writer:
