@@ -57,6 +57,7 @@ MODEL = "R30x/AS608 (EF01)"
 PRESS_CODES = frozenset({0x03, 0x04, 0x05, 0x06, 0x07, 0x15, 0x17, 0x33, 0x34})
 # Commands that change nothing on the module: safe to send again after a garbled reply.
 _IDEMPOTENT = frozenset({Cmd.HANDSHAKE, Cmd.READ_SYS_PARA, Cmd.MATCH, Cmd.TEMPLATE_NUM})
+PROBE_TIMEOUT = 0.5  # seconds to wait for an optional command older modules ignore
 FULL_SCORE = 300  # Match score of two excellent presses of one finger (AS608 scale)
 _READ_SLICE = 0.05  # seconds per serial read while waiting for a reply
 
@@ -155,15 +156,37 @@ class R30xScanner:
         if len(rest) < 16:
             raise BadFrameError(f"ReadSysPara answered {len(rest)} bytes, expected 16")
         size_code = int.from_bytes(rest[12:14], "big")
+        model, serial_no = self._product_info()
         return ScannerInfo(
-            model=MODEL,
+            model=model,
             port=port,
-            serial=f"{int.from_bytes(rest[8:12], 'big'):08X}",
+            serial=serial_no or f"{int.from_bytes(rest[8:12], 'big'):08X}",
             capacity=int.from_bytes(rest[4:6], "big"),
             packet_size=PACKET_SIZES[size_code] if size_code < len(PACKET_SIZES) else 128,
             baudrate=int.from_bytes(rest[14:16], "big") * 9600,
             security_level=int.from_bytes(rest[6:8], "big"),
         )
+
+    def _product_info(self) -> tuple[str, str]:
+        """(model, serial number) from ReadProdInfo on modules that have it (R502/R503…);
+        AS608-class modules refuse it or stay silent: (MODEL, "") then."""
+        saved = self.timeout
+        self.timeout = min(saved, PROBE_TIMEOUT)
+        try:
+            code, rest = self._transact_once(Cmd.READ_PROD_INFO)
+        except (FrameError, ScannerTimeoutError) as exc:
+            log.debug("ReadProdInfo not answered: %s", exc.detail)
+            return MODEL, ""
+        finally:
+            self.timeout = saved
+        if code != 0x00 or len(rest) < 46:
+            return MODEL, ""
+
+        def text(field: bytes) -> str:
+            return field.rstrip(b"\x00 ").decode("ascii", "replace")
+
+        module_type, serial_no = text(rest[0:16]), text(rest[20:28])
+        return (f"{module_type} (EF01)" if module_type else MODEL), serial_no
 
     def close(self) -> None:
         port, self._serial, self._info = self._serial, None, None

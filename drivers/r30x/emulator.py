@@ -84,6 +84,8 @@ class R30xEmulator:
         auto: bool = False,
         genimg_delay: float = 0.0,
         first_finger: int = 1,
+        product_info: bool = True,
+        serial_number: str = "EMU00001",
     ) -> None:
         self._own_dir = None if link else tempfile.mkdtemp(prefix="r30x-")
         self.path = Path(link) if link else Path(self._own_dir or "") / "ttyR30x"
@@ -91,6 +93,7 @@ class R30xEmulator:
         self.packet_size, self.baudrate, self.capacity = packet_size, baudrate, capacity
         self.pace, self.auto, self.genimg_delay = pace, auto, genimg_delay
         self.auto_finger = first_finger
+        self.product_info, self.serial_number = product_info, serial_number  # False: an AS608
         self._lock = threading.RLock()
         self._timeline: collections.deque[_Segment] = collections.deque()
         self._faults: collections.deque[Fault] = collections.deque()
@@ -346,6 +349,8 @@ class R30xEmulator:
             return [self._ack(0x21)]
         if cmd == Cmd.READ_SYS_PARA:
             return [self._ack(0x00, self._sys_para())]
+        if cmd == Cmd.READ_PROD_INFO:
+            return [self._ack(0x00, self._product_info()) if self.product_info else self._ack(0x01)]
         if cmd == Cmd.GEN_IMG:
             return [self._ack(self._gen_img())]
         if cmd == Cmd.TEMPLATE_NUM:
@@ -400,6 +405,22 @@ class R30xEmulator:
         if cmd == Cmd.SEARCH:
             return [self._search(buffer_id, args)]
         return [self._ack(0x19)]
+
+    def _product_info(self) -> bytes:
+        """R503-style ReadProdInfo: type, batch, serial, hardware version, sensor, geometry."""
+        return b"".join(
+            (
+                b"BTS-R30X-EMU".ljust(16, b"\x00"),
+                b"2026",
+                self.serial_number.encode("ascii").ljust(8, b"\x00")[:8],
+                bytes((1, 0)),
+                b"EMU-OPT".ljust(8, b"\x00"),
+                (256).to_bytes(2, "big"),
+                (288).to_bytes(2, "big"),
+                TEMPLATE_BYTES.to_bytes(2, "big"),
+                self.capacity.to_bytes(2, "big"),
+            )
+        )
 
     def _sys_para(self) -> bytes:
         return b"".join(

@@ -63,6 +63,7 @@ class Cmd(enum.IntEnum):
     SET_PWD = 0x12
     VFY_PWD = 0x13
     TEMPLATE_NUM = 0x1D
+    READ_PROD_INFO = 0x3C  # R502/R503 and later: model and serial number
     HANDSHAKE = 0x40
 
 

@@ -39,8 +39,23 @@ def test_open_reads_the_system_parameters(
     info = r30x_scanner.check()
     assert info.port == str(r30x_emulator.path)
     assert (info.capacity, info.packet_size, info.baudrate) == (300, 128, 57600)
-    assert info.serial == "FFFFFFFF" and info.security_level == 3
-    assert r30x_emulator.commands[:3] == [Cmd.HANDSHAKE, Cmd.VFY_PWD, Cmd.READ_SYS_PARA]
+    assert info.security_level == 3
+    assert (info.model, info.serial) == ("BTS-R30X-EMU (EF01)", "EMU00001")  # ReadProdInfo
+    assert r30x_emulator.commands[:4] == [
+        Cmd.HANDSHAKE,
+        Cmd.VFY_PWD,
+        Cmd.READ_SYS_PARA,
+        Cmd.READ_PROD_INFO,
+    ]
+
+
+def test_a_module_without_product_info_is_named_by_its_address() -> None:
+    with R30xEmulator(product_info=False, address=0x0000ABCD) as emulator:
+        scanner = R30xScanner(str(emulator.path), address=0x0000ABCD, retries=0)
+        info = scanner.open()
+        assert (info.model, info.serial) == ("R30x/AS608 (EF01)", "0000ABCD")
+        assert scanner.capture() is False  # talks to the module at its own address
+        scanner.close()
 
 
 def test_gen_img_reports_no_finger_then_a_finger(
