@@ -23,6 +23,7 @@ SYSTEM_PACKAGES=(
   wixl msitools dpkg-dev fakeroot                     # MSI and .deb builds in the tests
   desktop-file-utils                                  # checks the .deb's desktop entry
   wine64                                              # installs the MSI for real (Wine's msiexec)
+  xvfb xauth                                          # starts the installed .deb on a real X display
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

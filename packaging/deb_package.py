@@ -161,6 +161,7 @@ def stage_root(bundle: Path, version: str, root: Path) -> Path:
         "@VERSION@": debian_version(version),
         "@ARCH@": arch,
         "@INSTALLED_SIZE@": str(_installed_size_kib(root)),
+        "@GLIBC@": glibc_floor(root / "opt" / PACKAGE),
     }
     text = (TEMPLATES / "control.in").read_text(encoding="utf-8")
     for key, value in fields.items():
@@ -170,6 +171,24 @@ def stage_root(bundle: Path, version: str, root: Path) -> Path:
         if path.name not in ("postinst", "postrm"):
             path.chmod(0o644)
     return root
+
+
+def glibc_floor(tree: Path) -> str:
+    """The newest ``GLIBC_2.x`` symbol version any ELF file under ``tree`` asks for.
+
+    The bundle runs only where the C library is at least that new (its Python and libraries
+    were built against the build machine's); ``libc6 (>= it)`` makes dpkg refuse an older
+    system instead of the desk failing at start."""
+    best = (2, 0)
+    for path in tree.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+        for match in re.finditer(rb"GLIBC_2\.(\d+)", path.read_bytes()):
+            best = max(best, (2, int(match.group(1))))
+    return f"{best[0]}.{best[1]}"
 
 
 def _md5sums(root: Path) -> str:

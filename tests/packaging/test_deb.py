@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -35,7 +36,18 @@ INSTALLED = (
     "/lib/udev/rules.d/60-bts-desk-scanner.rules",
     "/etc/bts-desk/config.toml",
 )
-NOT_SHIPPED = ("WebEngine", "libQt6Qml", "libQt6Quick", "tkinter", "fastapi", "uvicorn", "pytest")
+NOT_SHIPPED = (
+    "WebEngine",
+    "libQt6Qml",
+    "libQt6Quick",
+    "tkinter",
+    "fastapi",
+    "uvicorn",
+    "pytest",
+    "libqgtk3",  # Qt's GTK theme and the GTK stack it drags in
+    "libgtk-3",
+    "libpango",
+)
 
 
 def debian_version() -> str:
@@ -125,6 +137,10 @@ def test_package_metadata_and_contents(deb: Path) -> None:
         d.strip().split()[0] for d in fields.split("Depends:")[1].replace("|", ",").split(",")
     }
     assert set(DEPENDS) <= depends, set(DEPENDS) - depends
+    glibc = re.search(r"libc6 \(>= 2\.(\d+)\)", fields)
+    assert glibc, "the bundle needs a C library at least as new as the build machine's"
+    build_glibc = platform.libc_ver()[1]
+    assert int(glibc.group(1)) <= int(build_glibc.split(".")[1]), build_glibc
     listing = subprocess.run(
         ["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True
     ).stdout
@@ -241,6 +257,9 @@ def run_installed_app(home: Path) -> None:
     assert version.stdout.strip() == f"bts-desk {bts_desk.__version__}"
 
     test = self_test(env)
+    if shutil.which("xvfb-run"):  # and on a real X display, the way a desk starts it
+        xcb = self_test(dict(env, QT_QPA_PLATFORM="xcb"), ["xvfb-run", "-a"])
+        assert "platform xcb" in xcb, xcb
     log = home / "state" / "bts-desk" / "log" / "bts-desk.log"  # what the README tells IT
     assert log.is_file()
     assert "not installed (skipped)" not in test, test
@@ -255,9 +274,9 @@ def run_installed_app(home: Path) -> None:
     assert (machine_logs / "bts-desk.log").is_file()
 
 
-def self_test(env: dict[str, str]) -> str:
+def self_test(env: dict[str, str], wrapper: list[str] | None = None) -> str:
     result = subprocess.run(
-        ["/usr/bin/bts-desk", "--self-test"],
+        [*(wrapper or []), "/usr/bin/bts-desk", "--self-test"],
         capture_output=True,
         text=True,
         env=env,
