@@ -206,7 +206,6 @@ class PresenceMonitor:
             self._latest = snapshot
             on_change = list(self._change_listeners) if changed else []
             on_tick = list(self._tick_listeners)
-        self._first.set()
         if changed:
             log.debug("card presence: %s", snapshot)
         for listener in on_change + on_tick:
@@ -214,4 +213,5 @@ class PresenceMonitor:
                 listener(snapshot)
             except Exception:  # one broken listener must not stop lock-on-removal
                 log.exception("card presence listener failed")
+        self._first.set()  # after the listeners: wait_first() callers find them up to date
         return changed
