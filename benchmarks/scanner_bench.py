@@ -12,7 +12,10 @@ one JSON line:
   GenImg polls that see the finger lifted between presses;
 - ``every_press_image``: what uploading the image of every press would cost instead.
 
-    .venv/bin/python benchmarks/scanner_bench.py [--baud 57600] [--packet-size 128]
+    .venv/bin/python benchmarks/scanner_bench.py [--baud 57600] [--packet-size 128] [--pace]
+
+With ``--pace`` the emulator sends at the baud rate, so ``emulated_run_s`` is the real time
+of an enrollment with an instant person.
 """
 
 from __future__ import annotations
@@ -58,9 +61,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--baud", type=int, default=57600)
     parser.add_argument("--packet-size", type=int, default=128, choices=(32, 64, 128, 256))
+    parser.add_argument(
+        "--pace", action="store_true", help="emulate the real line speed (~7 s per finger)"
+    )
     args = parser.parse_args()
     fingers = []
-    with R30xEmulator(packet_size=args.packet_size, baudrate=args.baud) as emulator:
+    with R30xEmulator(packet_size=args.packet_size, baudrate=args.baud, pace=args.pace) as emulator:
         scanner = R30xScanner(str(emulator.path), baudrate=args.baud)
         scanner.open()
         template: bytes | None = None
@@ -98,6 +104,7 @@ def main() -> None:
                 "benchmark": "scanner_enrollment_wire",
                 "baud": args.baud,
                 "packet_size": args.packet_size,
+                "paced": args.pace,
                 "payload_minimum_per_finger": TEMPLATE_BYTES + IMAGE_BYTES,
                 "fingers": fingers,
                 "every_press_image_extra_bytes": 2 * image_frame,
