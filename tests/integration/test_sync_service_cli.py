@@ -18,6 +18,7 @@ from bts_desk.store import demo_data
 from bts_desk.sync import wire
 from bts_desk.sync.server.cli import main
 from bts_desk.sync.server.database import ServiceDatabase
+from bts_desk.sync.server.local import start_demo_service
 from bts_desk.sync.server.models import ServerBorderer
 
 
@@ -72,3 +73,24 @@ def test_the_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
+
+
+def test_demo_service_fills_once_and_serves_the_same_people_as_the_desk(tmp_path: Path) -> None:
+    ca = make_ca()
+    path = tmp_path / "demo-sync.db"
+    first = start_demo_service(path, ca.pem, records=50)
+    first.stop()
+    again = start_demo_service(path, ca.pem, records=50)  # a restart adds nothing
+    try:
+        assert requests.get(again.url + wire.PATH_HEALTH, timeout=5).json()["status"] == "ok"
+    finally:
+        again.stop()
+    manual = len(demo_data.MANUAL_ROWS)
+    assert _count(f"sqlite:///{path}") == (50 + manual, 50 + manual)
+    db = ServiceDatabase(f"sqlite:///{path}")
+    with db.read() as conn:
+        names = dict(conn.execute(select(ServerBorderer.id, ServerBorderer.name)).all())
+    db.dispose()
+    desk_rows = next(demo_data.generate(50, manual + 1))
+    assert names[1] == demo_data.MANUAL_ROWS[0].name == "潘国生"
+    assert [names[r["id"]] for r in desk_rows] == [r["name"] for r in desk_rows]

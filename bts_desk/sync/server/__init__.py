@@ -6,6 +6,6 @@ this package: it talks to the service over HTTP with ``bts_desk.sync.wire``.
 """
 
 from bts_desk.sync.server.app import create_app
-from bts_desk.sync.server.local import LocalService, start_local_service
+from bts_desk.sync.server.local import LocalService, start_demo_service, start_local_service
 
-__all__ = ["LocalService", "create_app", "start_local_service"]
+__all__ = ["LocalService", "create_app", "start_demo_service", "start_local_service"]

@@ -2,8 +2,9 @@
 
 ``start_local_service(db_url, ca_pem)`` binds 127.0.0.1 (a free port unless one is given),
 serves the app with uvicorn in a daemon thread and returns once it accepts connections;
-``handle.stop()`` shuts it down and waits for the thread. Restarting on the same port (a
-"service down for a while" test) works: the socket is bound with SO_REUSEADDR.
+``handle.stop()`` shuts it down and waits for the thread. ``start_demo_service`` is the
+demo's variant: a SQLite file filled with the demo records on first start. Restarting on the
+same port (a "service down for a while" test) works: the socket is bound with SO_REUSEADDR.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from bts_desk.errors import SyncError
 from bts_desk.sync.server.app import create_app
@@ -120,3 +123,33 @@ def start_local_service(
         time.sleep(0.01)
     log.info("local sync service on http://%s:%d (%s)", host, actual_port, app.state.db.url)
     return LocalService(app, host, actual_port, server, thread)
+
+
+def start_demo_service(
+    db_path: Path,
+    ca_pem: bytes,
+    records: int = 1000,
+    *,
+    seed: int = 20260,
+    port: int = 0,
+) -> LocalService:
+    """The demo's own sync service: SQLite at ``db_path``, filled on first start with the
+    manual's rows and ``records`` generated ones — the same generator and seed as the desk's
+    demo data (``bts_desk.store.demo_data``), so ids and people match — then served on a free
+    loopback port. Blocking for the first fill (about 3 s per 100,000 records): call it from a
+    worker thread, or before the window shows."""
+    from bts_desk.sync.server.database import ServiceDatabase
+    from bts_desk.sync.server.demo import load_demo
+    from bts_desk.sync.server.models import ServerBorderer
+
+    url = f"sqlite:///{db_path}"
+    db = ServiceDatabase(url)
+    try:
+        db.create_schema()
+        with db.read() as conn:
+            empty = conn.execute(select(ServerBorderer.id).limit(1)).first() is None
+        if empty:
+            load_demo(db, records, seed=seed)
+    finally:
+        db.dispose()
+    return start_local_service(url, ca_pem, port)
