@@ -193,7 +193,7 @@ def test_cancel_stops_a_waiting_capture_at_once(worker: ScannerWorker) -> None:
     handle.cancel()
     with pytest.raises(CaptureCancelledError):
         handle.future.result(timeout=5)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # within one device command, not a timeout
     assert events[-1].kind is EventKind.CANCELLED
     assert worker.submit(lambda s: s.capture()).result(timeout=5) is False  # worker still alive
 

@@ -300,8 +300,8 @@ def test_a_port_held_by_another_program_is_named_as_such(
 
 
 def test_unplug_in_the_middle_of_an_image_upload() -> None:
-    with R30xEmulator(pace=True, baudrate=115200) as emulator:  # the upload takes ~3.5 s
-        scanner = R30xScanner(str(emulator.path), baudrate=115200, retries=0)
+    with R30xEmulator(pace=True) as emulator:  # the upload takes 7 s at 57,600 baud
+        scanner = R30xScanner(str(emulator.path), retries=0)
         scanner.open()
         emulator.place(3, gap=0)
         assert scanner.capture()
@@ -310,7 +310,7 @@ def test_unplug_in_the_middle_of_an_image_upload() -> None:
         started = time.monotonic()
         with pytest.raises(ScannerDisconnectedError):
             scanner.read_image()
-        assert time.monotonic() - started < 3.0  # noticed at once, not after the transfer
+        assert time.monotonic() - started < 4.0  # noticed at once, not after the transfer
         timer.join()
         emulator.replug()
         emulator.place(3, gap=0)
