@@ -99,6 +99,7 @@ E_BAD_CHALLENGE = "bad_challenge"  # 401: unknown or already used
 E_CHALLENGE_EXPIRED = "challenge_expired"  # 401
 E_BAD_SIGNATURE = "bad_signature"  # 401
 E_BAD_CERTIFICATE = "bad_certificate"  # 401: unreadable, untrusted CA, expired
+E_UNAVAILABLE = "unavailable"  # 503: the service database is down; retry later
 E_INTERNAL = "internal"  # 500: never on purpose
 
 

@@ -102,7 +102,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
         log.error("database error: %s", exc, exc_info=exc)
-        return _error(503, "unavailable", "同步服务数据库暂时不可用，请稍后重试")
+        return _error(503, wire.E_UNAVAILABLE, "同步服务数据库暂时不可用，请稍后重试")
 
     @app.exception_handler(Exception)
     async def internal(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,69 @@
+"""The in-process service's life: stop and start again on the same port with the data kept,
+and a database that goes away answered with 503 (retry later), not 500."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from sqlalchemy import create_engine, make_url, text
+from sync_service_stack import ApiClient, SvcPki, draft_body, refusal
+
+from bts_desk.sync import wire
+from bts_desk.sync.server.local import LocalService, start_local_service
+
+
+def test_restart_on_the_same_port_keeps_the_data(
+    svc_db_url: str, svc_pki: SvcPki, svc: LocalService
+) -> None:
+    client = ApiClient(svc.url)
+    token = client.login(svc_pki.officer_a)
+    uuid, body = draft_body(10, svc_pki.officer_a)
+    assert client.put(token, uuid, body).status_code == 201
+    svc.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(svc.url + wire.PATH_HEALTH, timeout=5)
+    again = start_local_service(svc_db_url, svc_pki.ca.pem, svc.port)
+    try:
+        assert again.url == svc.url
+        # a token dies with the process (random secret): log in again, then the retry is
+        # answered from the stored copy
+        assert refusal(client.put(token, uuid, body)) == (401, wire.E_BAD_TOKEN)
+        token = client.login(svc_pki.officer_a)
+        assert client.put(token, uuid, body).status_code == 200
+    finally:
+        again.stop()
+        client.close()
+
+
+def test_a_shared_token_secret_keeps_tokens_valid_across_restarts(
+    svc_db_url: str, svc_pki: SvcPki
+) -> None:
+    secret = b"0123456789abcdef0123456789abcdef"
+    first = start_local_service(svc_db_url, svc_pki.ca.pem, token_secret=secret)
+    client = ApiClient(first.url)
+    token = client.login(svc_pki.officer_a)
+    first.stop()
+    second = start_local_service(svc_db_url, svc_pki.ca.pem, first.port, token_secret=secret)
+    try:
+        assert client.pull(token, limit=1).status_code == 200
+    finally:
+        second.stop()
+        client.close()
+
+
+@pytest.mark.parametrize("svc_db_url", ["postgres"], indirect=True)
+@pytest.mark.postgres
+def test_database_gone_is_503_not_500(
+    svc_db_url: str, api: ApiClient, svc_pki: SvcPki, svc: LocalService
+) -> None:
+    token = api.login(svc_pki.officer_a)
+    url = make_url(svc_db_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+    uuid, body = draft_body(10, svc_pki.officer_a)
+    assert refusal(api.put(token, uuid, body)) == (503, wire.E_UNAVAILABLE)
+    assert refusal(api.pull(token)) == (503, wire.E_UNAVAILABLE)
+    health = api.http.get(api.url + wire.PATH_HEALTH, timeout=10)
+    assert health.status_code == 503
