@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 import requests
-from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from cryptography.hazmat.primitives import serialization
 
 from bts_desk.domain import Officer
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from bts_desk.store.crypto import load_or_create_key
 from bts_desk.store.db import open_database
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         port = _free_port()
         proc = _start_service(service_url, ca_file, port)
         try:
-            result = _measure(args, work, f"http://127.0.0.1:{port}", cred)
+            result = _measure(args, work, f"http://127.0.0.1:{port}", cred, proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
@@ -129,8 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(
-    args: argparse.Namespace, work: Path, url: str, cred: object
+    args: argparse.Namespace, work: Path, url: str, cred: object, service_pid: int
 ) -> dict[str, float | int | bool]:
     from bts_desk.drivers.piv_card.pki import OfficerCredentials
 
@@ -169,8 +178,10 @@ def _measure(
         parallel=args.parallel,
     )
     started = time.perf_counter()
+    desk_cpu, service_cpu = time.process_time(), _cpu_s(service_pid)
     done = uploader.run_once(force=True)
     upload_s = time.perf_counter() - started
+    desk_cpu, service_cpu = time.process_time() - desk_cpu, _cpu_s(service_pid) - service_cpu
     counts = outbox_counts(db)
     db_mb = sum(p.stat().st_size for p in work.glob("desk.db*")) / 1e6
     db.dispose()
@@ -179,6 +190,8 @@ def _measure(
         "upload_per_s": round(done.uploaded / upload_s, 1),
         "uploads": done.uploaded,
         "upload_s": round(upload_s, 2),
+        "upload_desk_cpu_ms_each": round(desk_cpu / max(1, done.uploaded) * 1000, 2),
+        "upload_service_cpu_ms_each": round(service_cpu / max(1, done.uploaded) * 1000, 2),
         "all_acknowledged": counts.acknowledged == args.uploads and counts.pending == 0,
         "pull_1m_s": round(pull_s, 2),
         "pulled": pulled,
@@ -188,6 +201,7 @@ def _measure(
         "batch": not args.no_batch,
         "parallel": args.parallel,
         "cpus": os.cpu_count() or 0,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 
