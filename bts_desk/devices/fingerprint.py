@@ -65,7 +65,7 @@ class MergeFailedError(ScannerRefusedError):
 class ScannerInfo:
     model: str
     port: str
-    serial: str  # module address or serial number
+    serial: str  # serial number, or the module address when the module has none
     capacity: int  # templates the module's library holds
     packet_size: int = 0
     baudrate: int = 0
@@ -242,7 +242,7 @@ class ScannerWorker:
                 DeviceKind.SCANNER,
                 True,
                 "正常",
-                f"{info.model} on {info.port}: address {info.serial}, capacity {info.capacity}, "
+                f"{info.model} on {info.port}: serial {info.serial}, capacity {info.capacity}, "
                 f"packet {info.packet_size} B, {info.baudrate} baud",
                 driver=self._driver,
                 port=info.port,
