@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
 from bts_desk.domain import Gender, Officer, RecordState
+from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.store.crypto import DeskKey, load_or_create_key
 from bts_desk.store.db import Database, open_database
 from bts_desk.sync.auth import PemSigner, TokenBroker

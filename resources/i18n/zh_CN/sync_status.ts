@@ -4,66 +4,54 @@
 <context>
     <name>SyncStatusWidget</name>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="42"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="44"/>
         <source>Upload the queue and fetch the latest records now</source>
         <translation>立即上传待上传的采集数据，并获取最新的边民记录</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../../bts_desk/ui/sync_status.py" line="72"/>
         <source>Pending uploads: %n</source>
         <translation>
             <numerusform>待上传 %n</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../../bts_desk/ui/sync_status.py" line="74"/>
         <source>, refused: %n</source>
         <translation>
             <numerusform>，被拒绝 %n</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="80"/>
         <source>Last sync: %1</source>
         <translation>上次同步 %1</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="80"/>
         <source>Last sync: never</source>
         <translation>上次同步 无</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="92"/>
         <source>Offline (no sync service configured)</source>
         <translation>离线（未配置同步服务器）</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="94"/>
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="96"/>
         <source>Online</source>
         <translation>在线</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="98"/>
         <source>Offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="100"/>
         <source>uploading</source>
         <translation>正在上传</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/sync_status.py" line="102"/>
         <source>fetching records (%1)</source>
         <translation>正在获取边民记录（%1）</translation>
     </message>
