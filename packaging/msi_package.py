@@ -42,20 +42,19 @@ GUID_NAMESPACE = uuid.UUID("3F2D8C41-7B6A-4E59-A0C3-1D9E5B7F2C86")
 @dataclass(frozen=True)
 class PublicProperty:
     name: str  # what IT types: msiexec /i bts-desk.msi SYNC_URL=...
-    setting: str  # section.key of bts_desk.config
-    example: str
-    meaning: str
+    setting: str  # the registry value's name: section.key of bts_desk.config
 
 
+# The README's "Installing at a desk" documents each one (a test holds them together).
 PUBLIC_PROPERTIES: tuple[PublicProperty, ...] = (
-    PublicProperty("SYNC_URL", "sync.url", "https://bts.example.gov.cn/sync", "sync service"),
-    PublicProperty("CUSTOMS_CODE", "desk.customs_code", "8609", "customs code of the port"),
-    PublicProperty("DESK_ID", "desk.id", "DX-PORT-01", "desk id (default: computer name)"),
-    PublicProperty("SCANNER_DRIVER", "scanner.driver", "r30x", "fingerprint scanner driver"),
-    PublicProperty("SCANNER_PORT", "scanner.port", "COM3", "scanner serial port or auto"),
-    PublicProperty("CAMERA_SOURCE", "camera.source", "0", "camera index or stand-in file"),
-    PublicProperty("CARD_READER", "card.reader", "ACS", "part of the card reader name"),
-    PublicProperty("CA_CERT", "card.ca_cert", r"C:\ProgramData\bts-desk\ca.pem", "card CA PEM"),
+    PublicProperty("SYNC_URL", "sync.url"),
+    PublicProperty("CUSTOMS_CODE", "desk.customs_code"),
+    PublicProperty("DESK_ID", "desk.id"),
+    PublicProperty("SCANNER_DRIVER", "scanner.driver"),
+    PublicProperty("SCANNER_PORT", "scanner.port"),
+    PublicProperty("CAMERA_SOURCE", "camera.source"),
+    PublicProperty("CARD_READER", "card.reader"),
+    PublicProperty("CA_CERT", "card.ca_cert"),
 )
 
 

@@ -15,6 +15,7 @@ import pytest
 from packaging_helpers import (
     PAYLOAD,
     PRODUCT_NAME,
+    ROOT,
     load_packaging_module,
     make_payload,
     require_tools,
@@ -150,6 +151,15 @@ def test_public_properties_are_written_to_the_registry_only_when_given(built: Pa
         component = components[row["Component_"]]
         assert component["Condition"] == prop, f"{setting} written even when {prop} is empty"
         assert int(component["Attributes"]) & COMPONENT_REGISTRY_KEYPATH
+
+
+def test_readme_documents_every_property_the_msi_takes() -> None:
+    """IT reads the README, the MSI reads PUBLIC_PROPERTIES: they must name the same ones."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Installing at a desk", 1)[1]
+    table_rows = set(re.findall(r"^\| `([A-Z_]+)` +\| `([a-z_.]+)` +\|", section, re.MULTILINE))
+    built = {(p.name, p.setting) for p in load_packaging_module("msi_package").PUBLIC_PROPERTIES}
+    assert table_rows == built == set(PROPERTIES.items())
 
 
 def test_registry_names_are_keys_of_the_config_loader() -> None:
