@@ -186,6 +186,7 @@ class SyncWorker:
             except Exception:  # the thread must survive anything; the next pass tries again
                 log.exception("sync pass failed")
                 result = PassResult(ok=False)
+                self._publish(busy=False, phase="", message="同步出错，稍后自动重试")
             if self._status.online is False:  # try again soon, then less and less often
                 delay, offline_wait = offline_wait, min(self.interval_s, 60.0, offline_wait * 2)
             else:
