@@ -352,9 +352,9 @@ def decode_enrollment(body: object) -> WireEnrollment:
         captured_at=decode_datetime(body.get("captured_at"), "captured_at"),
         fingers=fingers,
         face=face,
-        scanner_model=_text(body, "scanner_model", 64, required=False),
-        scanner_serial=_text(body, "scanner_serial", 64, required=False),
-        camera_name=_text(body, "camera_name", 128, required=False),
+        scanner_model=_text(body, "scanner_model", TEXT_LIMITS["scanner_model"], required=False),
+        scanner_serial=_text(body, "scanner_serial", TEXT_LIMITS["scanner_serial"], required=False),
+        camera_name=_text(body, "camera_name", TEXT_LIMITS["camera_name"], required=False),
     )
 
 
