@@ -54,7 +54,8 @@ def _record(record_id: int) -> dict[str, Any]:
     return {
         "id": record_id, "customs_code": "8609", "name": f"边民{record_id:06d}", "gender": "M",
         "id_number": "45010319960127726X", "address": "广西凭祥",
-        "id_valid_from": dt.date(2020, 1, 1), "id_valid_to": dt.date(2040, 1, 1), "state": "normal", "data_source": "海关",
+        "id_valid_from": dt.date(2020, 1, 1), "id_valid_to": dt.date(2040, 1, 1),
+        "state": "normal", "data_source": "海关",
         "valid_to": dt.date(2030, 1, 1), "has_face": False, "has_finger": False, "enabled": True,
         "synced": True, "last_op_date": None,
     }  # fmt: skip
