@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import logging
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
@@ -204,9 +205,11 @@ def base(svc_pki: SvcPki) -> Body:
 
 
 def test_each_bad_body_gets_its_status_and_reason(
-    api: ApiClient, svc_pki: SvcPki, svc: LocalService, base: Body
+    api: ApiClient, svc_pki: SvcPki, svc: LocalService, base: Body, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """All cases against one service (one start per database keeps this quick)."""
+    """All cases against one service (one start per database keeps this quick); the service's
+    log holds the reasons but no biometric bytes."""
+    caplog.set_level(logging.DEBUG)
     token = api.login(svc_pki.officer_a)
     wrong = []
     for name, (change, status, code) in CASES.items():
@@ -220,6 +223,9 @@ def test_each_bad_body_gets_its_status_and_reason(
     with svc.app.state.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(ServerEnrollment)).scalar_one() == 0
     assert api.put(token, str(uuidlib.uuid4()), base).status_code == 201  # the base is fine
+    assert "bad_template" in caplog.text and "fingers[0].template: 511 bytes" in caplog.text
+    for secret in (base["fingers"][0]["template"], base["fingers"][1]["image_png"]):
+        assert secret[100:140] not in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,13 @@ class ServiceDatabase:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(
-            url, pool_pre_ping=not url.startswith("sqlite"), pool_size=10, max_overflow=20
+            url,
+            pool_pre_ping=not url.startswith("sqlite"),
+            pool_size=10,
+            max_overflow=20,
+            # Errors must not carry statement parameters into the log: they hold biometric
+            # payloads and full ID numbers.
+            hide_parameters=True,
         )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
