@@ -36,6 +36,8 @@ INSTALLED = (
     "/lib/udev/rules.d/60-bts-desk-scanner.rules",
     "/etc/bts-desk/config.toml",
 )
+# Whichever of these runs first builds the bundle (PyInstaller): more than the suite's 300 s.
+BUNDLE_TIMEOUT = pytest.mark.timeout(900)
 NOT_SHIPPED = (
     "WebEngine",
     "libQt6Qml",
@@ -101,6 +103,7 @@ def test_config_template_lists_every_setting_with_its_default(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@BUNDLE_TIMEOUT
 def test_bundle_carries_what_the_desk_loads_by_name(linux_bundle: Path) -> None:
     internal = linux_bundle / "_internal"
     assert (internal / "cv2" / "data" / "haarcascade_frontalface_default.xml").is_file()
@@ -124,6 +127,7 @@ def test_bundle_carries_what_the_desk_loads_by_name(linux_bundle: Path) -> None:
 
 
 @pytest.mark.slow
+@BUNDLE_TIMEOUT
 def test_package_metadata_and_contents(deb: Path) -> None:
     fields = subprocess.run(
         ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture", "Depends"],
@@ -155,6 +159,7 @@ def test_package_metadata_and_contents(deb: Path) -> None:
 
 
 @pytest.mark.slow
+@BUNDLE_TIMEOUT
 def test_desktop_entry_and_udev_rule(deb: Path, tmp_path: Path) -> None:
     desktop = deb_file(deb, "/usr/share/applications/bts-desk.desktop")
     assert "Name[zh_CN]=边民互市贸易服务" in desktop
@@ -214,6 +219,7 @@ def desk_env(home: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@BUNDLE_TIMEOUT
 def test_install_start_remove_purge(deb: Path, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("dpkg -i needs root")
