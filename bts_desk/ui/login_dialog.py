@@ -87,7 +87,7 @@ class LoginDialog(QDialog):
         title.setObjectName("loginTitle")
         title.setStyleSheet("font-size: 20px; font-weight: bold; color: #1f5fa8;")
         hint = QLabel(self.tr("Insert the officer card and enter the card PIN."), self)
-        self.reader_label = QLabel(self)
+        self.reader_label = QLabel(self.tr("Looking for card readers..."), self)
         self.card_label = QLabel(self)
         self.pin_edit = pin_field(self)
         self.pin_edit.setPlaceholderText(self.tr("6-8 digits"))

@@ -39,6 +39,10 @@
         <translation>请将卡介质正确连接在电脑中，输入卡密码。</translation>
     </message>
     <message>
+        <source>Looking for card readers...</source>
+        <translation>正在查找读卡器…</translation>
+    </message>
+    <message>
         <source>6-8 digits</source>
         <translation>6–8 位数字</translation>
     </message>
