@@ -35,7 +35,7 @@ import json
 import math
 import re
 import uuid as uuid_mod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,6 +297,15 @@ def encode_enrollment(enrollment: WireEnrollment | EnrollmentDraft) -> dict[str,
     """The JSON body of ``PUT /api/v1/enrollments/{uuid}``."""
     if isinstance(enrollment, EnrollmentDraft):
         enrollment = enrollment_from_draft(enrollment)
+    return _enrollment_json(enrollment, b64encode)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _enrollment_json(enrollment: WireEnrollment, blob: Callable[[bytes], str]) -> dict[str, Any]:
+    """The body's JSON structure with every bytes field rendered by ``blob``."""
     face = enrollment.face
     return {
         "borderer_id": enrollment.borderer_id,
@@ -309,8 +318,8 @@ def encode_enrollment(enrollment: WireEnrollment | EnrollmentDraft) -> dict[str,
         "fingers": [
             {
                 "finger_no": f.finger_no,
-                "template": b64encode(f.template),
-                "image_png": b64encode(f.image_png),
+                "template": blob(f.template),
+                "image_png": blob(f.image_png),
                 "press_quality": [float(q) for q in f.press_quality],
             }
             for f in enrollment.fingers
@@ -318,7 +327,7 @@ def encode_enrollment(enrollment: WireEnrollment | EnrollmentDraft) -> dict[str,
         "face": None
         if face is None
         else {
-            "jpeg": b64encode(face.jpeg),
+            "jpeg": blob(face.jpeg),
             "quality": {k: float(v) for k, v in face.quality.items()},
         },
     }
@@ -404,8 +413,11 @@ def canonical_json(value: Any) -> bytes:
 
 def enrollment_body_sha256(enrollment: WireEnrollment) -> str:
     """The idempotency fingerprint of a body: same content → same hash on desk and service,
-    whatever the key order, spacing or float spelling of the JSON that carried it."""
-    return hashlib.sha256(canonical_json(encode_enrollment(enrollment))).hexdigest()
+    whatever the key order, spacing or float spelling of the JSON that carried it.
+
+    The canonical JSON of the body with each bytes field replaced by its own SHA-256 (hashing
+    the bytes directly is cheaper than base64-encoding them again)."""
+    return _sha256_hex(canonical_json(_enrollment_json(enrollment, _sha256_hex)))
 
 
 # --- borderer records (pull) --------------------------------------------------------------
