@@ -124,9 +124,7 @@ def _normalise_modes(tree: Path) -> None:
             path.chmod(0o644)
 
 
-def _icon() -> Path:
-    shipped = ROOT / "resources" / "icons" / "bts-desk.svg"
-    return shipped if shipped.is_file() else TEMPLATES / "bts-desk.svg"
+ICON = ROOT / "resources" / "icons" / "bts-desk.svg"  # the app's, the MSI's and the menu's
 
 
 def stage_root(bundle: Path, version: str, root: Path) -> Path:
@@ -139,7 +137,7 @@ def stage_root(bundle: Path, version: str, root: Path) -> Path:
     (root / "usr" / "bin").mkdir(parents=True)
     os.symlink(f"/opt/{PACKAGE}/{PACKAGE}", root / "usr" / "bin" / PACKAGE)
     _install(TEMPLATES / "bts-desk.desktop", root / "usr/share/applications/bts-desk.desktop")
-    _install(_icon(), root / "usr/share/icons/hicolor/scalable/apps/bts-desk.svg")
+    _install(ICON, root / "usr/share/icons/hicolor/scalable/apps/bts-desk.svg")
     rules = "60-bts-desk-scanner.rules"
     _install(TEMPLATES / rules, root / "lib/udev/rules.d" / rules)
     _install(TEMPLATES / "copyright", root / "usr/share/doc" / PACKAGE / "copyright")

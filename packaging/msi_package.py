@@ -21,6 +21,7 @@ Runs in the build script's process (no Qt, no threads).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -29,6 +30,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+from icon import write_ico
 
 HERE = Path(__file__).resolve().parent
 WXS = HERE / "wix" / "bts-desk.wxs"
@@ -195,12 +198,18 @@ def build_msi(bundle: Path, version: str, output: Path, *, toolset: str = "wixl"
         include, fragments = config_sources(wix_conditions=wix)
         write_xml(include, work / "config.wxi")
         sources.append(write_xml(fragments, work / "config.wxs"))
-        defines = {"Version": msi_version(version), "BundleDir": str(bundle.resolve())}
+        icon = write_ico(work / "bts-desk.ico")
+        defines = {
+            "Version": msi_version(version),
+            "BundleDir": str(bundle.resolve()),
+            "IconFile": str(icon),
+        }
         if wix:
             _run_wix3(sources, defines, work, output)
         else:
-            # wixl finds File/@Source only relative to its working directory.
+            # wixl finds File/@Source and Icon/@SourceFile only relative to its working directory.
             defines["BundleDir"] = "."
+            defines["IconFile"] = os.path.relpath(icon, bundle.resolve())
             args = ["-a", "x64", "-I", str(work), *_defines(defines), "-o", str(output.resolve())]
             _run(["wixl", *args, *map(str, sources)], cwd=bundle)
             _wixl_fixups(output, work)

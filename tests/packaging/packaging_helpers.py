@@ -33,6 +33,10 @@ def load_packaging_module(name: str) -> ModuleType:
     """Import ``packaging/<name>.py`` by path (``packaging`` is also a PyPI package's name)."""
     if name in sys.modules:
         return sys.modules[name]
+    if str(PACKAGING) not in sys.path:
+        sys.path.append(
+            str(PACKAGING)
+        )  # the build modules import each other (as build.py runs them)
     spec = importlib.util.spec_from_file_location(name, PACKAGING / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

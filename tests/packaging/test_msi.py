@@ -8,6 +8,7 @@ depend on the payload, so a small folder with a ``bts-desk.exe`` stand-in shows 
 from __future__ import annotations
 
 import re
+import struct
 import subprocess
 from pathlib import Path
 
@@ -126,6 +127,19 @@ def test_start_menu_shortcut_has_the_chinese_name(built: Path) -> None:
     assert shortcut["Directory_"] == "ProgramMenuFolder"
     assert shortcut["Target"] == "[INSTALLDIR]bts-desk.exe"
     assert shortcut["WkDir"] == "INSTALLDIR"
+
+
+def test_shortcut_and_programs_and_features_show_the_desk_icon(built: Path) -> None:
+    (icon,) = table(built, "Icon")
+    (shortcut,) = table(built, "Shortcut")
+    assert shortcut["Icon_"] == icon["Name"] == properties(built)["ARPPRODUCTICON"]
+    data = subprocess.run(
+        ["msiinfo", "extract", str(built), f"Icon.{icon['Name']}"], capture_output=True, check=True
+    ).stdout
+    reserved, kind, count = struct.unpack_from("<HHH", data)
+    assert (reserved, kind) == (0, 1), "an ICO file"
+    sides = {data[6 + 16 * i] or 256 for i in range(count)}
+    assert {16, 32, 48, 256} <= sides
 
 
 def test_payload_goes_under_program_files(built: Path) -> None:
