@@ -32,8 +32,8 @@ def _count(url: str) -> tuple[int, int]:
     return int(rows[0]), int(rows[1])
 
 
-def test_load_demo_adds_the_manual_rows_and_generated_ones(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'svc.db'}"
+def test_load_demo_adds_the_manual_rows_and_generated_ones(svc_db_url: str) -> None:
+    url = svc_db_url
     assert main(["--db", url, "--load-demo", "200", "--no-serve", "--log-level", "WARNING"]) == 0
     manual = len(demo_data.MANUAL_ROWS)
     assert _count(url) == (200 + manual, 200 + manual)

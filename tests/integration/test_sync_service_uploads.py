@@ -262,3 +262,38 @@ def test_batch_shape_is_checked(api: ApiClient, svc_pki: SvcPki, size: int) -> N
         api.url + wire.PATH_ENROLLMENT_BATCH, json={"items": 3}, headers=api.auth(token), timeout=10
     )
     assert refusal(not_a_list) == (422, wire.E_BAD_FIELD)
+
+
+def test_parallel_batches_over_the_same_records_never_deadlock(
+    api: ApiClient, svc_pki: SvcPki, svc: LocalService
+) -> None:
+    """Batches touching the same records in opposite orders, two at a time (as the desk's
+    parallel uploads do): records are locked in id order and the counter last, so every item
+    is stored (a PostgreSQL deadlock would surface as a 503 here)."""
+    token = api.login(svc_pki.officer_a)
+    records = list(range(6, SVC_RECORDS + 1))
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def send(order: list[int]) -> None:
+        client = ApiClient(api.url)
+        for _ in range(3):
+            response = client.batch(token, [draft_body(r, svc_pki.officer_a) for r in order])
+            with lock:
+                if response.status_code != 200:
+                    statuses[response.status_code] += 1
+                    continue
+                for result in response.json()["results"]:
+                    statuses[result["http_status"]] += 1
+        client.close()
+
+    threads = [
+        threading.Thread(target=send, args=(records,)),
+        threading.Thread(target=send, args=(records[::-1],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses == {201: 2 * 3 * len(records)}
+    assert count(svc, ServerEnrollment) == 2 * 3 * len(records)
