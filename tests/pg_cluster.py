@@ -80,28 +80,35 @@ class PgCluster:
         )
 
 
-def _start(bindir: Path) -> PgCluster:
+def _start(bindir: Path, attempts: int = 3) -> PgCluster:
+    """initdb once, then pg_ctl start on a free port (another one if the port was taken
+    between choosing and binding it)."""
     base = Path(tempfile.mkdtemp(prefix="bts-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
-    cluster = PgCluster(bindir, base, _free_port())
-    cluster.run(
+    cluster = PgCluster(bindir, base, 0)
+    made = cluster.run(
         "initdb", "-D", str(cluster.data), "-U", PG_USER, "-A", "trust", "-E", "UTF8",
-        "--no-locale", "--no-sync",
+        "--no-locale", "--no-sync", check=False,
     )  # fmt: skip
-    options = (
-        f"-h 127.0.0.1 -p {cluster.port} -k {base} -c fsync=off -c synchronous_commit=off"
-        " -c full_page_writes=off -c max_connections=100"
-    )
-    started = cluster.run(
-        "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(base / "server.log"),
-        "-w", "-t", "60", "start", check=False,
-    )  # fmt: skip
-    if started.returncode != 0:
-        log = (base / "server.log").read_text(errors="replace") if base.exists() else ""
+    if made.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
-        raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}\n{log}")
-    return cluster
+        raise RuntimeError(f"initdb failed: {made.stdout}{made.stderr}")
+    for _ in range(attempts):
+        cluster = PgCluster(bindir, base, _free_port())
+        options = (
+            f"-h 127.0.0.1 -p {cluster.port} -k {base} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=100"
+        )
+        started = cluster.run(
+            "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(base / "server.log"),
+            "-w", "-t", "60", "start", check=False,
+        )  # fmt: skip
+        if started.returncode == 0:
+            return cluster
+    log = (base / "server.log").read_text(errors="replace")
+    shutil.rmtree(base, ignore_errors=True)
+    raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}\n{log}")
 
 
 @pytest.fixture(scope="session")
