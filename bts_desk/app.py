@@ -105,7 +105,7 @@ def _make_application(settings: Settings) -> QApplication:
     assert isinstance(app, QApplication)
     app.setApplicationName("bts-desk")
     app.setApplicationVersion(bts_desk.__version__)
-    app.setProperty("bts_translators", install_translators(app, settings.ui.language))
+    install_translators(app, settings.ui.language)  # parented to app: they stay loaded
     apply_style(app)
     return app
 
@@ -152,7 +152,13 @@ class _Shell:
 
             tour = Tour(self.window, self.args.tour)
             add_query_steps(tour, self.window, key)
-            self.app.exit(tour.run())
+            code = 1
+            try:
+                code = tour.run()
+            except Exception:  # the tour must end the process whatever happens
+                log.exception("the tour failed")
+            finally:
+                self.app.exit(code)
 
     def _store_failed(self, exc: BaseException) -> None:
         from PySide6.QtWidgets import QMessageBox

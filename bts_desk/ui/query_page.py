@@ -10,7 +10,6 @@ GUI thread only; every store call runs on a worker (the model's pool, ``run_in_b
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any, TypeVar
 
@@ -48,6 +47,7 @@ from bts_desk.errors import DeskError
 from bts_desk.store import borderers
 from bts_desk.store.db import Database
 from bts_desk.ui.borderer_model import COLUMNS, BordererTableModel
+from bts_desk.ui.date_field import DateField
 from bts_desk.ui.details_dialog import DetailsDialog
 from bts_desk.ui.fields import FieldKind, set_field_kind
 from bts_desk.ui.labels import all_label, label
@@ -61,20 +61,6 @@ E = TypeVar("E", bound=LabelledEnum)
 PAGE_KEY = "borderer_query"
 HIDDEN_COLUMNS_KEY = "borderer_query/hidden_columns"
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-
-
-class DateField(QLineEdit):
-    """A date typed as ``yyyy-MM-dd`` (empty: no bound). ``value()`` raises ValueError."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setPlaceholderText("yyyy-MM-dd")
-        self.setMaxLength(10)
-        self.setClearButtonEnabled(True)
-
-    def value(self) -> dt.date | None:
-        text = self.text().strip()
-        return dt.date.fromisoformat(text) if text else None
 
 
 class FormKeyboard(QObject):
@@ -140,8 +126,8 @@ class QueryPage(QWidget):
     """The 边民备案查询 tab. Signals carry record ids for the lead's wiring (audit, 补录)."""
 
     # Record ids are the sync service's 64-bit ids: Signal(int) would be a 32-bit C++ int.
-    enroll_requested = Signal("qint64")  # 补录 pressed on an enrollable record
-    details_viewed = Signal("qint64")  # 详情 shown (the audit log records it)
+    enroll_requested = Signal("qint64")  # type: ignore[arg-type]  # 补录 on an enrollable record
+    details_viewed = Signal("qint64")  # type: ignore[arg-type]  # 详情 shown (for the audit log)
 
     def __init__(self, db: Database, ui_state: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 from desk_support import missing_glyphs, store, wait_loaded, zh
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QDate, QPoint, QSettings, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from bts_desk.domain import BioFlag, BordererFilter, EnableState, Gender, RecordState, SyncState
@@ -261,6 +269,25 @@ def test_invalid_dates_show_the_red_bar_and_do_not_query(qtbot: QtBot, page: Que
 
 def _is_red(color: QColor) -> bool:
     return color.red() > 180 and color.green() < 90 and color.blue() < 90
+
+
+def test_dates_can_be_picked_from_a_calendar(qtbot: QtBot, page: QueryPage) -> None:
+    field = page.date_from
+    field.setText("2024-02-27")
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_F4)
+    calendar = field.calendar
+    qtbot.waitUntil(calendar.isVisible)
+    assert calendar.selectedDate() == QDate(2024, 2, 27)
+    view = calendar.findChild(QTableView)
+    assert view is not None
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert not calendar.isVisible()
+    assert field.text() == "2024-02-29" and field.value() == dt.date(2024, 2, 29)
+    assert field.hasFocus()
+    assert field.calendar_action.toolTip() == "选择日期"
 
 
 def test_field_colours(page: QueryPage) -> None:

@@ -79,7 +79,7 @@
         <translation>边民备案详情</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/details_dialog.py" line="74"/>
+        <location filename="../../../bts_desk/ui/details_dialog.py" line="78"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
