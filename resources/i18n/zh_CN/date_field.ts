@@ -4,7 +4,6 @@
 <context>
     <name>DateField</name>
     <message>
-        <location filename="../../../bts_desk/ui/date_field.py" line="26"/>
         <source>Pick a date</source>
         <translation>选择日期</translation>
     </message>

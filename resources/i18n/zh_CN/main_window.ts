@@ -4,43 +4,34 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="43"/>
         <source>Opening the database…</source>
         <translation>正在打开本地数据库…</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="65"/>
-        <location filename="../../../bts_desk/ui/main_window.py" line="89"/>
         <source>Border Trade Service</source>
         <translation>边民互市贸易服务</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="93"/>
         <source>Log out</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="127"/>
         <source>Fold or unfold the menu</source>
         <translation>折叠/展开菜单</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="132"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="135"/>
         <source>Close all tabs</source>
         <translation>关闭全部选项卡</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="137"/>
         <source>Close other tabs</source>
         <translation>关闭其他选项卡</translation>
     </message>
     <message>
-        <location filename="../../../bts_desk/ui/main_window.py" line="150"/>
         <source>Not logged in</source>
         <translation>未登录</translation>
     </message>

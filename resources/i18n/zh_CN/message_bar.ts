@@ -4,7 +4,6 @@
 <context>
     <name>MessageBar</name>
     <message>
-        <location filename="../../../bts_desk/ui/message_bar.py" line="30"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
