@@ -150,6 +150,47 @@ def create_app(
     _install_error_handlers(app)
     app.state.signer = signer
 
+    _add_session_routes(app, db, sessions, signer)
+    _add_record_routes(app, db, enrollments)
+    return app
+
+
+def _judge_batch(enrollments: EnrollmentService, raw: bytes, who: TokenClaims) -> dict[str, Any]:
+    """Each item as its own PUT would answer it; one refused item does not stop the rest."""
+    try:
+        body = wire.parse_json(raw)
+    except wire.WireError as exc:
+        raise ApiError.from_wire(exc) from exc
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or len(items) > wire.MAX_BATCH_ITEMS:
+        raise ApiError(
+            422,
+            wire.E_BAD_FIELD,
+            f"批量上传应为不超过 {wire.MAX_BATCH_ITEMS} 条的列表",
+            "batch: items missing, not a list or too long",
+        )
+    pairs: list[tuple[str, object]] = []
+    for item in items:
+        uuid = item.get("uuid") if isinstance(item, dict) else None
+        enrollment = item.get("enrollment") if isinstance(item, dict) else None
+        pairs.append((uuid if isinstance(uuid, str) else "", enrollment))
+    results = []
+    for (uuid, _body), outcome in zip(pairs, enrollments.put_many(pairs, who), strict=True):
+        if isinstance(outcome, ApiError):
+            result = wire.BatchResult(
+                uuid, outcome.status, wire.STATUS_REFUSED, outcome.code, outcome.message
+            )
+        else:
+            result = wire.BatchResult(uuid, outcome.http_status, outcome.status)
+        results.append(result.to_json())
+    return {"results": results}
+
+
+def _add_session_routes(
+    app: FastAPI, db: ServiceDatabase, sessions: SessionService, signer: TokenSigner
+) -> None:
+    """Health, challenge and officer login (no token needed)."""
+
     @app.get(wire.PATH_HEALTH, response_model=doc.HealthOut, responses=doc.refusals(503))
     def health() -> dict[str, str]:
         with db.read() as conn:
@@ -183,6 +224,10 @@ def create_app(
                 "customs_code": who.customs_code,
             },
         }
+
+
+def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:
+    """The pull of records and the enrollment uploads (bearer token needed)."""
 
     @app.get(
         wire.PATH_BORDERERS,
@@ -225,36 +270,3 @@ def create_app(
     async def batch(request: Request, who: CurrentOfficer) -> dict[str, Any]:
         raw = await read_body(request, wire.MAX_BATCH_BODY)
         return await run_in_threadpool(_judge_batch, enrollments, raw, who)
-
-    return app
-
-
-def _judge_batch(enrollments: EnrollmentService, raw: bytes, who: TokenClaims) -> dict[str, Any]:
-    """Each item as its own PUT would answer it; one refused item does not stop the rest."""
-    try:
-        body = wire.parse_json(raw)
-    except wire.WireError as exc:
-        raise ApiError.from_wire(exc) from exc
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list) or len(items) > wire.MAX_BATCH_ITEMS:
-        raise ApiError(
-            422,
-            wire.E_BAD_FIELD,
-            f"批量上传应为不超过 {wire.MAX_BATCH_ITEMS} 条的列表",
-            "batch: items missing, not a list or too long",
-        )
-    pairs: list[tuple[str, object]] = []
-    for item in items:
-        uuid = item.get("uuid") if isinstance(item, dict) else None
-        enrollment = item.get("enrollment") if isinstance(item, dict) else None
-        pairs.append((uuid if isinstance(uuid, str) else "", enrollment))
-    results = []
-    for (uuid, _body), outcome in zip(pairs, enrollments.put_many(pairs, who), strict=True):
-        if isinstance(outcome, ApiError):
-            result = wire.BatchResult(
-                uuid, outcome.status, wire.STATUS_REFUSED, outcome.code, outcome.message
-            )
-        else:
-            result = wire.BatchResult(uuid, outcome.http_status, outcome.status)
-        results.append(result.to_json())
-    return {"results": results}
