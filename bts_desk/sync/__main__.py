@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--officer-cert", type=Path, help="PEM/DER certificate of the officer")
     p.add_argument("--batch-size", type=int, default=25)
     p.add_argument("--no-batch", action="store_true", help="one PUT per enrollment")
+    p.add_argument("--parallel", type=int, default=2, help="upload requests in flight")
     p.add_argument("--no-pull", action="store_true", help="uploads only")
     p.add_argument("--interval", type=float, help="seconds between passes (run)")
     p.add_argument("--timeout", type=float, help="seconds per request")
@@ -96,6 +97,7 @@ def _worker(args: argparse.Namespace, settings: Settings, db: Database) -> SyncW
         batch_size=args.batch_size,
         use_batch=not args.no_batch,
         pull=not args.no_pull,
+        parallel=args.parallel,
     )
 
 
