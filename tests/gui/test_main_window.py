@@ -120,11 +120,12 @@ def test_menu_folds_and_unfolds(qtbot: QtBot, zh: None) -> None:
     assert window.tabs.cornerWidget(Qt.Corner.TopLeftCorner) is window.fold_button
     assert window.fold_button.toolTip() == "折叠/展开菜单"
     width = window.tabs.width()
-    qtbot.mouseClick(window.fold_button, Qt.MouseButton.LeftButton)
+    window.fold_button.click()
     assert window.menu_folded and not window.menu.isVisible()
     qtbot.waitUntil(lambda: window.tabs.width() > width)
-    qtbot.mouseClick(window.fold_button, Qt.MouseButton.LeftButton)
+    window.fold_button.click()
     assert not window.menu_folded and window.menu.isVisible()
+    qtbot.waitUntil(lambda: window.tabs.width() == width)
 
 
 def test_status_bar_takes_permanent_widgets(qtbot: QtBot) -> None:
