@@ -179,6 +179,8 @@ class QueryPage(QWidget):
         self.query_button.clicked.connect(self.run_query)
         self.reset_button = QPushButton(self.tr("Reset"), self.form_box)
         self.reset_button.clicked.connect(self.reset)
+        for button in (self.query_button, self.reset_button):
+            button.setAutoDefault(True)  # Enter on a focused button presses it (manual 2.3)
         self.inputs: list[QWidget] = [
             self.sync_combo, self.customs_combo, self.name_edit, self.gender_combo,
             self.bio_combo, self.enable_combo, self.date_from, self.date_to,
@@ -226,6 +228,8 @@ class QueryPage(QWidget):
         self.enroll_button = QPushButton(self.tr("Enroll biometrics"), self)
         self.enroll_button.setObjectName("primaryButton")
         self.enroll_button.clicked.connect(self._enroll)
+        self.details_button.setAutoDefault(True)
+        self.enroll_button.setAutoDefault(True)
         self.total_label = QLabel(self)
         self.total_label.setObjectName("totalLabel")
         self.columns_button = QToolButton(self)

@@ -219,6 +219,18 @@ def test_enter_moves_to_the_next_input_and_runs_the_query_at_the_end(
     assert page.model.current_filter == BordererFilter(name="韩")
 
 
+def test_enter_on_a_focused_button_presses_it(qtbot: QtBot, page: QueryPage) -> None:
+    page.name_edit.setText("戚")
+    page.query_button.setFocus()
+    with qtbot.waitSignal(page.model.count_changed, timeout=10_000):
+        qtbot.keyClick(page.query_button, Qt.Key.Key_Return)
+    assert page.model.current_filter == BordererFilter(name="戚")
+    page.reset_button.setFocus()
+    with qtbot.waitSignal(page.model.count_changed, timeout=10_000):
+        qtbot.keyClick(page.reset_button, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+    assert page.name_edit.text() == "" and page.model.current_filter == BordererFilter()
+
+
 def test_tab_moves_on(qtbot: QtBot, page: QueryPage) -> None:
     page.sync_combo.setFocus()
     qtbot.keyClick(page.sync_combo, Qt.Key.Key_Tab)
