@@ -89,6 +89,10 @@ class BordererRow(Base):
         Index("ix_borderer_synced_lastop", "synced", "last_op_date", "id"),
         Index("ix_borderer_synced_enabled", "synced", "enabled", "id"),
         Index("ix_borderer_synced_gender", "synced", "gender", "id"),
+        # Sorts officers use on the whole registry: 状态, 有效期止, 身份证有效期止.
+        Index("ix_borderer_synced_state", "synced", "state", "id"),
+        Index("ix_borderer_synced_valid_to", "synced", "valid_to", "id"),
+        Index("ix_borderer_synced_id_valid_to", "synced", "id_valid_to", "id"),
         # 同步状态 全部: 姓名 prefix and the two usual sorts without the leading `synced`.
         Index("ix_borderer_name", "name", "id"),
         Index("ix_borderer_lastop", "last_op_date", "id"),

@@ -224,6 +224,9 @@ BENCH_FILTERS = [
     (BordererFilter(sync_state=None), "name"),
     (BordererFilter(sync_state=None, name="李"), "name"),
     (BordererFilter(name=MANUAL_ROWS[0].id_number), "id"),
+    (BordererFilter(), "state"),
+    (BordererFilter(), "valid_to"),
+    (BordererFilter(), "id_valid_to"),
 ]
 
 
@@ -238,3 +241,11 @@ def test_benchmark_filters_use_an_index(store: Database, flt: BordererFilter, so
             plan = " | ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
             assert "INDEX" in plan, plan
             assert "TEMP B-TREE" not in plan or sort == "id", plan
+
+
+def test_migration_builds_the_model_indexes(db: Database) -> None:
+    from sqlalchemy import inspect
+
+    built = {ix["name"]: ix["column_names"] for ix in inspect(db.engine).get_indexes("borderer")}
+    wanted = {ix.name: [c.name for c in ix.columns] for ix in BORDERER.indexes}
+    assert built == wanted

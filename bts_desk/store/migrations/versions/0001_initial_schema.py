@@ -74,6 +74,13 @@ def upgrade() -> None:
             "ix_borderer_synced_enabled", ["synced", "enabled", "id"], unique=False
         )
         batch_op.create_index("ix_borderer_synced_gender", ["synced", "gender", "id"], unique=False)
+        batch_op.create_index("ix_borderer_synced_state", ["synced", "state", "id"], unique=False)
+        batch_op.create_index(
+            "ix_borderer_synced_valid_to", ["synced", "valid_to", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_borderer_synced_id_valid_to", ["synced", "id_valid_to", "id"], unique=False
+        )
         batch_op.create_index(
             "ix_borderer_synced_lastop", ["synced", "last_op_date", "id"], unique=False
         )
@@ -150,6 +157,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_borderer_synced_name")
         batch_op.drop_index("ix_borderer_synced_lastop")
         batch_op.drop_index("ix_borderer_synced_gender")
+        batch_op.drop_index("ix_borderer_synced_state")
+        batch_op.drop_index("ix_borderer_synced_valid_to")
+        batch_op.drop_index("ix_borderer_synced_id_valid_to")
         batch_op.drop_index("ix_borderer_synced_enabled")
         batch_op.drop_index("ix_borderer_synced_customs_bio")
         batch_op.drop_index("ix_borderer_synced_bio")
