@@ -8,7 +8,7 @@ together; the parts live in ``ui/``, ``store/`` and ``demo.py``.
     bts-desk [--demo] [--config FILE] [--tour DIR]     the desk (optionally the offscreen tour)
     bts-desk --self-test                                Qt, translations, drivers, a temp store
     bts-desk --version
-    bts-desk demo-data --rows N [--db URL] [--seed S]   fill a store with generated records
+    bts-desk demo-data --rows N [--db URL | --demo]     fill a store with generated records
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ def demo_data_command(argv: list[str]) -> int:
     parser.add_argument("--db", metavar="URL", help="database URL (default: the desk's store)")
     parser.add_argument("--seed", type=int, default=20260, help="random seed (reproducible)")
     parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument("--demo", action="store_true", help="fill the store of bts-desk --demo")
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must not be negative")
@@ -189,7 +190,12 @@ def demo_data_command(argv: list[str]) -> int:
     from bts_desk.store.db import open_database
 
     try:
-        url = args.db or load_settings(user_file=args.config).database_url
+        settings = load_settings(user_file=args.config)
+        if args.demo:
+            from bts_desk import demo
+
+            settings = demo.demo_settings(settings)
+        url = args.db or settings.database_url
         db = open_database(url)
         try:
             added = demo_data.populate(

@@ -71,3 +71,10 @@ def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
     again = run_desk(tmp_path, "--demo", "--tour", "shots2")  # second start: data kept
     assert again.returncode == 0, again.stderr[-3000:]
     assert "generating" not in again.stderr
+
+
+def test_demo_data_fills_the_demo_store(tmp_path: Path) -> None:
+    done = run_desk(tmp_path, "demo-data", "--demo", "--rows", "300")
+    assert done.returncode == 0, done.stderr
+    assert "305 records" in done.stdout
+    assert (tmp_path / "xdg_data_home" / "bts-desk" / "demo" / "desk.db").is_file()
