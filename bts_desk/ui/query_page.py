@@ -11,6 +11,7 @@ GUI thread only; every store call runs on a worker (the model's pool, ``run_in_b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
@@ -153,7 +154,7 @@ class QueryPage(QWidget):
         self._restore_columns()
         self._load_customs_codes()
         self._update_buttons()
-        QTimer.singleShot(0, self.run_query)
+        QTimer.singleShot(0, self, self.run_query)  # cancelled if the tab is closed first
 
     # --- building ------------------------------------------------------------------------
 
@@ -409,11 +410,31 @@ class QueryPage(QWidget):
         self.message_bar.show_error(error.user_message)
 
 
-def register(window: MainWindow, db: Database, ui_state: QSettings) -> str:
-    """Add 综合查询 › 边民备案查询 to the main window's menu; returns the page key."""
+def menu_group() -> str:
+    """综合查询: the menu group of the query screens (操作日志 and others may join it)."""
+    return QCoreApplication.translate("QueryPage", "Comprehensive query")
+
+
+def register(
+    window: MainWindow,
+    db: Database,
+    ui_state: QSettings,
+    on_created: Callable[[QueryPage], None] | None = None,
+) -> str:
+    """Add 综合查询 › 边民备案查询 to the main window's menu; returns the page key.
+
+    ``on_created(page)`` runs each time the tab is built (it is rebuilt after being closed):
+    the place to connect ``enroll_requested``, ``details_viewed`` and ``refresh``."""
+
+    def build() -> QueryPage:
+        page = QueryPage(db, ui_state)
+        if on_created is not None:
+            on_created(page)
+        return page
+
     return window.add_page(
-        QCoreApplication.translate("QueryPage", "Comprehensive query"),
+        menu_group(),
         QCoreApplication.translate("QueryPage", "Borderer record query"),
-        lambda: QueryPage(db, ui_state),
+        build,
         key=PAGE_KEY,
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from desk_support import zh
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QLabel, QTabBar, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from bts_desk.domain import Officer
+from bts_desk.store.db import Database
+from bts_desk.ui import query_page
 from bts_desk.ui.main_window import MainWindow
+from bts_desk.ui.query_page import QueryPage
 
 __all__ = ["zh"]
 
@@ -138,3 +143,19 @@ def test_status_bar_takes_permanent_widgets(qtbot: QtBot) -> None:
     assert (
         window.statusBar().mapToGlobal(QPoint(0, 0)).y() > window.tabs.mapToGlobal(QPoint(0, 0)).y()
     )
+
+
+def test_the_query_page_registers_under_its_menu_group(
+    qtbot: QtBot, zh: None, tmp_path: Path, db: Database
+) -> None:
+    window = make_window(qtbot)
+    built: list[QueryPage] = []
+    ui_state = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    key = query_page.register(window, db, ui_state, on_created=built.append)
+    assert key == query_page.PAGE_KEY and query_page.menu_group() == "综合查询"
+    group = window.menu.topLevelItem(0)
+    assert (group.text(0), group.child(0).text(0)) == ("综合查询", "边民备案查询")
+    page = window.open_page(key)
+    assert built == [page] and window.tabs.tabText(0) == "边民备案查询"
+    window.close_all_tabs()
+    assert window.open_page(key) is not page and len(built) == 2  # rebuilt, hook runs again
