@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -151,7 +151,7 @@ class EnrollDialog(QDialog):
         self.save_button.setObjectName("primaryButton")
         self.cancel_button = QPushButton(self.tr("Cancel"), self)
         self.save_button.clicked.connect(self.save)
-        self.cancel_button.clicked.connect(self.reject)
+        self.cancel_button.clicked.connect(self.request_cancel)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.save_button)
@@ -197,6 +197,10 @@ class EnrollDialog(QDialog):
         self.prompt.setObjectName("fingerPrompt")
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prompt.setStyleSheet("font-size: 18px;")
+        self.reason = QLabel(page)  # why the last press was refused; stays until one is taken
+        self.reason.setObjectName("fingerRetryReason")
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reason.setStyleSheet(f"color: {RED}; font-weight: bold;")
         self.presses = QLabel(page)
         self.presses.setObjectName("fingerPresses")
         self.presses.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -214,6 +218,7 @@ class EnrollDialog(QDialog):
         layout = QVBoxLayout(page)
         layout.addLayout(slots)
         layout.addWidget(self.prompt)
+        layout.addWidget(self.reason)
         layout.addWidget(self.presses)
         layout.addStretch(1)
         layout.addLayout(buttons)
@@ -248,6 +253,7 @@ class EnrollDialog(QDialog):
         handle = self._capture
         handle.future.add_done_callback(poster.wrap(lambda f: self._finger_done(handle, f)))
         self._set_prompt(self._first_prompt(finger_no))
+        self.reason.clear()
         self.presses.setText(self._press_dots(0))
         self._update_actions()
 
@@ -267,11 +273,12 @@ class EnrollDialog(QDialog):
             self._set_prompt(text.replace("%2", str(event.press)).replace("%3", str(event.total)))
             self.presses.setText(self._press_dots(event.press - 1, event.total))
         elif event.kind is EventKind.ACCEPTED:
+            self.reason.clear()
             self.presses.setText(self._press_dots(event.press, event.total))
         elif event.kind is EventKind.LIFT:
             self._set_prompt(self.tr("Lift the finger"))
         elif event.kind in (EventKind.RETRY, EventKind.RESTART):
-            self._set_prompt(event.reason + self.tr(", please press again"), error=True)
+            self.reason.setText(event.reason)
             if event.kind is EventKind.RESTART:
                 self.presses.setText(self._press_dots(0, event.total))
         elif event.kind is EventKind.UPLOADING:
@@ -295,6 +302,7 @@ class EnrollDialog(QDialog):
             self.fingers[finger_no] = capture
             self.slots[finger_no].show_capture(capture)
             self.presses.setText(self._press_dots(3))
+            self.reason.clear()
             self._set_prompt(self.tr("Fingerprint captured successfully"))
         self._update_actions()
 
@@ -375,14 +383,33 @@ class EnrollDialog(QDialog):
             log.error("saving the enrollment failed", exc_info=exc)
             self._set_prompt(self.tr("Saving failed; the captured data is still here"), error=True)
 
-    def reject(self) -> None:
-        """取消, Esc or the close button: ask before discarding captured data."""
+    def request_cancel(self) -> None:
+        """取消, Esc or the window's close button: ask before discarding captured data."""
         if self._saving:
             return
         if self.has_captured_data() and not self.confirm_discard():
             return
+        self.reject()
+
+    def reject(self) -> None:
+        """Close and discard without asking (the session ending, the application quitting);
+        people go through ``request_cancel``."""
         self._close_devices()
         super().reject()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.request_cancel()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.isVisible() and self.result() != QDialog.DialogCode.Accepted:
+            event.ignore()
+            self.request_cancel()
+            return
+        super().closeEvent(event)
 
     def confirm_discard(self) -> bool:
         answer = QMessageBox.question(
