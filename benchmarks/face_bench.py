@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 import cv2
-from bts_desk.drivers.camera_standin import make_demo_video
-from bts_desk.drivers.opencv_camera import OpenCvCamera
 
 from bts_desk.capture.face import GateVerdict, ThreadLocalGate
 from bts_desk.devices.camera import CameraState, CameraWorker, FramePacket
+from bts_desk.drivers.camera_standin import make_demo_video
+from bts_desk.drivers.opencv_camera import OpenCvCamera
 
 
 def run(source: str, seconds: float, *, realtime: bool) -> dict[str, float]:

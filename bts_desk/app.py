@@ -1,9 +1,9 @@
-"""Entry point ``bts-desk``: settings → logging → QApplication → translators → window → store.
+"""Entry point ``bts-desk``: settings → logging → QApplication → translators → window → parts.
 
-The window is shown before anything slow happens: the store is opened (Alembic migrations, demo
-data on a first demo start) on a worker thread afterwards, and heavy modules (cv2, requests,
-alembic, smartcard) are imported only when a part needs them. This module only wires parts
-together; the parts live in ``ui/``, ``store/`` and ``demo.py``.
+The window is shown before anything slow happens: the store (Alembic migrations, demo data on a
+first demo start), the desk key and the demo's emulators are prepared on a worker thread
+afterwards by ``ui.shell.DeskShell``, and heavy modules (cv2, requests, alembic, smartcard) are
+imported only when a part needs them.
 
     bts-desk [--demo] [--config FILE] [--tour DIR]     the desk (optionally the offscreen tour)
     bts-desk --self-test                                Qt, translations, drivers, a temp store
@@ -27,9 +27,6 @@ from bts_desk.logs import setup_logging
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
-
-    from bts_desk.store.db import Database
-    from bts_desk.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +85,20 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
         heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
         print(SHOWN_MARKER, ",".join(heavy) or "-", flush=True)
         return 0
-    shell = _Shell(app, window, settings, args)
+    from bts_desk.ui.shell import DeskShell
+
+    shell = DeskShell(app, window, settings, demo=args.demo)
+    if args.tour:
+        from bts_desk.ui.tour import run_tour_when_ready
+
+        run_tour_when_ready(shell, args.tour)
+    else:
+        shell.ready_callbacks.append(lambda ok: shell.ask_for_login() if ok else None)
     QTimer.singleShot(0, shell.start)
-    code = app.exec()
-    shell.close()
-    return code
+    try:
+        return app.exec()
+    finally:
+        shell.close()
 
 
 def _make_application(settings: Settings) -> QApplication:
@@ -108,71 +114,6 @@ def _make_application(settings: Settings) -> QApplication:
     install_translators(app, settings.ui.language)  # parented to app: they stay loaded
     apply_style(app)
     return app
-
-
-class _Shell:
-    """Start-up after the window is shown: open the store, register pages, run the tour."""
-
-    def __init__(
-        self, app: QApplication, window: MainWindow, settings: Settings, args: argparse.Namespace
-    ) -> None:
-        self.app, self.window, self.settings, self.args = app, window, settings, args
-        self.db: Database | None = None
-
-    def start(self) -> None:
-        from bts_desk.ui.main_window import OPENING_STORE
-        from bts_desk.ui.tasks import run_in_background
-
-        self.window.show_status(self.window.tr(OPENING_STORE))
-        run_in_background(self._open_store, self._store_ready, self._store_failed)
-
-    def _open_store(self) -> Database:
-        if self.args.demo:
-            from bts_desk import demo
-
-            return demo.open_demo_database(self.settings)
-        from bts_desk.store.db import open_database
-
-        return open_database(self.settings.database_url)
-
-    def _store_ready(self, db: Database) -> None:
-        from PySide6.QtCore import QSettings
-
-        from bts_desk.ui import query_page
-
-        self.db = db
-        self.window.show_status("")
-        ui_state = QSettings(
-            str(self.settings.data_dir / "ui-state.ini"), QSettings.Format.IniFormat, self.window
-        )
-        key = query_page.register(self.window, db, ui_state)
-        self.window.open_page(key)
-        if self.args.tour:
-            from bts_desk.ui.tour import Tour, add_query_steps
-
-            tour = Tour(self.window, self.args.tour)
-            add_query_steps(tour, self.window, key)
-            code = 1
-            try:
-                code = tour.run()
-            except Exception:  # the tour must end the process whatever happens
-                log.exception("the tour failed")
-            finally:
-                self.app.exit(code)
-
-    def _store_failed(self, exc: BaseException) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        message = exc.user_message if isinstance(exc, DeskError) else str(exc)
-        log.error("cannot open the store: %s", exc)
-        if self.args.tour:
-            self.app.exit(1)
-            return
-        QMessageBox.critical(self.window, self.window.windowTitle(), message)
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.dispose()
 
 
 def demo_data_command(argv: list[str]) -> int:

@@ -366,12 +366,22 @@ class EnrollDialog(QDialog):
         )
 
     def _saved(self, draft: EnrollmentDraft) -> None:
+        """保存成功: close the dialog (back to the query tab) and say so over the window."""
         self._saving = False
-        self.message.setText(self.tr("Saved successfully"))
-        self.saved.emit(draft.uuid)
-        QMessageBox.information(self, self.windowTitle(), self.tr("Saved successfully"))
+        log.info("enrollment %s saved for record %d", draft.uuid, draft.borderer_id)
         self._close_devices()
         self.accept()
+        notice = QMessageBox(
+            QMessageBox.Icon.Information,
+            self.windowTitle(),
+            self.tr("Saved successfully"),
+            QMessageBox.StandardButton.Ok,
+            self.parentWidget(),
+        )
+        notice.setObjectName("savedNotice")
+        notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        notice.open()  # not exec(): no nested event loop while the workers report
+        self.saved.emit(draft.uuid)
 
     def _save_failed(self, exc: BaseException) -> None:
         self._saving = False

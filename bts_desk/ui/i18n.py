@@ -82,9 +82,7 @@ def _has_tr(module: Path) -> bool:
     return bool(re.search(r"\btr\(|translate\(|QT_TRANSLATE_NOOP", module.read_text("utf-8")))
 
 
-def update(
-    language: str, target_dir: Path | None = None, only: tuple[str, ...] = ()
-) -> list[Path]:
+def update(language: str, target_dir: Path | None = None, only: tuple[str, ...] = ()) -> list[Path]:
     """Run lupdate for each UI module with strings (or only the named modules); returns the
     .ts files written. No source locations are written, so the files change only with text."""
     written = []

@@ -12,11 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
+from bts_desk.domain import BioFlag, EnableState
+from bts_desk.ui.enroll_dialog import EnrollDialog
 from bts_desk.ui.main_window import MainWindow
+from bts_desk.ui.query_page import QueryPage
+
+if TYPE_CHECKING:
+    from bts_desk.ui.shell import DeskShell
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +89,6 @@ class Tour:
 
 def add_query_steps(tour: Tour, window: MainWindow, page_key: str) -> None:
     """The 边民备案查询 steps: the tab over the data, a query by name, 详情 of a record."""
-    from bts_desk.ui.query_page import QueryPage
 
     def page() -> QueryPage:
         widget = window.open_page(page_key)
@@ -113,3 +119,191 @@ def _close_modal() -> None:
     dialog = QApplication.activeModalWidget()
     if dialog is not None:
         dialog.close()
+
+
+# --- the whole demo story (bts-desk --demo --tour DIR) -----------------------------------------
+
+DEMO_PIN = "123456"
+
+
+def run_tour_when_ready(shell: DeskShell, out_dir: Path) -> None:
+    """Once the shell's parts are up, walk the manual's story and exit with the tour's code."""
+
+    def go(ok: bool) -> None:
+        code = 1
+        try:
+            if ok:
+                tour = Tour(shell.window, out_dir)
+                add_demo_steps(tour, shell)
+                code = tour.run()
+        except Exception:  # the tour must end the process whatever happens
+            log.exception("the tour failed")
+        finally:
+            shell.app.exit(code)
+
+    shell.ready_callbacks.append(go)
+
+
+def add_demo_steps(tour: Tour, shell: DeskShell) -> None:
+    """Login → query → 详情 → 补录 (two fingers, face, 保存) → flag changed → upload → lock."""
+    from bts_desk.card.session import SessionState
+
+    bridge = shell.bridge
+    assert bridge is not None and shell.lock is not None
+    lock = shell.lock
+    tour.add_step("locked-before-login", lambda: None, lambda: lock.covered)
+    tour.add_step(
+        "logged-in",
+        lambda: bridge.login(DEMO_PIN, lambda _o: None, lambda e: log.error("login: %s", e)),
+        lambda: bridge.state is SessionState.LOGGED_IN and not lock.covered,
+        timeout_s=30,
+    )
+    add_query_steps(tour, shell.window, shell.query_key)
+    add_enrollment_steps(tour, shell)
+    add_lock_steps(tour, shell)
+
+
+def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
+    """The manual's 补录 steps 1–6 on the first 正常 record without biometrics."""
+    story = _EnrollmentStory(shell)
+    window = shell.window
+    tour.add_step("no-biometrics", story.find_candidates, story.candidates_loaded)
+    tour.add_step("enroll-dialog", story.open_enrollment, lambda: story.dialog() is not None)
+    tour.add_step("finger-1", story.press("first_button"), story.has_finger(1), timeout_s=90)
+    tour.add_step("finger-2", story.press("second_button"), story.has_finger(2), timeout_s=90)
+    tour.add_step("face-preview", story.start_face, story.face_ready, timeout_s=60)
+    tour.add_step("face-taken", story.press_face, story.face_taken)
+    tour.add_step("saved", story.press("save_button"), story.saved_notice, subject=lambda: window)
+    tour.add_step("flag-changed", story.show_person, story.flag_changed, subject=lambda: window)
+    tour.add_step("uploaded", lambda: None, story.uploaded, timeout_s=120, subject=lambda: window)
+
+
+class _EnrollmentStory:
+    """Actions and readiness checks of the 补录 part of the tour (GUI thread)."""
+
+    def __init__(self, shell: DeskShell) -> None:
+        self.shell = shell
+        self.name = ""
+
+    def page(self) -> QueryPage:
+        widget = self.shell.window.open_page(self.shell.query_key)
+        assert isinstance(widget, QueryPage)
+        return widget
+
+    def dialog(self) -> EnrollDialog | None:
+        found = self.shell.window.findChildren(EnrollDialog)
+        return next((d for d in found if d.isVisible()), None)
+
+    def loaded(self) -> bool:
+        model = self.page().model
+        return model.ready and not model.busy and model.rowCount() > 0
+
+    def find_candidates(self) -> None:
+        p = self.page()
+        p.reset()
+        p.bio_combo.setCurrentIndex(p.bio_combo.findData(BioFlag.NONE.value))
+        p.enable_combo.setCurrentIndex(p.enable_combo.findData(EnableState.ENABLED.value))
+        p.run_query()
+
+    def candidates_loaded(self) -> bool:
+        return self.loaded()
+
+    def open_enrollment(self) -> None:
+        p = self.page()
+        for row in range(min(p.model.rowCount(), 200)):
+            borderer = p.model.borderer(row)
+            if borderer is not None and borderer.can_enroll:
+                self.name = borderer.name
+                p.table.selectRow(row)
+                p.enroll_button.click()
+                return
+
+    def press(self, button: str) -> Callable[[], None]:
+        def click() -> None:
+            if (d := self.dialog()) is not None:
+                getattr(d, button).click()
+
+        return click
+
+    def has_finger(self, number: int) -> Callable[[], bool]:
+        return lambda: (d := self.dialog()) is not None and number in d.fingers
+
+    def start_face(self) -> None:
+        if (d := self.dialog()) is not None:
+            d.pages.setCurrentWidget(d.face_panel)
+            d.face_panel.start_button.click()
+
+    def face_ready(self) -> bool:
+        return (d := self.dialog()) is not None and d.face_panel.shoot_button.isEnabled()
+
+    def press_face(self) -> None:
+        if (d := self.dialog()) is not None:
+            d.face_panel.shoot_button.click()
+
+    def face_taken(self) -> bool:
+        return (d := self.dialog()) is not None and d.face is not None
+
+    def notices(self) -> list[QWidget]:
+        found = self.shell.window.findChildren(QWidget, "savedNotice")
+        return [w for w in found if w.isVisible()]
+
+    def saved_notice(self) -> bool:
+        return bool(self.notices())
+
+    def show_person(self) -> None:
+        for notice in self.notices():
+            notice.close()
+        p = self.page()
+        p.reset()
+        p.name_edit.setText(self.name)
+        p.run_query()
+
+    def flag_changed(self) -> bool:
+        if not self.loaded():
+            return False
+        p = self.page()
+        p.table.scrollTo(p.model.index(0, p.model.columnCount() - 2))  # 生物标识 in the picture
+        model = p.model
+        rows = (model.borderer(r) for r in range(model.rowCount()))
+        return any(b is not None and b.bio_flag is BioFlag.BOTH for b in rows)
+
+    def uploaded(self) -> bool:
+        from bts_desk.store.enrollments import outbox_counts
+
+        parts = self.shell.parts
+        return self.shell.sync is None or (
+            parts is not None and outbox_counts(parts.db).pending == 0
+        )
+
+
+def add_lock_steps(tour: Tour, shell: DeskShell) -> None:
+    """Pull the card (locks at once), put it back and unlock with the PIN; the device panel."""
+    from bts_desk.card.session import SessionState
+
+    bridge, lock, control = shell.bridge, shell.lock, shell.card_control
+    assert bridge is not None and lock is not None
+    if control is None:
+        return
+    window = shell.window
+
+    def card_back() -> bool:
+        presence = bridge.presence
+        return presence is not None and presence.card_reader is not None
+
+    def unlock() -> None:
+        bridge.unlock(DEMO_PIN, lambda _o: None, lambda e: log.error("unlock: %s", e))
+
+    def open_devices() -> None:
+        from bts_desk.ui import device_panel
+
+        window.open_page(device_panel.PAGE_KEY)
+
+    tour.add_step("card-pulled-locked", control.toggle, lambda: lock.covered, timeout_s=10)
+    tour.add_step("card-inserted", control.toggle, card_back, timeout_s=10)
+    tour.add_step(
+        "unlocked",
+        unlock,
+        lambda: bridge.state is SessionState.LOGGED_IN and not lock.covered,
+        timeout_s=30,
+    )
+    tour.add_step("device-status", open_devices, lambda: True)

@@ -8,14 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from bts_desk.drivers.camera_standin import compose_frame
-from bts_desk.drivers.opencv_camera import OpenCvCamera
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from skimage import data
 
 from bts_desk.capture.face import PORTRAIT_ASPECT
 from bts_desk.domain import FaceCapture
+from bts_desk.drivers.camera_standin import compose_frame
+from bts_desk.drivers.opencv_camera import OpenCvCamera
 from bts_desk.errors import CameraError
 from bts_desk.ui import face_panel
 from bts_desk.ui.face_panel import GREEN, GREY, FacePanel

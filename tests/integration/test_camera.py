@@ -15,8 +15,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from bts_desk.drivers.camera_standin import demo_camera_source
-from bts_desk.drivers.opencv_camera import OpenCvCamera
 
 from bts_desk.config import CameraSettings
 from bts_desk.devices.camera import (
@@ -27,6 +25,8 @@ from bts_desk.devices.camera import (
     camera_factory,
 )
 from bts_desk.devices.status import DeviceKind, DeviceStatus
+from bts_desk.drivers.camera_standin import demo_camera_source
+from bts_desk.drivers.opencv_camera import OpenCvCamera
 from bts_desk.errors import CameraError, ConfigError, DeskError
 
 

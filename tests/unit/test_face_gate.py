@@ -6,7 +6,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from bts_desk.drivers.camera_standin import compose_frame, load_demo_face
 from skimage import data
 
 from bts_desk.capture.face import (
@@ -19,6 +18,7 @@ from bts_desk.capture.face import (
     make_face_capture,
     portrait_box,
 )
+from bts_desk.drivers.camera_standin import compose_frame, load_demo_face
 from bts_desk.errors import CaptureError
 
 ASTRONAUT_FACE = (177, 66, 95, 95)  # Haar box of the face in data.astronaut()

@@ -3,11 +3,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bts_desk.card.identity import load_ca_certificates, officer_from_certificate, verify_challenge
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
 from bts_desk.errors import CardError
 
 

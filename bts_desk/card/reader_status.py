@@ -1,0 +1,54 @@
+"""The card reader as a device of the 外接设备状态 panel (``DeviceMonitor``).
+
+It reads what the session's ``PresenceMonitor`` already polls (no second PC/SC poller): the
+reader is green when PC/SC works and a matching reader is there, red otherwise. Callbacks run
+on the presence monitor's thread; ``restart`` re-establishes the PC/SC context (for example
+after pcscd was restarted or a reader driver installed). Qt-free.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from bts_desk.card.monitor import PresenceMonitor, PresenceSnapshot
+from bts_desk.devices.status import DeviceKind, DeviceStatus, StatusCallback
+
+
+def reader_status(snapshot: PresenceSnapshot | None, driver: str) -> DeviceStatus:
+    """The panel's view of one presence snapshot."""
+    kind = DeviceKind.CARD_READER
+    if snapshot is None:
+        return DeviceStatus.unknown(kind, driver)
+    if snapshot.error:
+        return DeviceStatus(kind, False, snapshot.error, "PC/SC unusable", driver=driver)
+    if not snapshot.readers:
+        return DeviceStatus(kind, False, "未连接读卡器", "no matching PC/SC reader", driver=driver)
+    names = ", ".join(r.name for r in snapshot.readers)
+    card = snapshot.card_reader
+    summary = "已连接，卡已插入" if card else "已连接，未插卡"
+    return DeviceStatus(
+        kind, True, summary, f"readers: {names}", driver=driver, port=card.name if card else names
+    )
+
+
+class CardReaderMonitor:
+    """``DeviceMonitor`` of the card reader, over the session's presence monitor."""
+
+    def __init__(self, presence: PresenceMonitor, driver: str = "piv") -> None:
+        self._presence = presence
+        self._driver = driver
+        self._lock = threading.Lock()
+
+    def status(self) -> DeviceStatus:
+        return reader_status(self._presence.latest, self._driver)
+
+    def restart(self) -> None:
+        with self._lock:
+            self._presence.stop()
+            self._presence.start()
+
+    def subscribe(self, callback: StatusCallback) -> None:
+        """The presence monitor delivers its newest snapshot at once: nothing is missed."""
+        self._presence.add_listener(
+            lambda snapshot: callback(reader_status(snapshot, self._driver))
+        )

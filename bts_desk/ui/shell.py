@@ -1,0 +1,262 @@
+"""The desk after its window is shown: parts started, wired together, and stopped again.
+
+Order matters for the officer's data: the card session and its lock are wired before any page
+is registered, so no record is visible until an officer has logged in with the card. Slow work
+(the store and its migrations, the desk key, the demo's emulators) runs on a worker; the rest
+happens here on the GUI thread. Each part keeps its own threads (card monitor, scanner worker,
+camera worker, sync worker); this class only owns their lifetimes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from bts_desk.config import Settings
+from bts_desk.domain import Borderer, EnrollmentDraft, Officer
+from bts_desk.errors import DeskError
+from bts_desk.ui.main_window import OPENING_STORE, MainWindow
+from bts_desk.ui.tasks import run_in_background
+
+if TYPE_CHECKING:
+    from bts_desk.demo import DemoEnvironment
+    from bts_desk.devices.camera import CameraMonitor
+    from bts_desk.devices.fingerprint import ScannerMonitor
+    from bts_desk.store.crypto import DeskKey
+    from bts_desk.store.db import Database
+    from bts_desk.sync.desk import DeskSync
+    from bts_desk.ui.card_session import CardSessionBridge
+    from bts_desk.ui.query_page import QueryPage
+    from bts_desk.ui.session_lock import SessionLock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """What the start-up worker hands to the GUI thread."""
+
+    settings: Settings
+    db: Database
+    key: DeskKey
+    env: DemoEnvironment | None = None
+
+
+def prepare(settings: Settings, demo: bool) -> Prepared:
+    """Worker thread: the demo's emulators (if asked), the store, the desk key."""
+    from bts_desk.store.crypto import load_or_create_key
+
+    env = None
+    if demo:
+        from bts_desk.demo import DemoEnvironment
+
+        env = DemoEnvironment.start(settings)
+        settings, db = env.settings, env.db
+    else:
+        from bts_desk.store.db import open_database
+
+        db = open_database(settings.database_url)
+    return Prepared(settings, db, load_or_create_key(settings.key_file), env)
+
+
+class DeskShell:
+    """Owns the running parts of one desk window (GUI thread)."""
+
+    def __init__(self, app: QApplication, window: MainWindow, settings: Settings, *, demo: bool):
+        self.app, self.window, self.settings, self.demo = app, window, settings, demo
+        self.parts: Prepared | None = None
+        self.bridge: CardSessionBridge | None = None
+        self.lock: SessionLock | None = None
+        self.scanner: ScannerMonitor | None = None
+        self.camera: CameraMonitor | None = None
+        self.sync: DeskSync | None = None
+        self.query_key = ""
+        self.card_control: Any = None
+        self.ready_callbacks: list[Any] = []
+
+    def start(self) -> None:
+        self.window.show_status(self.window.tr(OPENING_STORE))
+        settings, demo = self.settings, self.demo
+        run_in_background(lambda: prepare(settings, demo), self._ready, self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        message = exc.user_message if isinstance(exc, DeskError) else str(exc)
+        log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
+        self.window.show_status("")
+        for callback in self.ready_callbacks:
+            callback(False)
+        if not self.ready_callbacks:
+            QMessageBox.critical(self.window, self.window.windowTitle(), message)
+
+    def _ready(self, parts: Prepared) -> None:
+        self.parts, self.settings = parts, parts.settings
+        self.window.show_status("")
+        try:
+            self._wire_card(parts)
+        except DeskError as exc:  # no session, no data: the pages are not registered at all
+            self._failed(exc)
+            return
+        self._wire_devices(parts)
+        self._wire_pages(parts)
+        self._wire_sync(parts)
+        for callback in self.ready_callbacks:
+            callback(True)
+
+    # --- parts ----------------------------------------------------------------------------
+
+    def _wire_card(self, parts: Prepared) -> None:
+        from bts_desk.ui.card_session import CardSessionBridge
+        from bts_desk.ui.session_lock import attach_session
+
+        self.bridge = CardSessionBridge.from_settings(parts.settings, self.window)
+        self.lock = attach_session(self.window, self.bridge)
+        if parts.env is not None and parts.env.card is not None:
+            from bts_desk.ui.card_demo_control import CardDemoControl
+
+            self.card_control = CardDemoControl.install(self.window, parts.env.card)
+
+    def _wire_devices(self, parts: Prepared) -> None:
+        from bts_desk.card.reader_status import CardReaderMonitor
+        from bts_desk.devices.camera import CameraMonitor
+        from bts_desk.devices.fingerprint import ScannerMonitor
+        from bts_desk.devices.status import DeviceKind
+        from bts_desk.ui import device_panel
+
+        assert self.bridge is not None
+        self.scanner = ScannerMonitor(parts.settings.scanner)
+        self.scanner.start()
+        self.camera = CameraMonitor(parts.settings.camera)
+        self.camera.restart()
+        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        device_panel.register(
+            self.window,
+            {DeviceKind.CARD_READER: reader, DeviceKind.CAMERA: self.camera},
+            scanner=self.scanner,
+        )
+
+    def _wire_pages(self, parts: Prepared) -> None:
+        from bts_desk.ui import audit_page, query_page
+
+        ui_state = QSettings(
+            str(parts.settings.data_dir / "ui-state.ini"), QSettings.Format.IniFormat, self.window
+        )
+        self.query_key = query_page.register(self.window, parts.db, ui_state, self._page_created)
+        audit_page.register(self.window, parts.db)
+        self.window.open_page(self.query_key)
+
+    def _wire_sync(self, parts: Prepared) -> None:
+        from bts_desk.sync.desk import DeskSync
+        from bts_desk.ui import outbox_page, sync_status
+
+        assert self.bridge is not None
+        self.sync = DeskSync.from_settings(parts.settings, parts.db, parts.key)
+        worker = self.sync.worker if self.sync else None
+        sync_status.install(self.window, worker)
+        outbox_page.register(
+            self.window, parts.db, worker, lambda: self.officer, parts.settings.desk.id
+        )
+        if self.sync is not None:
+            bridge, sync = self.bridge, self.sync
+            bridge.session_changed.connect(
+                lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
+            )
+            sync.start()
+
+    # --- query page hooks -------------------------------------------------------------------
+
+    @property
+    def officer(self) -> Officer | None:
+        return self.bridge.officer if self.bridge else None
+
+    def _page_created(self, page: QueryPage) -> None:
+        page.enroll_requested.connect(self.open_enrollment)
+        page.details_viewed.connect(self._audit_details)
+
+    def _audit_details(self, borderer_id: int) -> None:
+        from bts_desk.store.audit import AuditAction, record
+
+        officer, parts = self.officer, self.parts
+        if officer is None or parts is None:
+            return
+        desk_id = parts.settings.desk.id
+
+        def write() -> None:
+            record(
+                parts.db, officer, AuditAction.VIEW_DETAIL, borderer_id, "查看详情", desk_id=desk_id
+            )
+
+        run_in_background(write, lambda _: None, lambda exc: log.error("audit failed: %s", exc))
+
+    def open_enrollment(self, borderer_id: int) -> None:
+        """补录 of one record: read it (worker), then the modal dialog over the window."""
+        from bts_desk.store import borderers
+
+        parts = self.parts
+        if parts is None or self.officer is None:
+            return
+        run_in_background(
+            lambda: borderers.get(parts.db, borderer_id),
+            self._show_enrollment,
+            lambda exc: log.error("cannot read record %d: %s", borderer_id, exc),
+        )
+
+    def _show_enrollment(self, borderer: Borderer | None) -> None:
+        from bts_desk.store.enrollments import save_enrollment
+        from bts_desk.ui.enroll_dialog import EnrollDialog
+
+        parts, officer = self.parts, self.officer
+        if borderer is None or parts is None or officer is None or not borderer.can_enroll:
+            return
+        assert self.scanner is not None and self.camera is not None
+
+        def save(draft: EnrollmentDraft) -> None:
+            save_enrollment(parts.db, draft, parts.key)
+
+        dialog = EnrollDialog(
+            borderer,
+            officer=officer,
+            desk_id=parts.settings.desk.id,
+            scanner=self.scanner,
+            camera=self.camera,
+            save=save,
+            parent=self.window,
+        )
+        dialog.saved.connect(self._enrollment_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _enrollment_saved(self, _uuid: str) -> None:
+        from bts_desk.ui.query_page import QueryPage
+
+        page = self.window.open_page(self.query_key)
+        if isinstance(page, QueryPage):
+            page.refresh()
+        if self.sync is not None:
+            self.sync.saved()
+
+    # --- login and shutdown ---------------------------------------------------------------------
+
+    def ask_for_login(self) -> None:
+        """The login dialog over the locked window (people; the tour logs in by itself)."""
+        from bts_desk.ui.login_dialog import run_login
+
+        if self.bridge is not None:
+            QTimer.singleShot(0, lambda: run_login(self.bridge, self.window))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Stop every part, newest first (application exit)."""
+        if self.sync is not None:
+            self.sync.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
+        if self.bridge is not None:
+            self.bridge.close()
+        if self.parts is not None:
+            if self.parts.env is not None:
+                self.parts.env.close()
+            else:
+                self.parts.db.dispose()

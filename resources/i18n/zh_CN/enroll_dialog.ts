@@ -1,0 +1,111 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>EnrollDialog</name>
+    <message>
+        <source>Biometric information entry</source>
+        <translation>人脸识别信息录入</translation>
+    </message>
+    <message>
+        <source>Fingerprints</source>
+        <translation>指纹</translation>
+    </message>
+    <message>
+        <source>Face</source>
+        <translation>人脸</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>ID number</source>
+        <translation>身份证号</translation>
+    </message>
+    <message>
+        <source>Customs district</source>
+        <translation>关区代码</translation>
+    </message>
+    <message>
+        <source>Finger 1</source>
+        <translation>指纹1</translation>
+    </message>
+    <message>
+        <source>Finger 2</source>
+        <translation>指纹2</translation>
+    </message>
+    <message>
+        <source>Enrol first finger</source>
+        <translation>第一指纹录入</translation>
+    </message>
+    <message>
+        <source>Enrol second finger</source>
+        <translation>第二指纹录入</translation>
+    </message>
+    <message>
+        <source>Stop capture</source>
+        <translation>停止采集</translation>
+    </message>
+    <message>
+        <source>Press the finger three times</source>
+        <translation>请按三次指纹</translation>
+    </message>
+    <message>
+        <source>Change to another finger and press three times</source>
+        <translation>请换个手指再按三次指纹</translation>
+    </message>
+    <message>
+        <source>%1 (press %2 of %3)</source>
+        <translation>%1（第 %2/%3 次）</translation>
+    </message>
+    <message>
+        <source>Lift the finger</source>
+        <translation>请抬起手指</translation>
+    </message>
+    <message>
+        <source>Reading the fingerprint from the scanner…</source>
+        <translation>正在从指纹识别器读取指纹…</translation>
+    </message>
+    <message>
+        <source>Capture stopped</source>
+        <translation>已停止采集</translation>
+    </message>
+    <message>
+        <source>Fingerprint capture failed</source>
+        <translation>指纹采集失败</translation>
+    </message>
+    <message>
+        <source>Fingerprint captured successfully</source>
+        <translation>指纹采集成功</translation>
+    </message>
+    <message>
+        <source>Redo %1</source>
+        <translation>重新%1</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>Saved successfully</source>
+        <translation>保存成功</translation>
+    </message>
+    <message>
+        <source>Saving failed; the captured data is still here</source>
+        <translation>保存失败，已采集的数据仍保留在本页</translation>
+    </message>
+    <message>
+        <source>The captured fingerprints and photo will be discarded. Cancel the entry?</source>
+        <translation>已采集的指纹和照片将被丢弃，确定取消录入吗？</translation>
+    </message>
+</context>
+</TS>
