@@ -19,15 +19,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import socket
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from bts_desk.errors import ConfigError
 
@@ -38,9 +34,22 @@ ENV_PREFIX = "BTS_DESK_"
 REGISTRY_KEY = r"SOFTWARE\BorderTradeService\bts-desk"
 
 
+def _host_name() -> str:
+    """The machine's name, the default desk id (no ``socket`` import at start-up)."""
+    if sys.platform == "win32":
+        return os.environ.get("COMPUTERNAME", "desk")
+    return os.uname().nodename or "desk"
+
+
+def _platform_dir(kind: str) -> str:
+    import platformdirs  # a few ms: only when a path is actually needed
+
+    return str(getattr(platformdirs, kind)(APP_NAME, appauthor=False))
+
+
 @dataclass(frozen=True)
 class DeskSettings:
-    id: str = field(default_factory=socket.gethostname)
+    id: str = field(default_factory=_host_name)
     customs_code: str = ""
 
 
@@ -117,11 +126,11 @@ class Settings:
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.paths.data_dir or platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        return Path(self.paths.data_dir or _platform_dir("user_data_dir"))
 
     @property
     def log_dir(self) -> Path:
-        return Path(self.logging.dir or platformdirs.user_log_dir(APP_NAME, appauthor=False))
+        return Path(self.logging.dir or _platform_dir("user_log_dir"))
 
     @property
     def database_url(self) -> str:
@@ -146,7 +155,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
 
 def machine_config_path() -> Path:
     if sys.platform == "win32":
-        return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+        return Path(_platform_dir("site_config_dir")) / "config.toml"
     return Path("/etc") / APP_NAME / "config.toml"
 
 
@@ -154,7 +163,7 @@ def user_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get(ENV_PREFIX + "CONFIG"):
         return Path(env[ENV_PREFIX + "CONFIG"])
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    return Path(_platform_dir("user_config_dir")) / "config.toml"
 
 
 def load_settings(
@@ -179,6 +188,8 @@ def load_settings(
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -31,7 +31,7 @@ from bts_desk.domain import Borderer, BordererFilter, LabelledEnum, SortOrder
 from bts_desk.errors import DeskError
 from bts_desk.store import borderers
 from bts_desk.store.db import Database
-from bts_desk.ui.labels import QT_TRANSLATE_NOOP, date_text, label
+from bts_desk.ui.labels import date_text, field_caption, label
 from bts_desk.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
@@ -44,30 +44,29 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: the ``domain.Borderer`` field it shows (also its sort key) and header."""
+    """A table column: the ``domain.Borderer`` field it shows (also its sort key)."""
 
     key: str
-    title_en: str
 
     @property
     def title(self) -> str:
-        return QCoreApplication.translate("BordererTableModel", self.title_en)
+        return field_caption(self.key)
 
 
-# The manual's 12 columns, in its order and wording (Chinese in borderer_model.ts).
+# The manual's 12 columns, in its order (captions: labels.FIELD_CAPTIONS).
 COLUMNS: Final[tuple[Column, ...]] = (
-    Column("customs_code", QT_TRANSLATE_NOOP("BordererTableModel", "Customs code")),
-    Column("name", QT_TRANSLATE_NOOP("BordererTableModel", "Name")),
-    Column("gender", QT_TRANSLATE_NOOP("BordererTableModel", "Gender")),
-    Column("id_number_masked", QT_TRANSLATE_NOOP("BordererTableModel", "ID number")),
-    Column("address", QT_TRANSLATE_NOOP("BordererTableModel", "Registered address")),
-    Column("id_valid_from", QT_TRANSLATE_NOOP("BordererTableModel", "ID valid from")),
-    Column("id_valid_to", QT_TRANSLATE_NOOP("BordererTableModel", "ID valid to")),
-    Column("state", QT_TRANSLATE_NOOP("BordererTableModel", "State")),
-    Column("data_source", QT_TRANSLATE_NOOP("BordererTableModel", "Data source")),
-    Column("valid_to", QT_TRANSLATE_NOOP("BordererTableModel", "Valid to")),
-    Column("bio_flag", QT_TRANSLATE_NOOP("BordererTableModel", "Biometrics")),
-    Column("enable_state", QT_TRANSLATE_NOOP("BordererTableModel", "Enable state")),
+    Column("customs_code"),
+    Column("name"),
+    Column("gender"),
+    Column("id_number_masked"),
+    Column("address"),
+    Column("id_valid_from"),
+    Column("id_valid_to"),
+    Column("state"),
+    Column("data_source"),
+    Column("valid_to"),
+    Column("bio_flag"),
+    Column("enable_state"),
 )
 
 

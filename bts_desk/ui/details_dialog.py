@@ -6,7 +6,7 @@ database work itself: the query page hands it the record it already holds.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,25 +20,10 @@ from PySide6.QtWidgets import (
 from bts_desk.domain import Borderer
 from bts_desk.ui.borderer_model import cell_text
 from bts_desk.ui.fields import FieldKind, set_field_kind
-from bts_desk.ui.labels import QT_TRANSLATE_NOOP
+from bts_desk.ui.labels import FIELD_CAPTIONS, field_caption
 
 # Every field of the record, in the manual's column order, then the two filter-only fields.
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("customs_code", QT_TRANSLATE_NOOP("DetailsDialog", "Customs code")),
-    ("name", QT_TRANSLATE_NOOP("DetailsDialog", "Name")),
-    ("gender", QT_TRANSLATE_NOOP("DetailsDialog", "Gender")),
-    ("id_number_masked", QT_TRANSLATE_NOOP("DetailsDialog", "ID number")),
-    ("address", QT_TRANSLATE_NOOP("DetailsDialog", "Registered address")),
-    ("id_valid_from", QT_TRANSLATE_NOOP("DetailsDialog", "ID valid from")),
-    ("id_valid_to", QT_TRANSLATE_NOOP("DetailsDialog", "ID valid to")),
-    ("state", QT_TRANSLATE_NOOP("DetailsDialog", "State")),
-    ("data_source", QT_TRANSLATE_NOOP("DetailsDialog", "Data source")),
-    ("valid_to", QT_TRANSLATE_NOOP("DetailsDialog", "Valid to")),
-    ("bio_flag", QT_TRANSLATE_NOOP("DetailsDialog", "Biometrics")),
-    ("enable_state", QT_TRANSLATE_NOOP("DetailsDialog", "Enable state")),
-    ("sync_state", QT_TRANSLATE_NOOP("DetailsDialog", "Sync state")),
-    ("last_op_date", QT_TRANSLATE_NOOP("DetailsDialog", "Last operation date")),
-)
+FIELDS: tuple[str, ...] = tuple(FIELD_CAPTIONS)
 
 
 class DetailsDialog(QDialog):
@@ -54,11 +39,11 @@ class DetailsDialog(QDialog):
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(8)
         row, col = 0, 0
-        for key, title_en in FIELDS:
+        for key in FIELDS:
             wide = key == "address"  # long addresses get a whole row
             if wide and col:
                 row, col = row + 1, 0
-            caption = QLabel(QCoreApplication.translate("DetailsDialog", title_en), self)
+            caption = QLabel(field_caption(key), self)
             caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             edit = QLineEdit(cell_text(borderer, key), self)
             edit.setObjectName(f"detail_{key}")

@@ -41,6 +41,7 @@ from bts_desk.devices.fingerprint import ScannerMonitor
 from bts_desk.domain import Borderer, EnrollmentDraft, FaceCapture, FingerCapture, Officer
 from bts_desk.errors import DeskError
 from bts_desk.ui.face_panel import FacePanel
+from bts_desk.ui.labels import field_caption
 from bts_desk.ui.tasks import gui_poster, run_in_background
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,9 @@ class EnrollDialog(QDialog):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         row = QHBoxLayout()
         for label, value in (
-            (self.tr("Name"), self.borderer.name),
-            (self.tr("ID number"), self.borderer.id_number_masked),
-            (self.tr("Customs district"), self.borderer.customs_code),
+            (field_caption("name"), self.borderer.name),
+            (field_caption("id_number_masked"), self.borderer.id_number_masked),
+            (field_caption("customs_code"), self.borderer.customs_code),
         ):
             caption = QLabel(label + "：", box)
             shown = QLabel(value, box)

@@ -14,13 +14,9 @@ English is the fallback: a missing .qm leaves the English source text on screen.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bts_desk.paths import resource_path
@@ -72,6 +68,8 @@ def ts_file(module: Path, language: str) -> Path:
 
 
 def _tool(name: str) -> str:
+    import shutil
+
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if not found:
         raise SystemExit(f"{name} not found (it ships with PySide6-Essentials)")
@@ -85,6 +83,9 @@ def _has_tr(module: Path) -> bool:
 def update(language: str, target_dir: Path | None = None, only: tuple[str, ...] = ()) -> list[Path]:
     """Run lupdate for each UI module with strings (or only the named modules); returns the
     .ts files written. No source locations are written, so the files change only with text."""
+    import shutil
+    import subprocess
+
     written = []
     for module in ui_modules():
         if not _has_tr(module) or (only and module.stem not in only):
@@ -109,6 +110,8 @@ def update(language: str, target_dir: Path | None = None, only: tuple[str, ...] 
 
 
 def compile_all(language: str) -> list[Path]:
+    import subprocess
+
     out = []
     for ts in sorted(i18n_dir(language).glob("*.ts")):
         qm = ts.with_suffix(".qm")
@@ -119,6 +122,8 @@ def compile_all(language: str) -> list[Path]:
 
 def untranslated(language: str) -> list[str]:
     """Messages with no finished translation, after extracting the current sources."""
+    import tempfile
+
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         for ts in update(language, Path(tmp)):
@@ -134,6 +139,8 @@ def untranslated(language: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="python -m bts_desk.ui.i18n")
     parser.add_argument("action", choices=["update", "compile", "check"])
     parser.add_argument("modules", nargs="*", help="update: only these UI modules (file stems)")

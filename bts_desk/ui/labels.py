@@ -48,6 +48,31 @@ _SOURCES = (
 )
 
 
+# Captions of a record's fields, in the manual's wording (context ``Field``): the table's
+# columns, the 详情 dialog, the query form and the 补录 header all use these.
+FIELD_CAPTIONS: dict[str, str] = {
+    "customs_code": QT_TRANSLATE_NOOP("Field", "Customs code"),
+    "name": QT_TRANSLATE_NOOP("Field", "Name"),
+    "gender": QT_TRANSLATE_NOOP("Field", "Gender"),
+    "id_number_masked": QT_TRANSLATE_NOOP("Field", "ID number"),
+    "address": QT_TRANSLATE_NOOP("Field", "Registered address"),
+    "id_valid_from": QT_TRANSLATE_NOOP("Field", "ID valid from"),
+    "id_valid_to": QT_TRANSLATE_NOOP("Field", "ID valid to"),
+    "state": QT_TRANSLATE_NOOP("Field", "State"),
+    "data_source": QT_TRANSLATE_NOOP("Field", "Data source"),
+    "valid_to": QT_TRANSLATE_NOOP("Field", "Valid to"),
+    "bio_flag": QT_TRANSLATE_NOOP("Field", "Biometrics"),
+    "enable_state": QT_TRANSLATE_NOOP("Field", "Enable state"),
+    "sync_state": QT_TRANSLATE_NOOP("Field", "Sync state"),
+    "last_op_date": QT_TRANSLATE_NOOP("Field", "Last operation date"),
+}
+
+
+def field_caption(key: str) -> str:
+    """The caption of a ``domain.Borderer`` field in the UI language."""
+    return QCoreApplication.translate("Field", FIELD_CAPTIONS[key])
+
+
 def label(member: LabelledEnum) -> str:
     """The member's label in the UI language (English when no translation is loaded)."""
     return QCoreApplication.translate(CONTEXT, member.label_en)

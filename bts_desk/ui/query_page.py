@@ -51,7 +51,7 @@ from bts_desk.ui.borderer_model import COLUMNS, BordererTableModel
 from bts_desk.ui.date_field import DateField
 from bts_desk.ui.details_dialog import DetailsDialog
 from bts_desk.ui.fields import FieldKind, set_field_kind
-from bts_desk.ui.labels import all_label, label
+from bts_desk.ui.labels import all_label, field_caption, label
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.message_bar import MessageBar
 from bts_desk.ui.tasks import run_in_background
@@ -195,8 +195,11 @@ class QueryPage(QWidget):
         grid = QGridLayout(self.form_box)
         grid.setHorizontalSpacing(10)
         captions = [
-            self.tr("Sync state"), self.tr("Customs code"), self.tr("Name"), self.tr("Gender"),
-            self.tr("Biometrics"), self.tr("Enable state"), self.tr("Last operation date"),
+            field_caption(key)
+            for key in (
+                "sync_state", "customs_code", "name", "gender", "bio_flag", "enable_state",
+                "last_op_date",
+            )
         ]  # fmt: skip
         for i, widget in enumerate(self.inputs[:6]):
             self._add_field(grid, i // 4, (i % 4) * 2, captions[i], widget)

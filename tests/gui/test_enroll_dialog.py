@@ -115,7 +115,8 @@ def test_two_fingers_face_and_save(
     with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
         _auto_close_message_boxes(qtbot, answered)
         qtbot.mouseClick(dialog.save_button, LEFT)
-    assert answered == ["Saved successfully"]
+    qtbot.waitUntil(lambda: answered == ["Saved successfully"], timeout=5000)
+    assert not dialog.isVisible()  # back to the query tab
     uuid = saved.args[0]
     with db.session() as s:
         enrollment = s.get(EnrollmentRow, uuid)

@@ -24,18 +24,6 @@
         <translation>取消</translation>
     </message>
     <message>
-        <source>Name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
-        <source>ID number</source>
-        <translation>身份证号</translation>
-    </message>
-    <message>
-        <source>Customs district</source>
-        <translation>关区代码</translation>
-    </message>
-    <message>
         <source>Finger 1</source>
         <translation>指纹1</translation>
     </message>

@@ -20,34 +20,6 @@
         <translation>重置</translation>
     </message>
     <message>
-        <source>Sync state</source>
-        <translation>同步状态</translation>
-    </message>
-    <message>
-        <source>Customs code</source>
-        <translation>关区代码</translation>
-    </message>
-    <message>
-        <source>Name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
-        <source>Gender</source>
-        <translation>性别</translation>
-    </message>
-    <message>
-        <source>Biometrics</source>
-        <translation>生物标识</translation>
-    </message>
-    <message>
-        <source>Enable state</source>
-        <translation>启用状态</translation>
-    </message>
-    <message>
-        <source>Last operation date</source>
-        <translation>最近操作日期</translation>
-    </message>
-    <message>
         <source>to</source>
         <translation>至</translation>
     </message>
