@@ -115,6 +115,11 @@ class OfficerSession:
         self.cas = cas
         self.reader_filter = reader_filter
         self._lock = threading.RLock()
+        # One APDU sequence at a time: the lock page reading a card just put back and the
+        # officer's unlock (or the sync worker's signature) must not interleave their commands
+        # on the card (a chained GET DATA cut by another VERIFY answers 6985). Taken before
+        # ``_lock``, never while holding it.
+        self._card_io = threading.Lock()
         self._state = SessionState.LOGGED_OUT
         self._officer: Officer | None = None
         self._link: CardLink | None = None
@@ -175,12 +180,13 @@ class OfficerSession:
         with self._lock:
             if self._state is not SessionState.LOGGED_OUT:
                 raise CardError("已有关员登录，请先退出", f"login while {self._state.value}")
-        link, officer = self._open_card()
-        try:
-            self.profile.verify_pin(link, pin)
-        except BaseException:
-            link.close()
-            raise
+        with self._card_io:
+            link, officer = self._open_card()
+            try:
+                self.profile.verify_pin(link, pin)
+            except BaseException:
+                link.close()
+                raise
         with self._lock:
             if not self._is(SessionState.LOGGED_OUT):  # another thread may have logged in
                 link.close()
@@ -194,8 +200,9 @@ class OfficerSession:
     def examine_card(self) -> Officer:
         """While locked: read whose card is now in the reader. Another officer's card ends the
         session (OtherOfficerCardError); the same officer's card leaves it locked for the PIN."""
-        link, found = self._open_card()
-        link.close()
+        with self._card_io:
+            link, found = self._open_card()
+            link.close()
         self._end_if_other(found)
         return found
 
@@ -205,13 +212,14 @@ class OfficerSession:
         with self._lock:
             if self._state is not SessionState.LOCKED:
                 raise NotLoggedInError(f"unlock while {self._state.value}")
-        link, found = self._open_card()
-        try:
-            self._end_if_other(found)
-            self.profile.verify_pin(link, pin)
-        except BaseException:
-            link.close()
-            raise
+        with self._card_io:
+            link, found = self._open_card()
+            try:
+                self._end_if_other(found)
+                self.profile.verify_pin(link, pin)
+            except BaseException:
+                link.close()
+                raise
         with self._lock:
             if not self._is(SessionState.LOCKED):  # 退出 may have been pressed meanwhile
                 link.close()
@@ -243,7 +251,8 @@ class OfficerSession:
             if self._state is not SessionState.LOGGED_IN or link is None:
                 raise NotLoggedInError(f"sign_challenge while {self._state.value}")
         try:
-            return self.profile.sign_challenge(link, challenge)
+            with self._card_io:
+                return self.profile.sign_challenge(link, challenge)
         except (CardRemovedError, ReaderGoneError, CardResetError) as exc:
             self._lock_for(exc)
             raise

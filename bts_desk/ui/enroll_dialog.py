@@ -131,6 +131,7 @@ class EnrollDialog(QDialog):
         self._capture: FingerCaptureHandle | None = None
         self._capturing_finger = 0
         self._saving = False
+        self.saved_notice: QMessageBox | None = None
         self.face_panel = FacePanel(camera.factory, monitor=camera)
         self.face_panel.captured.connect(self._face_captured)
         self._build()
@@ -381,6 +382,7 @@ class EnrollDialog(QDialog):
         )
         notice.setObjectName("savedNotice")
         notice.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.saved_notice = notice  # owned by the window; without one, this keeps it alive
         notice.open()  # not exec(): no nested event loop while the workers report
         self.saved.emit(draft.uuid)
 

@@ -89,7 +89,7 @@ def capture_finger(qtbot: QtBot, dialog: EnrollDialog, emulator: R30xEmulator, n
     qtbot.mouseClick(button, LEFT)
     qtbot.waitUntil(lambda: n in dialog.fingers, timeout=30000)
     assert dialog.slots[n].colour == GREEN
-    assert dialog.prompt.text() == "Fingerprint captured successfully"
+    assert dialog.prompt.text() == dialog.tr("Fingerprint captured successfully")
 
 
 def test_two_fingers_face_and_save(
@@ -115,7 +115,8 @@ def test_two_fingers_face_and_save(
     with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
         _auto_close_message_boxes(qtbot, answered)
         qtbot.mouseClick(dialog.save_button, LEFT)
-    qtbot.waitUntil(lambda: answered == ["Saved successfully"], timeout=5000)
+    qtbot.waitUntil(lambda: bool(answered), timeout=5000)
+    assert answered == [dialog.tr("Saved successfully")]
     assert not dialog.isVisible()  # back to the query tab
     uuid = saved.args[0]
     with db.session() as s:
@@ -166,7 +167,8 @@ def test_capture_can_be_stopped_and_dialog_stays_responsive(
     qtbot: QtBot, dialog: EnrollDialog
 ) -> None:
     qtbot.mouseClick(dialog.first_button, LEFT)  # nobody presses
-    qtbot.waitUntil(lambda: "Press the finger" in dialog.prompt.text(), timeout=5000)
+    prompt = dialog.tr("Press the finger three times")
+    qtbot.waitUntil(lambda: prompt in dialog.prompt.text(), timeout=5000)
     assert dialog.stop_button.isEnabled() and not dialog.save_button.isEnabled()
     qtbot.mouseClick(dialog.stop_button, LEFT)
     qtbot.waitUntil(lambda: not dialog.capturing, timeout=5000)
@@ -180,7 +182,12 @@ def _auto_close_message_boxes(qtbot: QtBot, answered: list[str]) -> None:
 
     def close() -> None:
         for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, QMessageBox) and widget.isVisible():
+            try:
+                shown = isinstance(widget, QMessageBox) and widget.isVisible()
+            except RuntimeError:  # a widget of an earlier test, already deleted
+                continue
+            if shown:
+                assert isinstance(widget, QMessageBox)
                 answered.append(widget.text())
                 widget.accept()
                 return
