@@ -233,20 +233,6 @@ def check_uuid(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class WireFinger:
-    finger_no: int
-    template: bytes = field(repr=False)
-    image_png: bytes = field(repr=False)
-    press_quality: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class WireFace:
-    jpeg: bytes = field(repr=False)
-    quality: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class WireEnrollment:
     """An enrollment body as it travels (the UUID is in the URL, not in the body)."""
 
@@ -254,8 +240,8 @@ class WireEnrollment:
     officer_id: str
     desk_id: str
     captured_at: dt.datetime
-    fingers: tuple[WireFinger, ...]
-    face: WireFace | None = None
+    fingers: tuple[FingerCapture, ...]  # the domain's captures travel as they are
+    face: FaceCapture | None = None
     scanner_model: str = ""
     scanner_serial: str = ""
     camera_name: str = ""
@@ -275,22 +261,12 @@ def enrollment_from_draft(draft: EnrollmentDraft) -> WireEnrollment:
         officer_id=draft.officer.officer_id,
         desk_id=draft.desk_id,
         captured_at=draft.captured_at,
-        fingers=tuple(_wire_finger(f) for f in draft.fingers),
-        face=WireFace(draft.face.jpeg, dict(draft.face.quality)) if draft.face else None,
+        fingers=draft.fingers,
+        face=draft.face,
         scanner_model=draft.scanner_model,
         scanner_serial=draft.scanner_serial,
         camera_name=draft.camera_name,
     )
-
-
-def _wire_finger(finger: FingerCapture) -> WireFinger:
-    return WireFinger(
-        finger.finger_no, finger.template, finger.image_png, tuple(finger.press_quality)
-    )
-
-
-def face_capture(face: WireFace) -> FaceCapture:
-    return FaceCapture(face.jpeg, dict(face.quality))
 
 
 def encode_enrollment(enrollment: WireEnrollment | EnrollmentDraft) -> dict[str, Any]:
@@ -367,7 +343,7 @@ def decode_enrollment(body: object) -> WireEnrollment:
     )
 
 
-def _decode_finger(item: object, index: int) -> WireFinger:
+def _decode_finger(item: object, index: int) -> FingerCapture:
     name = f"fingers[{index}]"
     if not isinstance(item, dict):
         raise WireError(E_BAD_FIELD, f"字段 {name} 应为对象", f"{name}: not an object")
@@ -388,10 +364,10 @@ def _decode_finger(item: object, index: int) -> WireFinger:
     quality = tuple(_figure(q, f"{name}.press_quality") for q in presses)
     if any(not 0.0 <= q <= 100.0 for q in quality):
         raise WireError(E_BAD_FIELD, "按压质量应在 0 到 100 之间", f"{name}.press_quality range")
-    return WireFinger(finger_no, template, image, quality)
+    return FingerCapture(finger_no, template, image, quality)
 
 
-def _decode_face(item: object) -> WireFace:
+def _decode_face(item: object) -> FaceCapture:
     if not isinstance(item, dict):
         raise WireError(E_BAD_FIELD, "字段 face 应为对象或 null", "face: not an object")
     jpeg = b64decode(item.get("jpeg"), "face.jpeg", max_bytes=MAX_JPEG_BYTES)
@@ -403,7 +379,7 @@ def _decode_face(item: object) -> WireFace:
         if len(key) > 64:
             raise WireError(E_BAD_FIELD, "人脸质量数据格式错误", "face.quality key too long")
         quality[key] = _figure(value, f"face.quality.{key}")
-    return WireFace(jpeg, quality)
+    return FaceCapture(jpeg, quality)
 
 
 def canonical_json(value: Any) -> bytes:

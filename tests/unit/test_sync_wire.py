@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bts_desk.domain import Officer
+from bts_desk.domain import FaceCapture, FingerCapture, Officer
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 
@@ -18,7 +18,7 @@ OFFICER = Officer("GY0001", "李海关", "8609")
 
 fingers = st.lists(
     st.builds(
-        wire.WireFinger,
+        FingerCapture,
         finger_no=st.sampled_from([1, 2]),
         template=st.binary(min_size=wire.TEMPLATE_BYTES, max_size=wire.TEMPLATE_BYTES),
         image_png=st.binary(max_size=64),
@@ -28,7 +28,7 @@ fingers = st.lists(
     unique_by=lambda f: f.finger_no,
 )
 faces = st.none() | st.builds(
-    wire.WireFace,
+    FaceCapture,
     jpeg=st.binary(max_size=64),
     quality=st.dictionaries(st.text(max_size=8), st.floats(-1e6, 1e6), max_size=3),
 )
