@@ -100,6 +100,7 @@ E_CHALLENGE_EXPIRED = "challenge_expired"  # 401
 E_BAD_SIGNATURE = "bad_signature"  # 401
 E_BAD_CERTIFICATE = "bad_certificate"  # 401: unreadable, untrusted CA, expired
 E_UNAVAILABLE = "unavailable"  # 503: the service database is down; retry later
+E_DISCONNECTED = "disconnected"  # 400: the desk went away mid-body (nobody reads the answer)
 E_INTERNAL = "internal"  # 500: never on purpose
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 import bts_desk
 from bts_desk.card.identity import load_ca_certificates
@@ -58,11 +59,18 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A desk killed or cut off while sending: nothing was stored, and its retry (same
+        # UUID) is idempotent. An ordinary event at border posts, not an internal error.
+        raise ApiError(
+            400, wire.E_DISCONNECTED, "上传中断", f"client disconnected after {size} bytes"
+        ) from None
     return b"".join(chunks)
 
 
