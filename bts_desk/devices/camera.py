@@ -370,6 +370,10 @@ class CameraMonitor:
             self._set(self._ok(f"{worker.camera_name}: previewing"))
         elif state is CameraState.FAILED and error is not None:
             self._set(self._failed(error))
+        elif state is CameraState.STOPPED and self._status.ok:
+            # The preview ended normally (photo taken, dialog closed): the camera worked and
+            # is free again; "previewing" would be stale on the panel.
+            self._set(self._ok(f"{worker.camera_name}: idle, last preview ended normally"))
 
     def _ok(self, detail: str) -> DeviceStatus:
         return DeviceStatus(

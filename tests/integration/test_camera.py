@@ -253,6 +253,19 @@ def test_monitor_probes_and_follows_the_preview(tmp_path: Path) -> None:
     assert [s.ok for s in seen][-3:] == [True, True, False]  # probe, preview, end
 
 
+def test_monitor_shows_the_camera_free_after_a_preview_stops(tmp_path: Path) -> None:
+    """Photo taken, dialog closed: the panel must not keep saying "previewing"."""
+    source = write_video(tmp_path / "clip.avi", 8)
+    monitor = CameraMonitor(CameraSettings(source=str(source), loop=True))
+    worker: CameraWorker[None] = CameraWorker(monitor.factory)
+    monitor.watch(worker)
+    worker.start()
+    wait_for(lambda: "previewing" in monitor.status().detail)
+    worker.stop()
+    wait_for(lambda: "idle" in monitor.status().detail)
+    assert monitor.status().ok
+
+
 def test_monitor_restart_restarts_a_running_preview(tmp_path: Path) -> None:
     source = write_video(tmp_path / "clip.avi", 10)
     monitor = CameraMonitor(CameraSettings(source=str(source), loop=True))
