@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from bts_desk.errors import DeskError
 from bts_desk.store.audit import AuditAction, AuditEntry, query_audit
 from bts_desk.store.db import Database
-from bts_desk.ui.labels import QT_TRANSLATE_NOOP, all_label
+from bts_desk.ui.labels import QT_TRANSLATE_NOOP, all_label, field_caption
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.message_bar import MessageBar
 from bts_desk.ui.tasks import run_in_background
@@ -129,7 +129,7 @@ class AuditPage(QWidget):
                 self.tr("Officer"),
                 self.tr("Action"),
                 self.tr("Record no."),
-                self.tr("Name"),
+                field_caption("name"),
                 self.tr("Details"),
             ]
         )

@@ -32,7 +32,7 @@ from bts_desk.errors import DeskError
 from bts_desk.store.db import Database
 from bts_desk.store.enrollments import OutboxEntry, list_outbox, retry_refused
 from bts_desk.sync.outbox import SyncStatus, SyncWorker
-from bts_desk.ui.labels import QT_TRANSLATE_NOOP, label
+from bts_desk.ui.labels import QT_TRANSLATE_NOOP, field_caption, label
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.message_bar import MessageBar
 from bts_desk.ui.tasks import gui_poster, run_in_background
@@ -97,7 +97,7 @@ class OutboxPage(QWidget):
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("State"),
-                self.tr("Name"),
+                field_caption("name"),
                 self.tr("Record no."),
                 self.tr("Captured at"),
                 self.tr("Officer"),

@@ -72,10 +72,6 @@
         <translation>边民编号</translation>
     </message>
     <message>
-        <source>Name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
         <source>Details</source>
         <translation>操作内容</translation>
     </message>

@@ -24,10 +24,6 @@
         <translation>状态</translation>
     </message>
     <message>
-        <source>Name</source>
-        <translation>姓名</translation>
-    </message>
-    <message>
         <source>Record no.</source>
         <translation>边民编号</translation>
     </message>
