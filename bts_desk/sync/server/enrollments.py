@@ -35,6 +35,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bts_desk.domain import RecordState
+from bts_desk.service.metrics import count_uploads
 from bts_desk.sync import wire
 from bts_desk.sync.server.database import ServiceDatabase, take_revisions
 from bts_desk.sync.server.errors import ApiError
@@ -123,6 +124,7 @@ class EnrollmentService:
                 _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
         final = [o for o in outcomes if o is not None]
         assert len(final) == len(items)
+        count_uploads(final)
         return final
 
     def _stored_digests(self, uuids: list[str]) -> dict[str, str]:

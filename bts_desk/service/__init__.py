@@ -1,0 +1,1 @@
+"""The reference sync service's fleet side: desk status reports, IT's console, metrics."""
