@@ -23,8 +23,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from bts_desk.service import fleet_models  # noqa: F401  (tables on the service metadata)
+from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.reports import Clock, report_router
-from bts_desk.sync.server.database import ServiceDatabase
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -17,8 +17,8 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bts_desk.service.models import ServerBase
 from bts_desk.store.models import BigId
-from bts_desk.sync.server.models import ServerBase
 
 HISTORY_DAYS = 30
 

@@ -45,10 +45,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bts_desk.service.console import auth
+from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.reports import Clock, fleet_gauges
 from bts_desk.sync import wire
 from bts_desk.sync.report_wire import PATH_DESK_REPORT
-from bts_desk.sync.server.database import ServiceDatabase
 
 PATH_METRICS = "/metrics"
 _LOCAL = CollectorRegistry()  # single-process mode; ignored when PROMETHEUS_MULTIPROC_DIR is set

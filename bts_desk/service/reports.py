@@ -23,6 +23,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.errors import ApiError
 from bts_desk.service.fleet_models import HISTORY_DAYS, DeskReportRow, DeskState
 from bts_desk.sync import wire
 from bts_desk.sync.report_wire import (
@@ -31,8 +33,6 @@ from bts_desk.sync.report_wire import (
     DeskReport,
     DeskReportAck,
 )
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.errors import ApiError
 
 Clock = Callable[[], dt.datetime]
 OfficerDependency = Callable[..., Any]  # the app's bearer-token dependency → claims (.desk_id)

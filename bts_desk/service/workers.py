@@ -28,7 +28,7 @@ from fastapi import FastAPI
 
 def app_from_env() -> FastAPI:
     """The app of one worker process (uvicorn's ``--factory`` target)."""
-    from bts_desk.sync.server.app import create_app
+    from bts_desk.service.app import create_app
 
     secret = os.environ.get("BTS_SYNC_TOKEN_SECRET", "")
     return create_app(
@@ -43,7 +43,7 @@ def prepare_environment(
     db_url: str, ca_file: Path, token_secret: bytes | None, metrics_dir: Path | None = None
 ) -> Path:
     """Set the workers' environment and create the schema; returns the metrics directory."""
-    from bts_desk.sync.server.database import ServiceDatabase
+    from bts_desk.service.database import ServiceDatabase
 
     db = ServiceDatabase(db_url)
     try:

@@ -17,13 +17,13 @@ from sync_support import OFFICER_A, OFFICER_B, Desk, Pki, make_desk, make_pki, s
 
 from bts_desk.devices.status import DeviceKind, DeviceStatus
 from bts_desk.domain import RecordState
+from bts_desk.service.borderers import update_record
 from bts_desk.service.fleet_models import DeskReportRow, DeskState
+from bts_desk.service.local import LocalService
 from bts_desk.store.enrollments import save_enrollment
 from bts_desk.sync.report_wire import PATH_DESK_REPORT
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
 
 READER = DeviceStatus(DeviceKind.CARD_READER, True, "已连接，卡已插入", "readers: vpcd 0", "piv")
 SCANNER_RED = DeviceStatus(

@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
     from sqlalchemy import select
 
     from bts_desk.service.console.auth import add_admin
+    from bts_desk.service.database import ServiceDatabase
     from bts_desk.service.fleet_models import ConsoleAdmin
-    from bts_desk.sync.server.database import ServiceDatabase
 
     args = _parser().parse_args(argv)
     db = ServiceDatabase(args.db)

@@ -23,8 +23,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, insert, select, update
 
 from bts_desk.errors import DeskError
+from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.fleet_models import ConsoleAdmin, ConsoleSession
-from bts_desk.sync.server.database import ServiceDatabase
 
 log = logging.getLogger(__name__)
 

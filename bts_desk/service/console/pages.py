@@ -29,8 +29,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bts_desk.service.console import auth
 from bts_desk.service.console.stats import CST, bar_chart_svg, enrollments_per_day
+from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.reports import Clock, DeskView, desk_history, get_desk, list_desks
-from bts_desk.sync.server.database import ServiceDatabase
 
 SESSION_COOKIE = "bts_console"
 LOGIN_CSRF_COOKIE = "bts_console_login"

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.models import ServerBorderer, ServerEnrollment
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.models import ServerBorderer, ServerEnrollment
 
 CST = dt.timezone(dt.timedelta(hours=8))
 PALETTE = ("#1f6fb2", "#e07b1a", "#2e9e4f", "#c23b3b", "#7b52ab", "#8c6d31", "#d45fa8", "#5a5a5a")

@@ -28,19 +28,19 @@ from starlette.requests import ClientDisconnect
 import bts_desk
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
-from bts_desk.sync import wire
-from bts_desk.sync.server import openapi as doc
-from bts_desk.sync.server.borderers import pull_page
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.enrollments import EnrollmentService
-from bts_desk.sync.server.errors import ApiError
-from bts_desk.sync.server.sessions import (
+from bts_desk.service import openapi as doc
+from bts_desk.service.borderers import pull_page
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.enrollments import EnrollmentService
+from bts_desk.service.errors import ApiError
+from bts_desk.service.sessions import (
     Clock,
     SessionService,
     TokenClaims,
     TokenSigner,
     utc_now,
 )
+from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
 

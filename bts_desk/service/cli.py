@@ -19,7 +19,7 @@ from pathlib import Path
 from bts_desk.errors import DeskError
 
 DEFAULT_DB = "sqlite:///bts-sync-server.db"
-log = logging.getLogger("bts_desk.sync.server")
+log = logging.getLogger("bts_desk.service")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,8 +51,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bts_desk.sync.server.database import ServiceDatabase
-    from bts_desk.sync.server.demo import load_demo
+    from bts_desk.service.database import ServiceDatabase
+    from bts_desk.service.demo import load_demo
 
     if args.load_demo:
         db = ServiceDatabase(args.db)
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
-    from bts_desk.sync.server.app import create_app
+    from bts_desk.service.app import create_app
 
     app = create_app(args.db, args.ca.read_bytes(), _token_secret(args.token_secret_file))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
