@@ -132,6 +132,8 @@ def create_app(
     cas = load_ca_certificates(ca_pem)
     if not cas:
         raise CardError("未配置可信的关员证书颁发机构", "CA bundle holds no certificate")
+    from bts_desk.service import fleet_models  # noqa: F401  (its tables join the schema)
+
     db = ServiceDatabase(db_url)
     if create_schema:
         db.create_schema()
@@ -160,6 +162,9 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, signer)
     _add_record_routes(app, db, enrollments)
+    from bts_desk.service.fleet import install_fleet
+
+    install_fleet(app, db, clock, current_officer)  # desk reports, console, /metrics
     return app
 
 

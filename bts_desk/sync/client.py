@@ -37,6 +37,7 @@ from bts_desk import __version__
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
+from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,10 @@ class SyncClient:
             token=token,
             params={"cursor": cursor, "limit": limit},
         )
+
+    def post_report(self, token: str, report: DeskReport) -> DeskReportAck:
+        """Send a desk status report (``bts_desk.sync.reporter``); the service's receipt."""
+        return self._call("POST", PATH_DESK_REPORT, DeskReportAck, token=token, payload=report)
 
     # --- one request, every failure mapped ---------------------------------------------------
 
