@@ -56,7 +56,8 @@ TOKEN_TTL_S = 900
 MAX_PULL_LIMIT = 5000
 DEFAULT_PULL_LIMIT = 1000
 
-TEMPLATE_BYTES = 512  # the R30x char file: two 256-byte halves (UpChar of buffer 1)
+FINGER_SENSOR_FIELDS = ("width", "height", "bits_per_pixel", "dpi")  # ints from the driver
+MAX_TEMPLATE_BYTES = 4096  # any scanner family's template: 1..4096 bytes (its size is the driver's)
 MAX_PNG_BYTES = 2 * 1024 * 1024
 MAX_JPEG_BYTES = 4 * 1024 * 1024
 MAX_IMAGE_SIDE = 2048  # pixels, either image
@@ -83,7 +84,7 @@ STATUS_REFUSED = "refused"  # batch results only
 E_BAD_JSON = "bad_json"  # 400
 E_BAD_FIELD = "bad_field"  # 422: a missing/ill-typed/out-of-range field
 E_BAD_BASE64 = "bad_base64"  # 422
-E_BAD_TEMPLATE = "bad_template"  # 422: template is not exactly TEMPLATE_BYTES
+E_BAD_TEMPLATE = "bad_template"  # 422: template empty or over MAX_TEMPLATE_BYTES
 E_BAD_FINGERS = "bad_fingers"  # 422: finger numbers not 1/2, repeated, or no capture at all
 E_BAD_IMAGE = "bad_image"  # 422: PNG/JPEG does not decode or has impossible dimensions
 E_TOO_LARGE = "too_large"  # 413
@@ -298,6 +299,8 @@ def _enrollment_json(enrollment: WireEnrollment, blob: Callable[[bytes], str]) -
                 "template": blob(f.template),
                 "image_png": blob(f.image_png),
                 "press_quality": [float(q) for q in f.press_quality],
+                **{k: getattr(f, k) for k in FINGER_SENSOR_FIELDS},
+                "template_format": f.template_format,
             }
             for f in enrollment.fingers
         ],
@@ -351,11 +354,11 @@ def _decode_finger(item: object, index: int) -> FingerCapture:
     finger_no = item.get("finger_no")
     if finger_no not in (1, 2) or isinstance(finger_no, bool):
         raise WireError(E_BAD_FINGERS, "指纹编号只能是 1 或 2", f"{name}.finger_no {finger_no!r}")
-    template = b64decode(item.get("template"), f"{name}.template", max_bytes=4 * TEMPLATE_BYTES)
-    if len(template) != TEMPLATE_BYTES:
+    template = b64decode(item.get("template"), f"{name}.template", max_bytes=2 * MAX_TEMPLATE_BYTES)
+    if not 0 < len(template) <= MAX_TEMPLATE_BYTES:
         raise WireError(
             E_BAD_TEMPLATE,
-            f"指纹模板长度应为 {TEMPLATE_BYTES} 字节",
+            f"指纹模板长度应为 1 到 {MAX_TEMPLATE_BYTES} 字节",
             f"{name}.template: {len(template)} bytes",
         )
     image = b64decode(item.get("image_png"), f"{name}.image_png", max_bytes=MAX_PNG_BYTES)
@@ -365,7 +368,18 @@ def _decode_finger(item: object, index: int) -> FingerCapture:
     quality = tuple(_figure(q, f"{name}.press_quality") for q in presses)
     if any(not 0.0 <= q <= 100.0 for q in quality):
         raise WireError(E_BAD_FIELD, "按压质量应在 0 到 100 之间", f"{name}.press_quality range")
-    return FingerCapture(finger_no, template, image, quality)
+    sensor = {}
+    for key in FINGER_SENSOR_FIELDS:  # optional: 0 when the desk's driver did not say
+        value = item.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+            raise WireError(E_BAD_FIELD, "指纹图像参数格式错误", f"{name}.{key}: {value!r}")
+        sensor[key] = value
+    template_format = item.get("template_format", "")
+    if not isinstance(template_format, str) or len(template_format) > 64:
+        raise WireError(E_BAD_FIELD, "指纹模板格式名称错误", f"{name}.template_format")
+    return FingerCapture(
+        finger_no, template, image, quality, **sensor, template_format=template_format
+    )
 
 
 def _decode_face(item: object) -> FaceCapture:

@@ -20,7 +20,7 @@ fingers = st.lists(
     st.builds(
         FingerCapture,
         finger_no=st.sampled_from([1, 2]),
-        template=st.binary(min_size=wire.TEMPLATE_BYTES, max_size=wire.TEMPLATE_BYTES),
+        template=st.binary(min_size=1, max_size=wire.MAX_TEMPLATE_BYTES),
         image_png=st.binary(max_size=64),
         press_quality=st.lists(st.floats(0, 100), max_size=3).map(tuple),
     ),

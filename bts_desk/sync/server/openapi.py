@@ -109,7 +109,7 @@ FINGER_SCHEMA: dict[str, Any] = {
     "required": ["finger_no", "template", "image_png"],
     "properties": {
         "finger_no": {"type": "integer", "enum": [1, 2]},
-        "template": _b64(f"exactly {wire.TEMPLATE_BYTES} bytes: the R30x char file"),
+        "template": _b64(f"1 to {wire.MAX_TEMPLATE_BYTES} bytes: the scanner's template"),
         "image_png": _b64(f"8-bit PNG, at most {wire.MAX_PNG_BYTES} bytes"),
         "press_quality": {
             "type": "array",
