@@ -246,7 +246,7 @@ def test_stuck_module_times_out_then_answers_again(r30x_emulator: R30xEmulator) 
 def test_idempotent_commands_are_sent_again_after_a_garbled_reply(
     r30x_emulator: R30xEmulator,
 ) -> None:
-    scanner = R30xScanner(str(r30x_emulator.path), timeout=1.0, retries=1)
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=2.0, retries=1)
     scanner.open()
     r30x_emulator.place(6, gap=0)
     assert scanner.capture()
