@@ -37,13 +37,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bts_desk.domain import Officer
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.demo import load_demo
+from bts_desk.service.enrollments import EnrollmentService
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.sessions import TokenClaims, utc_now
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.demo import load_demo
-from bts_desk.sync.server.enrollments import EnrollmentService
-from bts_desk.sync.server.local import LocalService, start_local_service
-from bts_desk.sync.server.sessions import TokenClaims, utc_now
 
 OFFICER = Officer("GY0001", "李海关", "8609")
 

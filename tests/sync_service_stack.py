@@ -34,10 +34,10 @@ from sync_support import service_record
 
 from bts_desk.domain import Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.local import LocalService, start_local_service
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.local import LocalService, start_local_service
 
 SVC_RECORDS = 30
 RECORD_SUSPENDED = 2  # 状态 暂停

@@ -37,6 +37,7 @@ from bts_desk import __version__
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
+from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,16 @@ class SyncClient:
         return self._call(
             "GET", wire.PATH_BORDERERS, token=token, params={"cursor": cursor, "limit": limit}
         )
+
+    def post_report(self, token: str, report: DeskReport) -> DeskReportAck:
+        """Send a desk status report (``bts_desk.sync.reporter``); the service's receipt."""
+        body = self._call(
+            "POST", PATH_DESK_REPORT, token=token, payload=report.model_dump(mode="json")
+        )
+        try:
+            return DeskReportAck.model_validate(body)
+        except ValueError as exc:
+            raise _malformed("POST", PATH_DESK_REPORT, f"report receipt: {exc}") from exc
 
     # --- one request, every failure mapped ---------------------------------------------------
 

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from sync_service_stack import ApiClient, SvcPki, officer_of
 
+from bts_desk.service import LocalService
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server import LocalService
 
 
 def test_upload_cut_mid_body_is_not_an_internal_error(

@@ -12,8 +12,8 @@ import secrets
 from sync_service_stack import ApiClient, FakeClock, SvcPki, draft_body, refusal, sign
 
 from bts_desk.drivers.piv_card.pki import issue_officer
+from bts_desk.service.local import LocalService
 from bts_desk.sync import wire
-from bts_desk.sync.server.local import LocalService
 
 
 def test_health_and_openapi(api: ApiClient) -> None:

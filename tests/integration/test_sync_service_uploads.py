@@ -24,10 +24,10 @@ from sync_service_stack import (
     refusal,
 )
 
+from bts_desk.service.borderers import update_record
+from bts_desk.service.local import LocalService
+from bts_desk.service.models import ServerEnrollment, ServerFace, ServerFinger
 from bts_desk.sync import wire
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
-from bts_desk.sync.server.models import ServerEnrollment, ServerFace, ServerFinger
 
 
 def count(svc: LocalService, model: Any) -> int:

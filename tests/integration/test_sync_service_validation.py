@@ -26,9 +26,9 @@ from sync_service_stack import (
     refusal,
 )
 
+from bts_desk.service.local import LocalService
+from bts_desk.service.models import ServerEnrollment
 from bts_desk.sync import wire
-from bts_desk.sync.server.local import LocalService
-from bts_desk.sync.server.models import ServerEnrollment
 
 Body = dict[str, Any]
 

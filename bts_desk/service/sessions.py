@@ -28,10 +28,10 @@ from sqlalchemy import delete, insert, select
 from bts_desk.card.identity import officer_from_certificate, verify_challenge
 from bts_desk.domain import Officer
 from bts_desk.errors import CardError
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.errors import ApiError
+from bts_desk.service.models import SessionChallenge
 from bts_desk.sync import wire
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.errors import ApiError
-from bts_desk.sync.server.models import SessionChallenge
 
 log = logging.getLogger(__name__)
 

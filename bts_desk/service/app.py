@@ -28,19 +28,19 @@ from starlette.requests import ClientDisconnect
 import bts_desk
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
-from bts_desk.sync import wire
-from bts_desk.sync.server import openapi as doc
-from bts_desk.sync.server.borderers import pull_page
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.enrollments import EnrollmentService
-from bts_desk.sync.server.errors import ApiError
-from bts_desk.sync.server.sessions import (
+from bts_desk.service import openapi as doc
+from bts_desk.service.borderers import pull_page
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.enrollments import EnrollmentService
+from bts_desk.service.errors import ApiError
+from bts_desk.service.sessions import (
     Clock,
     SessionService,
     TokenClaims,
     TokenSigner,
     utc_now,
 )
+from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,8 @@ def create_app(
     cas = load_ca_certificates(ca_pem)
     if not cas:
         raise CardError("未配置可信的关员证书颁发机构", "CA bundle holds no certificate")
+    from bts_desk.service import fleet_models  # noqa: F401  (its tables join the schema)
+
     db = ServiceDatabase(db_url)
     if create_schema:
         db.create_schema()
@@ -160,6 +162,9 @@ def create_app(
 
     _add_session_routes(app, db, sessions, signer)
     _add_record_routes(app, db, enrollments)
+    from bts_desk.service.fleet import install_fleet
+
+    install_fleet(app, db, clock, current_officer)  # desk reports, console, /metrics
     return app
 
 

@@ -35,12 +35,13 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bts_desk.domain import RecordState
+from bts_desk.service.database import ServiceDatabase, take_revisions
+from bts_desk.service.errors import ApiError
+from bts_desk.service.images import check_images
+from bts_desk.service.metrics import count_uploads
+from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
+from bts_desk.service.sessions import Clock, TokenClaims
 from bts_desk.sync import wire
-from bts_desk.sync.server.database import ServiceDatabase, take_revisions
-from bts_desk.sync.server.errors import ApiError
-from bts_desk.sync.server.images import check_images
-from bts_desk.sync.server.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
-from bts_desk.sync.server.sessions import Clock, TokenClaims
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class EnrollmentService:
                 _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
         final = [o for o in outcomes if o is not None]
         assert len(final) == len(items)
+        count_uploads(final)
         return final
 
     def _stored_digests(self, uuids: list[str]) -> dict[str, str]:

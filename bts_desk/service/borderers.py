@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from bts_desk.service.database import ServiceDatabase, take_revisions
+from bts_desk.service.models import ServerBorderer
 from bts_desk.sync import wire
-from bts_desk.sync.server.database import ServiceDatabase, take_revisions
-from bts_desk.sync.server.models import ServerBorderer
 
 _COLUMNS = [getattr(ServerBorderer, name) for name in wire.BORDERER_FIELDS]
 
