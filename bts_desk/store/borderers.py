@@ -324,7 +324,7 @@ def page_statement(
         raise StoreError("无法按该列排序", f"unknown sort key {sort!r}") from None
     where = conditions(flt, keep_index_for=sort, walk=walk_sort_index)
     offset, limit = max(0, offset), max(0, min(limit, MAX_PAGE))
-    if flt.sync_state is not None:
+    if flt.sync_state is not None or not SORT_COLUMNS[sort]:  # by id: the table's own order
         stmt = select(BORDERER).where(true(), *where)
         return stmt.order_by(*_order_by(keys, order)).offset(offset).limit(limit)
     # 全部: the two halves merged in index order (ORDER BY of a compound names its columns).

@@ -281,6 +281,9 @@ def test_every_table_column_sorts_along_an_index(
             assert "INDEX" in plan and "TEMP B-TREE" not in plan, (key, order, plan)
             if sync_state is None:
                 assert "MERGE (UNION ALL)" in plan, plan
+    flt = BordererFilter(sync_state=None)  # 全部 by id: the table in rowid order, no merge
+    plan = plan_of(store, borderers.page_statement(flt, "id", SortOrder.ASCENDING, 5000, 200))
+    assert "UNION" not in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_many_matches_walk_the_sort_index(store: Database) -> None:
