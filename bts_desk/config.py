@@ -63,6 +63,7 @@ class SyncSettings:
     url: str = ""  # empty: offline desk, the outbox keeps everything
     interval_s: int = 300
     timeout_s: float = 10.0
+    report_interval_s: int = 300  # desk status reports to IT's fleet console
 
 
 @dataclass(frozen=True)

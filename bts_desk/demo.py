@@ -111,7 +111,7 @@ def _start_service(settings: Settings, ca_pem: bytes, closers: list[Callable[[],
     """The local sync service, when the ``server`` extra is installed (a desk bundle has no
     FastAPI: its demo then runs offline and the outbox simply keeps everything)."""
     try:
-        from bts_desk.sync.server import start_demo_service
+        from bts_desk.service import start_demo_service
     except ImportError as exc:
         log.warning("no local sync service in this installation (%s): demo runs offline", exc)
         return ""

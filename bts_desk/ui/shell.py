@@ -77,6 +77,7 @@ class DeskShell:
         self.query_key = ""
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
+        self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
 
     def start(self) -> None:
         self.window.show_status(self.window.tr(OPENING_STORE))
@@ -132,6 +133,7 @@ class DeskShell:
         self.camera = CameraMonitor(parts.settings.camera)
         self.camera.restart()
         reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        self.device_sources = [reader.status, self.scanner.status, self.camera.status]
         device_panel.register(
             self.window,
             {DeviceKind.CARD_READER: reader, DeviceKind.CAMERA: self.camera},
@@ -164,6 +166,7 @@ class DeskShell:
             bridge.session_changed.connect(
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
+            sync.reporter.watch_devices(*self.device_sources)
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------

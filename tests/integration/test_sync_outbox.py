@@ -24,14 +24,14 @@ from sync_support import (
 
 from bts_desk.domain import OutboxState, RecordState
 from bts_desk.errors import SyncError
+from bts_desk.service.borderers import load_records, update_record
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.sessions import utc_now
 from bts_desk.store.enrollments import list_outbox, outbox_counts, retry_refused, save_enrollment
 from bts_desk.store.models import BordererRow, EnrollmentRow
 from bts_desk.sync import wire
 from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records, update_record
-from bts_desk.sync.server.local import LocalService, start_local_service
-from bts_desk.sync.server.sessions import utc_now
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import requests
 from sqlalchemy import create_engine, make_url, text
 from sync_service_stack import ApiClient, SvcPki, draft_body, refusal
 
+from bts_desk.service.local import LocalService, start_local_service
 from bts_desk.sync import wire
-from bts_desk.sync.server.local import LocalService, start_local_service
 
 
 def test_restart_on_the_same_port_keeps_the_data(

@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from bts_desk.errors import SyncError
-from bts_desk.sync.server.app import create_app
-from bts_desk.sync.server.sessions import Clock, utc_now
+from bts_desk.service.app import create_app
+from bts_desk.service.sessions import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,9 @@ def start_demo_service(
     demo data (``bts_desk.store.demo_data``), so ids and people match — then served on a free
     loopback port. Blocking for the first fill (about 3 s per 100,000 records): call it from a
     worker thread, or before the window shows."""
-    from bts_desk.sync.server.database import ServiceDatabase
-    from bts_desk.sync.server.demo import load_demo
-    from bts_desk.sync.server.models import ServerBorderer
+    from bts_desk.service.database import ServiceDatabase
+    from bts_desk.service.demo import load_demo
+    from bts_desk.service.models import ServerBorderer
 
     url = f"sqlite:///{db_path}"
     db = ServiceDatabase(url)

@@ -19,7 +19,7 @@ from pathlib import Path
 from bts_desk.errors import DeskError
 
 DEFAULT_DB = "sqlite:///bts-sync-server.db"
-log = logging.getLogger("bts_desk.sync.server")
+log = logging.getLogger("bts_desk.service")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20260, help="seed of the demo generator")
     p.add_argument("--no-serve", action="store_true", help="exit after loading")
     p.add_argument("--token-secret-file", type=Path, help="file holding the token HMAC key")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -50,8 +51,8 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bts_desk.sync.server.database import ServiceDatabase
-    from bts_desk.sync.server.demo import load_demo
+    from bts_desk.service.database import ServiceDatabase
+    from bts_desk.service.demo import load_demo
 
     if args.load_demo:
         db = ServiceDatabase(args.db)
@@ -64,9 +65,23 @@ def run(args: argparse.Namespace) -> int:
     if args.ca is None:
         print("bts-sync-server: --ca FILE is required to serve", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        from bts_desk.service.workers import serve_workers
+
+        secret = _token_secret(args.token_secret_file)
+        serve_workers(
+            args.db,
+            args.ca,
+            secret,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level.lower(),
+        )
+        return 0
     import uvicorn
 
-    from bts_desk.sync.server.app import create_app
+    from bts_desk.service.app import create_app
 
     app = create_app(args.db, args.ca.read_bytes(), _token_secret(args.token_secret_file))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
@@ -74,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:  # bts-sync-server admin add NAME: console administrators
+        from bts_desk.service.console.admin_cli import main as admin_main
+
+        return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.exc import SQLAlchemyError
 
 from bts_desk.errors import StoreError
-from bts_desk.sync.server.models import RevisionCounter, ServerBase
+from bts_desk.service.models import RevisionCounter, ServerBase
 
 log = logging.getLogger(__name__)
 

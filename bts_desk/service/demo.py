@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.models import ServerBorderer
+from bts_desk.service.borderers import load_records
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.models import ServerBorderer
 
 Progress = Callable[[int, int], None]
 
