@@ -67,7 +67,9 @@ def _login(service: LocalService, ca: Any) -> requests.Session:
     raw = http.post(service.url + wire.PATH_CHALLENGE, timeout=10).json()["challenge"]
     challenge = base64.b64decode(raw)
     signature = creds.key.sign(challenge, ec.ECDSA(hashes.SHA256()))
-    body = wire.encode_session_request(creds.der, challenge, signature, "bench")
+    body = wire.SessionBody(
+        certificate=creds.der, challenge=challenge, signature=signature, desk_id="bench"
+    ).model_dump(mode="json")
     token = http.post(service.url + wire.PATH_SESSION, json=body, timeout=10).json()["token"]
     http.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     return http
@@ -75,7 +77,7 @@ def _login(service: LocalService, ca: Any) -> requests.Session:
 
 def _bodies(first_id: int, count: int) -> list[tuple[str, bytes]]:
     drafts = (sample_draft(first_id + i, OFFICER) for i in range(count))
-    return [(d.uuid, json.dumps(wire.encode_enrollment(d)).encode()) for d in drafts]
+    return [(d.uuid, wire.EnrollmentBody.from_draft(d).model_dump_json().encode()) for d in drafts]
 
 
 def _single(

@@ -89,6 +89,9 @@ class CardSettings:
     profile: str = "piv"
     reader: str = ""  # substring of the reader name; empty: the first reader with a card
     ca_cert: str = ""  # PEM file of the CA that issues officer cards
+    crl: str = ""  # CRL file (DER or PEM) of that CA, machine-wide; empty: only the service's
+    require_client_auth: bool = True  # officer certificates must carry EKU clientAuth
+    clock_skew_s: int = 300  # tolerated desk clock error when checking validity dates
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,14 @@ class FingerPosition(enum.IntEnum):
     LEFT_LITTLE = 10, "Left little finger"  # 左手小指
 
     @classmethod
+    def from_code(cls, code: int) -> FingerPosition:
+        """The position with this ISO code; ValueError for any other number."""
+        member = cls._value2member_map_.get(code)
+        if not isinstance(member, cls):
+            raise ValueError(f"{code!r} is not an ISO/IEC 19794 finger position code")
+        return member
+
+    @classmethod
     def choices(cls) -> tuple[FingerPosition, ...]:
         """The ten fingers an officer can choose (1..10, without "unknown")."""
         return tuple(p for p in cls if p is not cls.UNKNOWN)

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sync_support import service_record
 
-from bts_desk.domain import Officer, RecordState
+from bts_desk.domain import EnrollmentDraft, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.service.borderers import load_records
 from bts_desk.service.local import LocalService, start_local_service
@@ -107,9 +107,7 @@ class ApiClient:
     def open_session(
         self, creds: OfficerCredentials, challenge: bytes, signature: bytes | None = None
     ) -> requests.Response:
-        body = wire.encode_session_request(
-            creds.der, challenge, signature or sign(creds, challenge), "desk-7"
-        )
+        body = session_body(creds.der, challenge, signature or sign(creds, challenge), "desk-7")
         return self.http.post(self.url + wire.PATH_SESSION, json=body, timeout=10)
 
     def login(self, creds: OfficerCredentials) -> str:
@@ -153,7 +151,19 @@ class ApiClient:
 def draft_body(record_id: int, creds: OfficerCredentials, **kw: Any) -> tuple[str, dict[str, Any]]:
     """(uuid, JSON body) of a realistic 补录 of ``record_id`` by the officer of ``creds``."""
     draft = sample_draft(record_id, officer_of(creds), **kw)
-    return draft.uuid, wire.encode_enrollment(draft)
+    return draft.uuid, encode_enrollment(draft)
+
+
+def encode_enrollment(draft: EnrollmentDraft) -> dict[str, Any]:
+    """The JSON body the desk sends for ``draft`` (through the wire model, as the desk does)."""
+    return wire.EnrollmentBody.from_draft(draft).model_dump(mode="json")
+
+
+def session_body(der: bytes, challenge: bytes, signature: bytes, desk_id: str) -> dict[str, Any]:
+    body = wire.SessionBody(
+        certificate=der, challenge=challenge, signature=signature, desk_id=desk_id
+    )
+    return body.model_dump(mode="json")
 
 
 def refusal(response: requests.Response) -> tuple[int, str]:

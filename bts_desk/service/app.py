@@ -1,10 +1,11 @@
 """The FastAPI application of the reference sync service: ``create_app(db_url, ca_pem, …)``.
 
-Routes and wire format: ``bts_desk.sync.wire``. Bodies are read raw with a size cap (413
-before parsing), decoded and checked by ``wire``, and the blocking work (SQL, image decoding,
-signature checks) runs in Starlette's worker threads, never on the event loop. Every refusal
-is ``{"detail": {"code", "message"}}``; anything unexpected becomes a logged 500 and is
-counted in ``app.state.internal_errors`` (tests assert it stays 0).
+Every body is declared with the wire models (``bts_desk.sync.wire``): FastAPI validates
+requests with them and generates the OpenAPI document from them. Bodies are capped per route
+before they are read (``bodies.BodyLimit``); blocking work (SQL, image decoding, signature
+checks) runs in Starlette's worker threads (plain ``def`` endpoints), never on the event
+loop. Every refusal is ``{"detail": {"code", "message"}}``; anything unexpected becomes a
+logged 500 and is counted in ``app.state.internal_errors`` (tests assert it stays 0).
 """
 
 from __future__ import annotations
@@ -15,63 +16,52 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 import bts_desk
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
-from bts_desk.service import openapi as doc
+from bts_desk.service.bodies import BodyLimit, BodyRefused
 from bts_desk.service.borderers import pull_page
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
-from bts_desk.service.sessions import (
-    Clock,
-    SessionService,
-    TokenClaims,
-    TokenSigner,
-    utc_now,
-)
+from bts_desk.service.sessions import Clock, SessionService, TokenClaims, TokenSigner, utc_now
 from bts_desk.sync import wire
+from bts_desk.sync.wire.types import UUID_PATTERN
 
 log = logging.getLogger(__name__)
 
-_HTTP_MESSAGES = {404: "接口不存在", 405: "不支持的请求方法", 413: "请求内容过大"}
+_HTTP_MESSAGES = {
+    400: "请求内容不是有效的 JSON",
+    404: "接口不存在",
+    405: "不支持的请求方法",
+    413: "请求内容过大",
+}
+_HTTP_CODES = {400: wire.E_BAD_JSON, 413: wire.E_TOO_LARGE}
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(wire.error_body(code, message), status_code=status)
+def _error(status: int, code: str, message: str, headers: Any = None) -> JSONResponse:
+    return JSONResponse(wire.error_body(code, message), status_code=status, headers=headers)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past ``limit`` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length", "")
-    too_large = ApiError(413, wire.E_TOO_LARGE, "上传内容过大", f"body over {limit} bytes")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-    except ClientDisconnect:
-        # A desk killed or cut off while sending: nothing was stored, and its retry (same
-        # UUID) is idempotent. An ordinary event at border posts, not an internal error.
-        raise ApiError(
-            400, wire.E_DISCONNECTED, "上传中断", f"client disconnected after {size} bytes"
-        ) from None
-    return b"".join(chunks)
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entry documenting the error body for the given statuses."""
+    return {status: {"model": wire.ErrorBody} for status in statuses}
+
+
+def body_limit(path: str) -> int:
+    if path == wire.PATH_ENROLLMENT_BATCH:
+        return wire.MAX_BATCH_BODY
+    if path.startswith(wire.PATH_ENROLLMENT.removesuffix("{uuid}")):
+        return wire.MAX_ENROLLMENT_BODY
+    return wire.MAX_SESSION_BODY
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -99,13 +89,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        log.info("refused 422 request parameters: %s", exc.errors())
-        return _error(422, wire.E_BAD_FIELD, "请求参数错误")
+        refusal = wire.wire_error(exc.errors())
+        log.info("refused %s %s: %s", refusal.status, refusal.code, refusal.detail)
+        return _error(refusal.status, refusal.code, refusal.user_message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = _HTTP_MESSAGES.get(exc.status_code, "请求无法处理")
-        return _error(exc.status_code, f"http_{exc.status_code}", message)
+        if isinstance(exc, BodyRefused):
+            return _error(exc.status_code, exc.code, exc.message)
+        status = exc.status_code
+        message = _HTTP_MESSAGES.get(status, "请求无法处理")
+        code = _HTTP_CODES.get(status, f"http_{status}")
+        return _error(status, code, message, exc.headers)  # keeps 405's Allow
 
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
@@ -126,11 +121,13 @@ def create_app(
     *,
     clock: Clock = utc_now,
     create_schema: bool = True,
+    docs: bool = False,
 ) -> FastAPI:
     """The service app on ``db_url`` trusting the officer CAs of ``ca_pem``.
 
     ``token_secret``: HMAC key of the session tokens (random per process when None: tokens
     then end with the process, and the desks log in again). ``clock`` is for tests of expiry.
+    ``docs``: serve ``/docs`` and ``/openapi.json`` (off in production unless asked for).
     Raises CardError for an unusable CA bundle, StoreError if the schema cannot be created."""
     cas = load_ca_certificates(ca_pem)
     if not cas:
@@ -154,12 +151,15 @@ def create_app(
         version=bts_desk.__version__,
         description="边民互市贸易服务: borderer records and enrollments for the desks.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.db = db
     app.state.internal_errors = 0
-    _install_error_handlers(app)
     app.state.signer = signer
-
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, signer)
     _add_record_routes(app, db, enrollments)
     from bts_desk.service.fleet import install_fleet
@@ -168,75 +168,35 @@ def create_app(
     return app
 
 
-def _judge_batch(enrollments: EnrollmentService, raw: bytes, who: TokenClaims) -> dict[str, Any]:
-    """Each item as its own PUT would answer it; one refused item does not stop the rest."""
-    try:
-        body = wire.parse_json(raw)
-    except wire.WireError as exc:
-        raise ApiError.from_wire(exc) from exc
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list) or len(items) > wire.MAX_BATCH_ITEMS:
-        raise ApiError(
-            422,
-            wire.E_BAD_FIELD,
-            f"批量上传应为不超过 {wire.MAX_BATCH_ITEMS} 条的列表",
-            "batch: items missing, not a list or too long",
-        )
-    pairs: list[tuple[str, object]] = []
-    for item in items:
-        uuid = item.get("uuid") if isinstance(item, dict) else None
-        enrollment = item.get("enrollment") if isinstance(item, dict) else None
-        pairs.append((uuid if isinstance(uuid, str) else "", enrollment))
-    results = []
-    for (uuid, _body), outcome in zip(pairs, enrollments.put_many(pairs, who), strict=True):
-        if isinstance(outcome, ApiError):
-            result = wire.BatchResult(
-                uuid, outcome.status, wire.STATUS_REFUSED, outcome.code, outcome.message
-            )
-        else:
-            result = wire.BatchResult(uuid, outcome.http_status, outcome.status)
-        results.append(result.to_json())
-    return {"results": results}
-
-
 def _add_session_routes(
     app: FastAPI, db: ServiceDatabase, sessions: SessionService, signer: TokenSigner
 ) -> None:
     """Health, challenge and officer login (no token needed)."""
 
-    @app.get(wire.PATH_HEALTH, response_model=doc.HealthOut, responses=doc.refusals(503))
-    def health() -> dict[str, str]:
+    @app.get(wire.PATH_HEALTH, responses=refusals(503))
+    def health() -> wire.HealthAnswer:
         with db.read() as conn:
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": bts_desk.__version__}
+        return wire.HealthAnswer(status="ok", version=bts_desk.__version__)
 
-    @app.post(wire.PATH_CHALLENGE, response_model=doc.ChallengeOut)
-    def challenge() -> dict[str, Any]:
+    @app.post(wire.PATH_CHALLENGE, responses=refusals(503))
+    def challenge() -> wire.ChallengeAnswer:
         raw = sessions.new_challenge()
-        return {"challenge": wire.b64encode(raw), "expires_in": wire.CHALLENGE_TTL_S}
+        return wire.ChallengeAnswer(challenge=raw, expires_in=wire.CHALLENGE_TTL_S)
 
-    @app.post(
-        wire.PATH_SESSION,
-        response_model=doc.SessionOut,
-        responses=doc.refusals(400, 401, 413, 422),
-        openapi_extra=doc.request_body(doc.SESSION_SCHEMA),
-    )
-    async def session(request: Request) -> dict[str, Any]:
-        raw = await read_body(request, 64 * 1024)
-        try:
-            body = wire.decode_session_request(wire.parse_json(raw))
-        except wire.WireError as exc:
-            raise ApiError.from_wire(exc) from exc
-        token, who = await run_in_threadpool(sessions.open_session, body)
-        return {
-            "token": token,
-            "expires_in": signer.ttl_s,
-            "officer": {
-                "officer_id": who.officer_id,
-                "name": who.name,
-                "customs_code": who.customs_code,
-            },
-        }
+    @app.post(wire.PATH_SESSION, responses=refusals(400, 401, 413, 422, 503))
+    def session(body: wire.SessionBody) -> wire.SessionAnswer:
+        token, who = sessions.open_session(body)
+        return wire.SessionAnswer(
+            token=token,
+            expires_in=signer.ttl_s,
+            officer=wire.OfficerAnswer(
+                officer_id=who.officer_id, name=who.name, customs_code=who.customs_code
+            ),
+        )
+
+
+UuidPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
 
 
 def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:
@@ -245,41 +205,50 @@ def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: Enrollmen
     @app.get(
         wire.PATH_BORDERERS,
         response_class=Response,
-        responses={200: {"model": doc.PullOut}, **doc.refusals(401, 422)},
+        responses={200: {"model": wire.PullPage}, **refusals(401, 422, 503)},
     )
     def borderers(
         _officer: CurrentOfficer,
-        cursor: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[int, Query(ge=0, le=wire.MAX_CURSOR)] = 0,
         limit: Annotated[int, Query(ge=1, le=wire.MAX_PULL_LIMIT)] = wire.DEFAULT_PULL_LIMIT,
     ) -> Response:
+        # Built with json.dumps, not the model: a desk pulls up to a million records.
         return Response(pull_page(db, cursor, limit), media_type="application/json")
 
     @app.put(
         wire.PATH_ENROLLMENT,
-        response_model=doc.PutOut,
         status_code=201,
-        responses={200: {"model": doc.PutOut}, **doc.refusals(400, 401, 403, 404, 409, 413, 422)},
-        openapi_extra=doc.request_body(doc.ENROLLMENT_SCHEMA),
+        responses={
+            200: {"model": wire.PutAnswer},
+            **refusals(400, 401, 403, 404, 409, 413, 422, 503),
+        },
     )
-    async def put_enrollment(uuid: str, request: Request, who: CurrentOfficer) -> JSONResponse:
-        raw = await read_body(request, wire.MAX_ENROLLMENT_BODY)
+    def put_enrollment(
+        uuid: UuidPath, body: wire.EnrollmentBody, who: CurrentOfficer, response: Response
+    ) -> wire.PutAnswer:
+        result = enrollments.put(uuid.lower(), body, who)
+        response.status_code = result.http_status
+        return wire.PutAnswer(uuid=uuid.lower(), status=result.status)  # type: ignore[arg-type]
 
-        def judge() -> JSONResponse:
-            try:
-                body = wire.parse_json(raw)
-            except wire.WireError as exc:
-                raise ApiError.from_wire(exc) from exc
-            result = enrollments.put(uuid, body, who)
-            return JSONResponse({"uuid": uuid.lower(), "status": result.status}, result.http_status)
-
-        return await run_in_threadpool(judge)
-
-    @app.post(
-        wire.PATH_ENROLLMENT_BATCH,
-        response_model=doc.BatchOut,
-        responses=doc.refusals(400, 401, 413, 422),
-        openapi_extra=doc.request_body(doc.BATCH_SCHEMA),
-    )
-    async def batch(request: Request, who: CurrentOfficer) -> dict[str, Any]:
-        raw = await read_body(request, wire.MAX_BATCH_BODY)
-        return await run_in_threadpool(_judge_batch, enrollments, raw, who)
+    @app.post(wire.PATH_ENROLLMENT_BATCH, responses=refusals(400, 401, 413, 422, 503))
+    def batch(body: wire.BatchBody, who: CurrentOfficer) -> wire.BatchAnswer:
+        """Each item as its own PUT would answer it; one refused item does not stop the rest."""
+        pairs = [(item.uuid.lower(), item.enrollment) for item in body.items]
+        results = []
+        for (uuid, _body), outcome in zip(pairs, enrollments.put_many(pairs, who), strict=True):
+            if isinstance(outcome, ApiError):
+                result = wire.BatchResult(
+                    uuid=uuid,
+                    http_status=outcome.status,
+                    status=wire.STATUS_REFUSED,  # type: ignore[arg-type]
+                    code=outcome.code,
+                    message=outcome.message,
+                )
+            else:
+                result = wire.BatchResult(
+                    uuid=uuid,
+                    http_status=outcome.http_status,
+                    status=outcome.status,  # type: ignore[arg-type]
+                )
+            results.append(result)
+        return wire.BatchAnswer(results=results)

@@ -1,10 +1,10 @@
 """Borderer records on the service: the incremental pull and loading records in bulk.
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
-cursor, in revision order, at most ``limit``; the JSON is built here with Core rows and
-``json.dumps`` (no per-row model objects, no FastAPI encoder) because a desk pulls up to a
-million records. ``load_records`` gives every record a fresh revision from one reserved block,
-so a pull brings them all. Blocking: call from a worker thread.
+cursor, in revision order, at most ``limit``; the JSON (the shape of ``wire.PullPage``) is
+built here with Core rows and ``json.dumps`` (no per-row model objects, no FastAPI encoder)
+because a desk pulls up to a million records. ``load_records`` gives every record a fresh
+revision from one reserved block, so a pull brings them all. Blocking: call from a worker thread.
 """
 
 from __future__ import annotations
@@ -21,6 +21,19 @@ from bts_desk.service.models import ServerBorderer
 from bts_desk.sync import wire
 
 _COLUMNS = [getattr(ServerBorderer, name) for name in wire.BORDERER_FIELDS]
+_DATE_FIELDS = ("id_valid_from", "id_valid_to", "valid_to", "last_op_date")
+_BOOL_FIELDS = ("has_face", "has_finger", "enabled", "synced")
+
+
+def _item(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """One pulled item (``wire.BordererItem``) from a row with the BordererRow fields."""
+    item = {name: row[name] for name in wire.BORDERER_FIELDS}
+    for name in _DATE_FIELDS:
+        value = item[name]
+        item[name] = None if value is None else value.isoformat()
+    for name in _BOOL_FIELDS:
+        item[name] = bool(item[name])
+    return item
 
 
 def pull_page(db: ServiceDatabase, cursor: int, limit: int) -> bytes:
@@ -34,7 +47,7 @@ def pull_page(db: ServiceDatabase, cursor: int, limit: int) -> bytes:
         ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    items = [wire.encode_borderer(row._mapping) for row in rows]
+    items = [_item(row._mapping) for row in rows]
     next_cursor = rows[-1].revision if rows else cursor
     page = {"items": items, "next_cursor": next_cursor, "has_more": has_more}
     return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()

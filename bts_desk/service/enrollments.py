@@ -4,7 +4,8 @@
 ``PUT /api/v1/enrollments/{uuid}`` would answer it (``put`` is the one-item case; the batch
 endpoint passes its whole list). Order of the checks for each item:
 
-1. the UUID is canonical and the body is in the wire format (``wire.decode_enrollment``);
+1. (done by FastAPI before this module is reached) the UUID and the body fit the wire
+   models (``wire.EnrollmentBody``);
 2. its ``officer_id`` is the token's officer — 403;
 3. a known UUID is answered from what is stored: same body hash → 200 already stored,
    another hash → 409 (before the record checks, so a retry stays "already stored" even if
@@ -63,7 +64,7 @@ class _Prepared:
     index: int
     uuid: str
     digest: str
-    enrollment: wire.WireEnrollment
+    enrollment: wire.EnrollmentBody
 
 
 def _judge_known(uuid: str, digest: str, stored: str | None) -> PutResult | None:
@@ -90,14 +91,16 @@ class EnrollmentService:
         self._db = db
         self._clock = clock
 
-    def put(self, uuid: str, body: object, officer: TokenClaims) -> PutResult:
+    def put(self, uuid: str, body: wire.EnrollmentBody, officer: TokenClaims) -> PutResult:
         """Judge and store one upload; ApiError (4xx) for a refusal."""
         outcome = self.put_many([(uuid, body)], officer)[0]
         if isinstance(outcome, ApiError):
             raise outcome
         return outcome
 
-    def put_many(self, items: Sequence[tuple[str, object]], officer: TokenClaims) -> list[Outcome]:
+    def put_many(
+        self, items: Sequence[tuple[str, wire.EnrollmentBody]], officer: TokenClaims
+    ) -> list[Outcome]:
         """One outcome per item, in order: a PutResult or the ApiError refusing it."""
         outcomes: list[Outcome | None] = [None] * len(items)
         decoded: list[_Prepared] = []
@@ -139,13 +142,10 @@ class EnrollmentService:
             return {row.uuid: row.body_sha256 for row in rows}
 
 
-def _decode(index: int, uuid: str, body: object, officer: TokenClaims) -> _Prepared:
-    """Steps 1 and 2: wire format and officer; ApiError otherwise."""
-    try:
-        uuid = wire.check_uuid(uuid)
-        enrollment = wire.decode_enrollment(body)
-    except wire.WireError as exc:
-        raise ApiError.from_wire(exc) from exc
+def _decode(
+    index: int, uuid: str, enrollment: wire.EnrollmentBody, officer: TokenClaims
+) -> _Prepared:
+    """Step 2: the officer; ApiError otherwise."""
     if enrollment.officer_id != officer.officer_id:
         raise ApiError(
             403,
@@ -153,7 +153,7 @@ def _decode(index: int, uuid: str, body: object, officer: TokenClaims) -> _Prepa
             "不能以其他关员的名义上传补录数据",
             f"token of {officer.officer_id} uploads {uuid} for {enrollment.officer_id}",
         )
-    return _Prepared(index, uuid, wire.enrollment_body_sha256(enrollment), enrollment)
+    return _Prepared(index, uuid.lower(), enrollment.body_sha256(), enrollment)
 
 
 def _check_images(item: _Prepared) -> None:

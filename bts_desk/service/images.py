@@ -81,7 +81,7 @@ def check_jpeg(data: bytes, name: str) -> None:
     _decode(name, data, "人脸照片", cv2.IMREAD_REDUCED_GRAYSCALE_8)
 
 
-def check_images(enrollment: wire.WireEnrollment) -> None:
+def check_images(enrollment: wire.EnrollmentBody) -> None:
     """Every image of an upload; WireError(bad_image, 422) for the first bad one."""
     for index, finger in enumerate(enrollment.fingers):
         check_png(finger.image_png, f"fingers[{index}].image_png")

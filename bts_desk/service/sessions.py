@@ -158,15 +158,15 @@ class SessionService:
                 wire.E_CHALLENGE_EXPIRED, "登录挑战码已过期，请重新登录", "challenge expired"
             )
 
-    def open_session(self, request: wire.SessionRequest) -> tuple[str, Officer]:
+    def open_session(self, request: wire.SessionBody) -> tuple[str, Officer]:
         """Check challenge, certificate and signature; return (token, officer)."""
         self._consume_challenge(request.challenge)
         try:
-            officer = officer_from_certificate(request.certificate_der, self._cas, self._clock())
+            officer = officer_from_certificate(request.certificate, self._cas, self._clock())
         except CardError as exc:
             log.warning("session refused: %s (desk %s)", exc.detail, request.desk_id)
             raise _unauthorized(wire.E_BAD_CERTIFICATE, exc.user_message, exc.detail) from exc
-        if not verify_challenge(request.certificate_der, request.challenge, request.signature):
+        if not verify_challenge(request.certificate, request.challenge, request.signature):
             log.warning("session refused: bad signature of %s", officer.officer_id)
             raise _unauthorized(
                 wire.E_BAD_SIGNATURE,

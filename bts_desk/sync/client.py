@@ -22,14 +22,14 @@ at most a couple at a time).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
+from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -42,6 +42,7 @@ from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAc
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 502, 503, 504)
+A = TypeVar("A", bound=BaseModel)
 
 
 class SyncAuthError(SyncError):
@@ -97,7 +98,8 @@ def make_session(retry: Retry | None = None, pool_size: int = 4) -> requests.Ses
 
 
 class SyncClient:
-    """Typed calls of the sync API (``bts_desk.sync.wire``) over the desk's one Session."""
+    """Typed calls of the sync API over the desk's one Session: requests are encoded and
+    answers decoded with the wire models (``bts_desk.sync.wire``), the service's own."""
 
     def __init__(
         self,
@@ -122,76 +124,60 @@ class SyncClient:
 
     def health(self) -> str:
         """The service version; raises SyncError when it cannot be reached."""
-        body = self._call("GET", wire.PATH_HEALTH)
-        if not isinstance(body, dict) or body.get("status") != "ok":
-            raise SyncError("同步服务器状态异常", f"health answered {body!r:.200}")
-        return str(body.get("version", ""))
+        return self._call("GET", wire.PATH_HEALTH, wire.HealthAnswer).version
 
     def challenge(self) -> bytes:
-        body = self._call("POST", wire.PATH_CHALLENGE)
-        value = body.get("challenge") if isinstance(body, dict) else None
-        return wire.b64decode(value, "challenge", max_bytes=wire.CHALLENGE_BYTES)
+        return self._call("POST", wire.PATH_CHALLENGE, wire.ChallengeAnswer).challenge
 
     def open_session(
         self, certificate_der: bytes, challenge: bytes, signature: bytes
     ) -> SessionGrant:
         started = time.monotonic()
-        body = self._call(
-            "POST",
-            wire.PATH_SESSION,
-            payload=wire.encode_session_request(
-                certificate_der, challenge, signature, self.desk_id
-            ),
+        body = wire.SessionBody(
+            certificate=certificate_der,
+            challenge=challenge,
+            signature=signature,
+            desk_id=self.desk_id,
         )
-        try:
-            officer = body["officer"]
-            return SessionGrant(
-                token=str(body["token"]),
-                expires_at=started + float(body["expires_in"]),
-                officer=Officer(
-                    str(officer["officer_id"]), str(officer["name"]), str(officer["customs_code"])
-                ),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _malformed("POST", wire.PATH_SESSION, f"session answer: {exc!r}") from exc
+        answer = self._call("POST", wire.PATH_SESSION, wire.SessionAnswer, payload=body)
+        who = answer.officer
+        return SessionGrant(
+            token=answer.token,
+            expires_at=started + answer.expires_in,
+            officer=Officer(who.officer_id, who.name, who.customs_code),
+        )
 
     def put_enrollment(self, token: str, draft: EnrollmentDraft) -> str:
         """Upload one enrollment; returns ``stored`` or ``already_stored``."""
         path = wire.PATH_ENROLLMENT.format(uuid=draft.uuid)
-        body = self._call("PUT", path, token=token, payload=wire.encode_enrollment(draft))
-        status = body.get("status") if isinstance(body, dict) else None
-        if status not in (wire.STATUS_STORED, wire.STATUS_ALREADY_STORED):
-            raise _malformed("PUT", path, f"status {status!r}")
-        return str(status)
+        body = _enrollment(draft)
+        return self._call("PUT", path, wire.PutAnswer, token=token, payload=body).status
 
     def put_batch(self, token: str, drafts: Sequence[EnrollmentDraft]) -> list[wire.BatchResult]:
         """Upload several enrollments in one request; one result per UUID."""
-        payload = wire.encode_batch([(d.uuid, d) for d in drafts])
-        body = self._call("POST", wire.PATH_ENROLLMENT_BATCH, token=token, payload=payload)
-        results = wire.decode_batch_results(body)
+        payload = wire.BatchBody(
+            items=[wire.BatchItem(uuid=d.uuid, enrollment=_enrollment(d)) for d in drafts]
+        )
+        path = wire.PATH_ENROLLMENT_BATCH
+        results = self._call("POST", path, wire.BatchAnswer, token=token, payload=payload).results
         if {r.uuid for r in results} != {d.uuid for d in drafts}:
-            raise _malformed("POST", wire.PATH_ENROLLMENT_BATCH, "results do not match items")
+            raise _malformed("POST", path, "results do not match items")
         return results
 
     def pull_page(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> wire.PullPage:
-        return wire.decode_pull_page(self.pull_page_json(token, cursor, limit))
-
-    def pull_page_json(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> Any:
-        """The page as parsed JSON, not yet checked (``wire.decode_pull_page`` does that): the
-        puller starts the next request before it checks this page."""
+        """One page of records above ``cursor``, decoded (the items are ``BordererItem``
+        dicts with dates as ``datetime.date``, ready for the store)."""
         return self._call(
-            "GET", wire.PATH_BORDERERS, token=token, params={"cursor": cursor, "limit": limit}
+            "GET",
+            wire.PATH_BORDERERS,
+            wire.PullPage,
+            token=token,
+            params={"cursor": cursor, "limit": limit},
         )
 
     def post_report(self, token: str, report: DeskReport) -> DeskReportAck:
         """Send a desk status report (``bts_desk.sync.reporter``); the service's receipt."""
-        body = self._call(
-            "POST", PATH_DESK_REPORT, token=token, payload=report.model_dump(mode="json")
-        )
-        try:
-            return DeskReportAck.model_validate(body)
-        except ValueError as exc:
-            raise _malformed("POST", PATH_DESK_REPORT, f"report receipt: {exc}") from exc
+        return self._call("POST", PATH_DESK_REPORT, DeskReportAck, token=token, payload=report)
 
     # --- one request, every failure mapped ---------------------------------------------------
 
@@ -199,18 +185,19 @@ class SyncClient:
         self,
         method: str,
         path: str,
+        answer: type[A],
         *,
         token: str | None = None,
-        payload: Any = None,
+        payload: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> A:
         headers = {"Accept": "application/json"}
         data = None
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if payload is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            data = payload.model_dump_json().encode()
         url = self.base_url + path
         try:
             response = self.session.request(
@@ -221,23 +208,30 @@ class SyncClient:
         except requests.RequestException as exc:
             raise SyncOfflineError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
         try:
-            return _judge(method, path, response)
+            return _judge(method, path, response, answer)
         finally:
             response.close()
 
 
-def _judge(method: str, path: str, response: requests.Response) -> Any:
-    status = response.status_code
+def _enrollment(draft: EnrollmentDraft) -> wire.EnrollmentBody:
     try:
-        body: Any = response.json()
-        parsed = True
-    except ValueError:
-        body, parsed = None, False
+        return wire.EnrollmentBody.from_draft(draft)
+    except ValidationError as exc:  # the desk's own data does not fit: sending won't help
+        error = wire.wire_error(exc.errors(include_url=False, include_input=False))
+        raise SyncError(error.user_message, f"enrollment {draft.uuid}: {error.detail}") from None
+
+
+def _judge(method: str, path: str, response: requests.Response, answer: type[A]) -> A:
+    status = response.status_code
     if 200 <= status < 300:
-        if not parsed:
-            raise _malformed(method, path, f"HTTP {status} with a non-JSON body")
-        return body
-    error = wire.decode_error(body)
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise _malformed(method, path, f"HTTP {status}: {exc}"[:500]) from None
+    try:
+        error = wire.decode_error(response.json())
+    except ValueError:
+        error = None
     where = f"{method} {path}: HTTP {status}"
     if status == 401:
         raise SyncAuthError(

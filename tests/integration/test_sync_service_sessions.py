@@ -9,18 +9,28 @@ import base64
 import datetime as dt
 import secrets
 
-from sync_service_stack import ApiClient, FakeClock, SvcPki, draft_body, refusal, sign
+from sync_service_stack import (
+    ApiClient,
+    FakeClock,
+    SvcPki,
+    draft_body,
+    refusal,
+    session_body,
+    sign,
+)
 
 from bts_desk.drivers.piv_card.pki import issue_officer
 from bts_desk.service.local import LocalService
 from bts_desk.sync import wire
 
 
-def test_health_and_openapi(api: ApiClient) -> None:
+def test_health_and_the_generated_openapi(api: ApiClient, svc: LocalService) -> None:
     health = api.http.get(api.url + wire.PATH_HEALTH, timeout=10)
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-    spec = api.http.get(api.url + "/openapi.json", timeout=10).json()
+    for hidden in ("/openapi.json", "/docs"):  # off unless the service is started with --docs
+        assert refusal(api.http.get(api.url + hidden, timeout=10)) == (404, "http_404")
+    spec = svc.app.openapi()
     for path in (
         wire.PATH_CHALLENGE,
         wire.PATH_SESSION,
@@ -30,8 +40,18 @@ def test_health_and_openapi(api: ApiClient) -> None:
     ):
         assert path in spec["paths"], path
     put = spec["paths"][wire.PATH_ENROLLMENT]["put"]
-    assert "fingers" in put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert schema == spec["components"]["schemas"]["EnrollmentBody"]  # from the wire model
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["desk_id"]["minLength"] == 1
     assert {"201", "200", "409", "403"} <= set(put["responses"])
+
+
+def test_a_wrong_method_is_405_with_allow(api: ApiClient) -> None:
+    response = api.http.delete(api.url + wire.PATH_HEALTH, timeout=10)
+    assert refusal(response) == (405, "http_405")
+    assert response.headers["Allow"] == "GET"
 
 
 def test_login_gives_a_token_naming_the_officer(api: ApiClient, svc_pki: SvcPki) -> None:
@@ -116,12 +136,16 @@ def test_expired_certificate_is_refused(api: ApiClient, svc_pki: SvcPki) -> None
 
 def test_malformed_session_requests_are_4xx(api: ApiClient, svc_pki: SvcPki) -> None:
     url = api.url + wire.PATH_SESSION
-    assert refusal(api.http.post(url, data=b"{nope", timeout=10)) == (400, wire.E_BAD_JSON)
+    as_json = {"Content-Type": "application/json"}
+    bad = api.http.post(url, data=b"{nope", headers=as_json, timeout=10)
+    assert refusal(bad) == (400, wire.E_BAD_JSON)
+    # Not declared as JSON: not read as JSON.
+    assert refusal(api.http.post(url, data=b"{}", timeout=10)) == (422, wire.E_BAD_FIELD)
     assert refusal(api.http.post(url, json=[1, 2], timeout=10)) == (422, wire.E_BAD_FIELD)
-    body = wire.encode_session_request(svc_pki.officer_a.der, api.challenge(), b"sig", "d")
+    body = session_body(svc_pki.officer_a.der, api.challenge(), b"sig", "d")
     body["certificate"] = "***"
     assert refusal(api.http.post(url, json=body, timeout=10)) == (422, wire.E_BAD_BASE64)
-    body = wire.encode_session_request(b"not a certificate", api.challenge(), b"sig", "d")
+    body = session_body(b"not a certificate", api.challenge(), b"sig", "d")
     assert refusal(api.http.post(url, json=body, timeout=10)) == (401, wire.E_BAD_CERTIFICATE)
 
 
