@@ -91,8 +91,7 @@ def bar_chart_svg(data: DailyCounts, width: int = 900, height: int = 320) -> str
         value = top_value * i / ticks
         y = top + plot_h - plot_h * i / ticks
         parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-            'stroke="#dddddd"/>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#dddddd"/>'
         )
         parts.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value:g}</text>'
