@@ -68,3 +68,15 @@ def screenshot(driver: object, directory: Path, name: str) -> Path:
         Path(extra).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, Path(extra) / path.name)
     return path
+
+
+def wait_for(driver: object, css: str, timeout_s: float = 15.0) -> object:
+    """The first element matching ``css`` once it is there (after a click that navigates,
+    the old page may still be showing for a moment)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout_s).until(  # type: ignore[arg-type]
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+    )

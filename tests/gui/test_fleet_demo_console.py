@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import chromium, needs_chromium, screenshot
+from browser_support import chromium, needs_chromium, screenshot, wait_for
 from pytestqt.qtbot import QtBot
 from selenium.webdriver.common.by import By
 from sqlalchemy import select
@@ -109,9 +109,11 @@ def test_demo_desk_in_the_console(desk: DeskShell, qtbot: QtBot, tmp_path: Path)
     with chromium(tmp_path / "profile") as driver:
         d: object = driver
         d.get(parts.settings.sync.url + "/console/")  # type: ignore[attr-defined]
+        wait_for(d, "#username")
         d.find_element(By.ID, "username").send_keys("it-admin")  # type: ignore[attr-defined]
         d.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
         d.find_element(By.ID, "login").click()  # type: ignore[attr-defined]
+        wait_for(d, "#desks")
         rows = d.find_elements(By.CSS_SELECTOR, "#desks tbody tr")  # type: ignore[attr-defined]
         assert [r.get_attribute("data-desk") for r in rows] == ["DX-PORT-09", desk_id]
         assert "未报告" in rows[0].text and rows[0].get_attribute("class") == "attention"
@@ -121,6 +123,7 @@ def test_demo_desk_in_the_console(desk: DeskShell, qtbot: QtBot, tmp_path: Path)
         assert [lamp.get_attribute("class") for lamp in lamps] == ["lamp ok"] * 3
         screenshot(d, shots, "demo-01-desks")
         mine.find_element(By.LINK_TEXT, desk_id).click()
+        wait_for(d, "#devices")
         device_rows = d.find_elements(By.CSS_SELECTOR, "#devices tbody tr")  # type: ignore[attr-defined]
         assert len(device_rows) == 3
         assert any(devices["scanner"]["model"] in r.text for r in device_rows)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import chromium, needs_chromium, screenshot
+from browser_support import chromium, needs_chromium, screenshot, wait_for
 from selenium.webdriver.common.by import By
 from sync_support import OFFICER_A, Desk, Pki, make_desk, make_pki, start_service
 
@@ -86,19 +86,21 @@ def test_console_in_chromium(service: LocalService, desk: Desk, tmp_path: Path) 
     with chromium(tmp_path / "profile") as driver:
         d: object = driver
         log_in(d, service.url, "wrong password")
-        error = d.find_element(By.ID, "login-error")  # type: ignore[attr-defined]
+        error = wait_for(d, "#login-error")
         assert error.text == "用户名或密码错误"
         screenshot(d, shots, "01-wrong-password")
 
         d.get(service.url + "/console/login")  # type: ignore[attr-defined]
+        wait_for(d, "input[name=csrf]")
         d.execute_script("document.querySelector('input[name=csrf]').remove()")  # type: ignore[attr-defined]
         d.find_element(By.ID, "username").send_keys("it-admin")  # type: ignore[attr-defined]
         d.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
         d.find_element(By.ID, "login").click()  # type: ignore[attr-defined]
-        assert "CSRF" in d.find_element(By.ID, "refusal").text  # type: ignore[attr-defined]
+        assert "CSRF" in wait_for(d, "#refusal").text  # type: ignore[attr-defined]
         screenshot(d, shots, "02-missing-csrf")
 
         log_in(d, service.url, PASSWORD)
+        wait_for(d, "#desks")
         rows = d.find_elements(By.CSS_SELECTOR, "#desks tbody tr")  # type: ignore[attr-defined]
         assert [r.get_attribute("data-desk") for r in rows] == ["desk-silent", "desk-test"]
         assert rows[0].get_attribute("class") == "attention"
@@ -107,18 +109,19 @@ def test_console_in_chromium(service: LocalService, desk: Desk, tmp_path: Path) 
         screenshot(d, shots, "03-desks")
 
         rows[1].find_element(By.LINK_TEXT, "desk-test").click()
-        title = d.find_element(By.ID, "desk-title")  # type: ignore[attr-defined]
+        title = wait_for(d, "#desk-title")
         assert title.text.startswith("设备 desk-test")
         history = d.find_elements(By.CSS_SELECTOR, "#history tbody tr")  # type: ignore[attr-defined]
         assert len(history) == 1
         screenshot(d, shots, "04-desk")
 
         d.find_element(By.LINK_TEXT, "补录统计").click()  # type: ignore[attr-defined]
+        wait_for(d, "#chart svg")
         bars = d.find_elements(By.CSS_SELECTOR, "#chart svg rect.bar")  # type: ignore[attr-defined]
         assert len(bars) == 1 and float(bars[0].get_attribute("height")) > 100
         assert d.find_element(By.ID, "total").text == "4"  # type: ignore[attr-defined]
         screenshot(d, shots, "05-enrollments")
 
         d.find_element(By.CSS_SELECTOR, "header form button").click()  # type: ignore[attr-defined]
-        assert d.find_element(By.ID, "login")  # type: ignore[attr-defined]
+        assert wait_for(d, "#login")
     assert {p.name for p in shots.iterdir()} >= {"03-desks.png", "05-enrollments.png"}
