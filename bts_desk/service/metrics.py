@@ -48,7 +48,7 @@ from bts_desk.service.console import auth
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.reports import Clock, fleet_gauges
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT
+from bts_desk.sync.wire.report import PATH_DESK_REPORT
 
 PATH_METRICS = "/metrics"
 _LOCAL = CollectorRegistry()  # single-process mode; ignored when PROMETHEUS_MULTIPROC_DIR is set
