@@ -31,6 +31,8 @@ def demo_settings(settings: Settings) -> Settings:
     """``settings`` redirected to the demo directory and its local SQLite store."""
     demo_dir = settings.data_dir / "demo"
     settings = settings.replace("paths", data_dir=str(demo_dir))
+    if not settings.desk.customs_code:  # the demo card's 关区 (its status reports name it)
+        settings = settings.replace("desk", customs_code="8609")
     return settings.replace("database", url=f"sqlite:///{demo_dir / 'desk.db'}")
 
 

@@ -8,8 +8,9 @@ manager, which spawns ``workers`` processes that each build the app with ``app_f
   worker is good (and its revocation final) in all of them;
 - the schema is created once, here, before any worker starts (workers creating it at once
   would race on PostgreSQL's catalogue);
-- ``PROMETHEUS_MULTIPROC_DIR`` is set and emptied before the workers import
-  ``prometheus_client`` (see ``bts_desk.service.metrics``).
+- ``PROMETHEUS_MULTIPROC_DIR`` (the configured one, or a new temporary directory) is set and
+  cleared of a previous run's ``*.db`` files before the workers import ``prometheus_client``
+  (see ``bts_desk.service.metrics``).
 
 Each worker is stateless apart from its connection pool: sessions, challenges, reports and
 console sessions all live in the database, so any worker (or any machine) can answer anything.
@@ -18,7 +19,6 @@ console sessions all live in the database, so any worker (or any machine) can an
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -47,10 +47,11 @@ def prepare_environment(db_url: str, ca_file: Path, metrics_dir: Path | None = N
         db.create_schema()
     finally:
         db.dispose()
-    directory = metrics_dir or Path(tempfile.mkdtemp(prefix="bts-sync-metrics-"))
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    configured = metrics_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="bts-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # counts of a previous run (only our own files)
+        stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     os.environ["BTS_SYNC_DB"] = db_url
     os.environ["BTS_SYNC_CA_FILE"] = str(ca_file.resolve())

@@ -38,7 +38,7 @@ from bts_desk import __version__
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAck
+from bts_desk.sync.wire.report import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
