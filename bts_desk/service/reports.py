@@ -27,7 +27,7 @@ from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.errors import ApiError
 from bts_desk.service.fleet_models import HISTORY_DAYS, DeskReportRow, DeskState
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import (
+from bts_desk.sync.wire.report import (
     MAX_REPORT_BODY,
     PATH_DESK_REPORT,
     DeskReport,
@@ -97,7 +97,12 @@ def report_router(
     """The desks' endpoint; ``officer_dependency`` is the app's bearer-token check (401)."""
     router = APIRouter()
 
-    @router.post(PATH_DESK_REPORT, response_model=DeskReportAck, tags=["fleet"])
+    @router.post(
+        PATH_DESK_REPORT,
+        response_model=DeskReportAck,
+        tags=["fleet"],
+        responses={s: {"model": wire.ErrorBody} for s in (400, 401, 403, 413, 422, 503)},
+    )
     async def desk_report(
         request: Request,
         body: DeskReport,

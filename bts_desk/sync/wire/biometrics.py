@@ -22,6 +22,7 @@ Template = Annotated[
     bytes,
     Base64(limits.MIN_TEMPLATE_BYTES, limits.MAX_TEMPLATE_BYTES, short_code=limits.E_BAD_TEMPLATE),
 ]
+SensorSize = Annotated[StrictInt, Field(ge=0, le=65535)]
 FingerImage = Annotated[bytes, Base64(1, limits.MAX_PNG_BYTES)]
 FaceImage = Annotated[bytes, Base64(1, limits.MAX_JPEG_BYTES)]
 
@@ -39,6 +40,13 @@ class FingerBody(BaseModel):
     template: Template = Field(description="the scanner module's template, its own format")
     image_png: FingerImage = Field(description="8-bit greyscale PNG of the best press")
     press_quality: list[Percent] = Field(default_factory=list, max_length=limits.MAX_PRESSES)
+    width: SensorSize = Field(default=0, description="sensor image columns (0: not told)")
+    height: SensorSize = Field(default=0, description="sensor image rows (0: not told)")
+    bits_per_pixel: Annotated[StrictInt, Field(ge=0, le=16)] = 0
+    dpi: SensorSize = 0
+    template_format: Annotated[str, Field(max_length=64)] = Field(
+        default="", description='the template\'s format, e.g. "synochip-r30x-char"'
+    )
 
     @classmethod
     def from_capture(cls, capture: FingerCapture) -> Self:
