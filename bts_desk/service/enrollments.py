@@ -11,7 +11,8 @@ endpoint passes its whole list). Order of the checks for each item:
    another hash → 409 (before the record checks, so a retry stays "already stored" even if
    the record was suspended meanwhile);
 4. the images decode — 422;
-5. in the write transaction: the record exists (404) and is 正常 and 已同步海关 (422); the
+5. in the write transaction: the record exists (404), belongs to a district the session
+   may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
    enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
    their revisions bumped, so the next pull brings the change to every desk.
 
@@ -203,6 +204,7 @@ class _Writer:
             select(
                 ServerBorderer.state,
                 ServerBorderer.synced,
+                ServerBorderer.customs_code,
                 ServerBorderer.has_face,
                 ServerBorderer.has_finger,
             )
@@ -215,6 +217,14 @@ class _Writer:
                 wire.E_RECORD_MISSING,
                 "边民备案记录不存在",
                 f"record {enrollment.borderer_id} not found",
+            )
+        if record.customs_code not in self._officer.districts:
+            raise ApiError(
+                403,
+                wire.E_DISTRICT_FORBIDDEN,
+                "该记录不属于本关员可办理的关区",
+                f"record {enrollment.borderer_id} of district {record.customs_code}, "
+                f"token grants {sorted(self._officer.districts)}",
             )
         if record.state != RecordState.NORMAL or not record.synced:
             raise ApiError(
@@ -236,7 +246,7 @@ class _Writer:
                 borderer_id=e.borderer_id,
                 officer_id=self._officer.officer_id,
                 officer_name=self._officer.name,
-                desk_id=e.desk_id,
+                desk_id=self._officer.desk_id,  # the session's desk, not the body's
                 captured_at=e.captured_at,
                 received_at=self._now,
                 scanner_model=e.scanner_model,

@@ -1,6 +1,7 @@
 """``bts-sync-server --workers 2`` on PostgreSQL: several processes, one service. A token
-issued by one worker is good in the other (shared secret), and ``/metrics`` merges the counts
-of both processes (prometheus_client's multiprocess mode): every request made is counted once."""
+issued by one worker is good in the other (sessions live in the database), and ``/metrics``
+merges the counts of both processes (prometheus_client's multiprocess mode): every request
+made is counted once."""
 
 from __future__ import annotations
 
