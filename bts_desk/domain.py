@@ -241,8 +241,9 @@ class FingerCapture:
 
     finger_no: int  # 1 or 2 (指纹1 / 指纹2)
     template: bytes = field(repr=False)  # the module's char file (RegModel result, UpChar)
-    image_png: bytes = field(repr=False)  # best press, 8-bit greyscale PNG
+    image_png: bytes = field(repr=False)  # the last press, 8-bit greyscale PNG
     press_quality: tuple[float, ...] = ()  # one figure per accepted press, 0..100
+    position: FingerPosition = FingerPosition.UNKNOWN  # which finger (ISO/IEC 19794 code)
 
 
 @dataclass(frozen=True)

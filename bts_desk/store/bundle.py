@@ -11,7 +11,7 @@ import json
 import struct
 from typing import Any
 
-from bts_desk.domain import FaceCapture, FingerCapture
+from bts_desk.domain import FaceCapture, FingerCapture, FingerPosition
 from bts_desk.errors import StoreError
 
 _MAGIC = b"BTSB1"
@@ -33,6 +33,7 @@ def pack(fingers: tuple[FingerCapture, ...], face: FaceCapture | None) -> bytes:
         "fingers": [
             {
                 "finger_no": f.finger_no,
+                "position": int(f.position),
                 "press_quality": list(f.press_quality),
                 "template": place(f.template),
                 "image_png": place(f.image_png),
@@ -68,6 +69,7 @@ def unpack(data: bytes) -> tuple[tuple[FingerCapture, ...], FaceCapture | None]:
                 template=take(f["template"]),
                 image_png=take(f["image_png"]),
                 press_quality=tuple(float(q) for q in f["press_quality"]),
+                position=FingerPosition.from_code(int(f.get("position", 0))),
             )
             for f in header["fingers"]
         )
