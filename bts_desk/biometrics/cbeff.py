@@ -421,13 +421,19 @@ def _bdb(node: ET.Element, kind: BlockKind, where: str) -> bytes:
         BlockKind.FACE_IMAGE: iso19794_5.MAX_RECORD_BYTES,
         BlockKind.VENDOR_TEMPLATE: MAX_VENDOR_BYTES,
     }[kind]
-    text = _text(node, where, limit=4 * ((limit + 2) // 3))
+    chars = 4 * ((limit + 2) // 3)
+    if len(node.text or "") > chars:
+        raise RecordError(E.CBEFF_OVERSIZED, f"{where}: more than {limit} bytes")
+    text = _text(node, where, limit=chars)
     if len(text) % 4:
         raise RecordError(E.CBEFF_BASE64, f"{where}: base64 of {len(text)} characters")
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise RecordError(E.CBEFF_BASE64, f"{where}: not base64") from None
+    if len(raw) > limit:
+        raise RecordError(E.CBEFF_OVERSIZED, f"{where}: {len(raw)} bytes > {limit}")
+    return raw
 
 
 def _cross_check(envelope: Envelope) -> ParsedEnvelope:

@@ -55,6 +55,7 @@ def sample_draft(
     *,
     desk_id: str = "desk-test",
     with_face: bool = True,
+    with_fingers: bool = True,
     seed: int | None = None,
     captured_at: dt.datetime | None = None,
 ) -> EnrollmentDraft:
@@ -68,7 +69,7 @@ def sample_draft(
             image_png=_finger_png(n),
             press_quality=(81.0 + n, 77.5, 90.25),
         )
-        for n in (1, 2)
+        for n in ((1, 2) if with_fingers else ())
     )
     face = (
         FaceCapture(jpeg=_face_jpeg(), quality={"sharpness": 0.82, "brightness": 0.61})
