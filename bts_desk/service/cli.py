@@ -3,6 +3,7 @@
     bts-sync-server --db sqlite:///sync.db --ca officer-ca.pem [--host 127.0.0.1] [--port 8765]
     bts-sync-server --db URL --ca FILE --load-demo 10000          # load, then serve
     bts-sync-server --db URL --load-demo 10000 --no-serve         # load only (no --ca needed)
+    bts-sync-server export --since 2026-12-01 DIR --db URL        # stored envelopes as files
 
 The token secret comes from ``--token-secret-file`` or the environment variable
 ``BTS_SYNC_TOKEN_SECRET``; without either a random one is made (tokens end with the process).
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk.service.console.admin_cli import main as admin_main
 
         return admin_main(argv[1:])
+    if argv[:1] == ["export"]:  # bts-sync-server export --since DATE DIR: CBEFF envelopes
+        from bts_desk.service.export import main as export_main
+
+        return export_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
