@@ -70,9 +70,11 @@ class SyncSettings:
 class ScannerSettings:
     driver: str = "r30x"
     port: str = "auto"  # "auto": discover by USB VID:PID
-    baudrate: int = 57600
+    baudrate: int = 57600  # tried first; then 115200 and the other 9600×N rates
     address: int = 0xFFFFFFFF
     password: int = 0
+    model: str = "auto"  # r30x: as608 / r307 / r503 / generic, or ask the module
+    switch_baudrate: int = 0  # r30x: e.g. 115200 to set the module faster (0: leave it)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class CardSettings:
     profile: str = "piv"
     reader: str = ""  # substring of the reader name; empty: the first reader with a card
     ca_cert: str = ""  # PEM file of the CA that issues officer cards
+    crl: str = ""  # CRL file (DER or PEM) of that CA, machine-wide; empty: only the service's
+    require_client_auth: bool = True  # officer certificates must carry EKU clientAuth
+    clock_skew_s: int = 300  # tolerated desk clock error when checking validity dates
 
 
 @dataclass(frozen=True)

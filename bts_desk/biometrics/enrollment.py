@@ -5,7 +5,7 @@ The captures carry what their driver knew; this module only fills what an older 
 before the field existed, still waiting in an outbox) cannot tell:
 
 - finger position: a capture without one (``UNKNOWN``) is filed under its slot's default
-  finger (``DEFAULT_FINGER_POSITIONS``: 指纹1 右手食指, 指纹2 左手食指), the finger the 补录
+  finger (``FingerCapture.iso_position``: 指纹1 右手食指, 指纹2 左手食指), the finger the 补录
   dialog asks for unless the officer chooses another;
 - bit depth: read from the image itself (only the 16 levels a 4-bpp module produces → 4);
 - resolution: ``ASSUMED_DPI`` (500 ppi, the R30x family's sensors) when the driver gave none;
@@ -18,31 +18,20 @@ Pure functions; runs on the sync worker thread (never the GUI thread).
 from __future__ import annotations
 
 from bts_desk.biometrics import builder
-from bts_desk.domain import (
-    DEFAULT_FINGER_POSITIONS,
-    EnrollmentDraft,
-    FaceCapture,
-    FingerCapture,
-    FingerPosition,
-)
+from bts_desk.domain import EnrollmentDraft, FaceCapture, FingerCapture
 
 ASSUMED_DPI = 500
 
 
 def finger_source(capture: FingerCapture, draft: EnrollmentDraft) -> builder.FingerSource:
-    position = capture.position
-    if position is FingerPosition.UNKNOWN:
-        position = DEFAULT_FINGER_POSITIONS.get(capture.finger_no, FingerPosition.UNKNOWN)
-    bits = int(getattr(capture, "bits_per_pixel", 0))  # 0: the builder reads it off the image
-    template_format = str(getattr(capture, "template_format", "")) or "unknown"
     return builder.FingerSource(
-        position=position,
+        position=capture.iso_position,
         image_png=capture.image_png,
-        bits_per_pixel=bits,
-        dpi=int(getattr(capture, "dpi", 0)) or ASSUMED_DPI,
+        bits_per_pixel=capture.bits_per_pixel,  # 0: the builder reads it off the image
+        dpi=capture.dpi or ASSUMED_DPI,
         template=capture.template,
         module_family=draft.scanner_model or "unknown",
-        template_format=template_format,
+        template_format=capture.template_format or "unknown",
         quality=capture.press_quality[-1] if capture.press_quality else None,
         device=f"{draft.scanner_model}#{draft.scanner_serial}" if draft.scanner_model else "",
     )

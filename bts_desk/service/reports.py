@@ -97,7 +97,12 @@ def report_router(
     """The desks' endpoint; ``officer_dependency`` is the app's bearer-token check (401)."""
     router = APIRouter()
 
-    @router.post(PATH_DESK_REPORT, response_model=DeskReportAck, tags=["fleet"])
+    @router.post(
+        PATH_DESK_REPORT,
+        response_model=DeskReportAck,
+        tags=["fleet"],
+        responses={s: {"model": wire.ErrorBody} for s in (400, 401, 403, 413, 422, 503)},
+    )
     async def desk_report(
         request: Request,
         body: DeskReport,

@@ -53,6 +53,10 @@ def lock_title(reason: Reason) -> str:
         return QCoreApplication.translate(
             "SessionLock", "Card reader disconnected: the window is locked"
         )
+    if reason is Reason.REVOKED:
+        return QCoreApplication.translate(
+            "SessionLock", "The card's certificate has been revoked: the window is locked"
+        )
     if reason is Reason.CARD_RESET:
         return QCoreApplication.translate(
             "SessionLock", "The card was reset by another program: the window is locked"

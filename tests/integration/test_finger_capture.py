@@ -54,9 +54,16 @@ def _kinds(events: list[FingerEvent]) -> list[tuple[str, int]]:
 
 def _check_capture(capture: FingerCapture, finger_no: int) -> None:
     assert capture.finger_no == finger_no
-    assert len(capture.template) == 512
+    assert len(capture.template) == 1536  # the R503's (the emulator's default model)
+    assert capture.template_format == "grow-r50x-char"
+    assert (capture.width, capture.height, capture.dpi, capture.bits_per_pixel) == (
+        192,
+        192,
+        508,
+        4,
+    )
     image = cv2.imdecode(np.frombuffer(capture.image_png, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert image.shape == (288, 256) and image.dtype == np.uint8
+    assert image.shape == (capture.height, capture.width) and image.dtype == np.uint8
     assert image.std() > 20  # a ridge pattern, not a blank sensor
     assert len(capture.press_quality) == 3
     assert all(50 <= q <= 100 for q in capture.press_quality)
@@ -229,7 +236,9 @@ def test_monitor_turns_red_on_unplug_and_green_on_replug(r30x_emulator: R30xEmul
     try:
         assert monitor.worker is not None
         _wait_for(lambda: monitor.status().ok)
-        assert monitor.status().capacity == 300 and monitor.status().port == str(r30x_emulator.path)
+        assert monitor.status().capacity == r30x_emulator.capacity and monitor.status().port == str(
+            r30x_emulator.path
+        )
         r30x_emulator.unplug()
         _wait_for(lambda: not monitor.status().ok and not monitor.status().checking)
         assert "USB" in monitor.status().summary_zh

@@ -40,7 +40,6 @@ STRICT = ConfigDict(extra="forbid", frozen=True)
 LENIENT = ConfigDict(extra="ignore", frozen=True)
 
 B64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
-_B64_RE = re.compile(B64_PATTERN)
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Printable text: no control characters (they break logs, CSV exports and PostgreSQL's NUL).
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
@@ -71,11 +70,21 @@ class Base64:
     max_bytes: int
     short_code: str = limits.E_BAD_FIELD
 
+    @property
+    def pattern(self) -> str:
+        """The general pattern, or for an exact size one that fixes the length and padding."""
+        if self.min_bytes != self.max_bytes:
+            return B64_PATTERN
+        full, rest = divmod(self.max_bytes, 3)
+        body = f"[A-Za-z0-9+/]{{{4 * full}}}"
+        tail = ("", "[A-Za-z0-9+/][AQgw]==", "[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=")[rest]
+        return f"^{body}{tail}$"
+
     def validate(self, value: object) -> bytes:
         if isinstance(value, str):
             if len(value) > b64_chars(self.max_bytes):
                 raise _refuse(limits.E_TOO_LARGE, "字段超过大小上限")
-            if not _B64_RE.match(value):
+            if not re.match(self.pattern, value):
                 raise _refuse(limits.E_BAD_BASE64, "字段不是有效的 base64")
             try:
                 value = base64.b64decode(value, validate=True)
@@ -105,7 +114,7 @@ class Base64:
         return {
             "type": "string",
             "format": "byte",
-            "pattern": B64_PATTERN,
+            "pattern": self.pattern,
             "minLength": b64_chars(self.min_bytes) if self.min_bytes else 0,
             "maxLength": b64_chars(self.max_bytes),
             "description": f"standard base64 of {self.min_bytes}..{self.max_bytes} bytes",
