@@ -325,6 +325,8 @@ def parse(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> ParsedEnvelope
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise RecordError(E.CBEFF_XML, f"not well-formed XML ({exc})") from None
+    except (LookupError, ValueError) as exc:  # e.g. an unknown encoding in the declaration
+        raise RecordError(E.CBEFF_XML, f"unreadable XML ({type(exc).__name__})") from None
     if root.tag != _q("BIR"):
         raise RecordError(E.CBEFF_STRUCTURE, f"root element {root.tag!r}, expected BIR")
     found = _children(root, _ROOT_SPEC, "BIR")
