@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-import uuid
 from urllib.parse import urlsplit
 
 from sync_service_stack import ApiClient, SvcPki, encode_enrollment, officer_of
