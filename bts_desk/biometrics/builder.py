@@ -3,11 +3,12 @@ CBEFF envelope.
 
 Inputs are plain values (``FingerSource``, ``FaceSource``) so that any scanner family or camera
 feeds the same code: geometry, bit depth and resolution come from the capture, never from
-constants. Which press's image is kept: the *last* press (press 3). The module holds only the
-image of its latest press; keeping the best one would mean uploading every press's image from
-the module (UpImage: 36,864 bytes + packet framing for a 256×288 4-bpp image, about 6.6 s on
-the wire at 57,600 baud, 3.3 s at 115,200), i.e. about 13 s more per finger at 57,600 baud
-(26 s per enrollment) for an image the module itself matched against the two before it. The
+constants. Which press's image is kept: the *last* press (press 3), the one the module itself
+matched against the two before it. The module holds only the image of its latest press, so
+keeping the best one would mean uploading every press's image from the module (UpImage of a
+256×288 4-bpp sensor: 36,864 bytes + packet framing, about 7.0 s on the wire at 57,600 baud,
+3.5 s at 115,200): two more images per finger, 27.8 s more per enrollment at 57,600 baud,
+13.9 s at 115,200 (13.9 s / 7.0 s for a 192×192 sensor; ``benchmarks/records_bench.py``). The
 kept press's own quality figure goes into the CBEFF block. Pure functions; any thread (the
 desk calls them on its sync worker, never on the GUI thread).
 """
