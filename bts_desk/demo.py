@@ -31,6 +31,8 @@ def demo_settings(settings: Settings) -> Settings:
     """``settings`` redirected to the demo directory and its local SQLite store."""
     demo_dir = settings.data_dir / "demo"
     settings = settings.replace("paths", data_dir=str(demo_dir))
+    if not settings.desk.customs_code:  # the demo card's 关区 (its status reports name it)
+        settings = settings.replace("desk", customs_code="8609")
     return settings.replace("database", url=f"sqlite:///{demo_dir / 'desk.db'}")
 
 
@@ -115,6 +117,11 @@ def _start_service(settings: Settings, ca_pem: bytes, closers: list[Callable[[],
     except ImportError as exc:
         log.warning("no local sync service in this installation (%s): demo runs offline", exc)
         return ""
-    service = start_demo_service(settings.data_dir / "sync-service.db", ca_pem, records=DEMO_ROWS)
+    service = start_demo_service(
+        settings.data_dir / "sync-service.db",
+        ca_pem,
+        records=DEMO_ROWS,
+        grant_all_to=[_driver("piv_card.officer_card", "DEMO_OFFICER_ID")],
+    )
     closers.append(service.stop)
     return service.url

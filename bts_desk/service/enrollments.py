@@ -13,7 +13,8 @@ endpoint passes its whole list). Order of the checks for each item:
 4. the CBEFF envelope parses, every record in it with strict bounds (``bts_desk.biometrics``:
    format identifiers, lengths, dimensions, positions, counts; each image decodes) and it is
    this enrollment's (its index is the UUID) — 422 with the record's own code;
-5. in the write transaction: the record exists (404) and is 正常 and 已同步海关 (422); the
+5. in the write transaction: the record exists (404), belongs to a district the session
+   may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
    enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
    their revisions bumped, so the next pull brings the change to every desk.
 
@@ -229,6 +230,7 @@ class _Writer:
             select(
                 ServerBorderer.state,
                 ServerBorderer.synced,
+                ServerBorderer.customs_code,
                 ServerBorderer.has_face,
                 ServerBorderer.has_finger,
             )
@@ -241,6 +243,14 @@ class _Writer:
                 wire.E_RECORD_MISSING,
                 "边民备案记录不存在",
                 f"record {enrollment.borderer_id} not found",
+            )
+        if record.customs_code not in self._officer.districts:
+            raise ApiError(
+                403,
+                wire.E_DISTRICT_FORBIDDEN,
+                "该记录不属于本关员可办理的关区",
+                f"record {enrollment.borderer_id} of district {record.customs_code}, "
+                f"token grants {sorted(self._officer.districts)}",
             )
         if record.state != RecordState.NORMAL or not record.synced:
             raise ApiError(
@@ -263,7 +273,7 @@ class _Writer:
                 borderer_id=e.borderer_id,
                 officer_id=self._officer.officer_id,
                 officer_name=self._officer.name,
-                desk_id=e.desk_id,
+                desk_id=self._officer.desk_id,  # the session's desk, not the body's
                 captured_at=e.captured_at,
                 received_at=self._now,
                 scanner_model=e.scanner_model,

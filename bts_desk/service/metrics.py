@@ -48,9 +48,11 @@ from bts_desk.service.console import auth
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.reports import Clock, fleet_gauges
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT
+from bts_desk.sync.wire.report import PATH_DESK_REPORT
 
 PATH_METRICS = "/metrics"
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the metrics below write their files there
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 _LOCAL = CollectorRegistry()  # single-process mode; ignored when PROMETHEUS_MULTIPROC_DIR is set
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 

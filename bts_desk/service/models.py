@@ -12,6 +12,10 @@
   envelope as uploaded, and per finger / face what its records say (position, size, quality).
 - ``session_challenge``: single-use login challenges (in the database so that several
   service processes can share them).
+- ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),
+  each bound to an officer, a desk and the districts granted at login.
+- ``district_grant`` / ``grant_log``: which districts (关区) an officer may serve beyond their
+  own, and the record of every grant and revocation.
 
 Portable column types only: the same tables run on SQLite and PostgreSQL.
 """
@@ -32,6 +36,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,7 +70,10 @@ class ServerBorderer(ServerBase):
     last_op_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     revision: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ux_borderer_revision", "revision", unique=True),)
+    __table_args__ = (
+        Index("ux_borderer_revision", "revision", unique=True),
+        Index("ix_borderer_district_revision", "customs_code", "revision"),  # pulls per grant
+    )
 
 
 class RevisionCounter(ServerBase):
@@ -140,3 +148,38 @@ class SessionChallenge(ServerBase):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bytes
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # POSIX seconds
+
+
+class OfficerSession(ServerBase):
+    __tablename__ = "officer_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(String(32), index=True)
+    officer_name: Mapped[str] = mapped_column(String(64))
+    customs_code: Mapped[str] = mapped_column(String(8))
+    desk_id: Mapped[str] = mapped_column(String(64))
+    districts: Mapped[str] = mapped_column(Text)  # comma-separated 关区代码
+    created_at: Mapped[float] = mapped_column(Float)  # POSIX seconds
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DistrictGrant(ServerBase):
+    __tablename__ = "district_grant"
+
+    officer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    district: Mapped[str] = mapped_column(String(8), primary_key=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    granted_by: Mapped[str] = mapped_column(String(64))
+
+
+class GrantLog(ServerBase):
+    __tablename__ = "grant_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(8))  # grant / revoke
+    officer_id: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str] = mapped_column(String(8))
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(200), default="")

@@ -22,6 +22,7 @@ at most a couple at a time).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,7 @@ from bts_desk.biometrics.errors import RecordError
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAck
+from bts_desk.sync.wire.report import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class SessionGrant:
     token: str
     expires_at: float  # time.monotonic() deadline
     officer: Officer
+    districts: tuple[str, ...] = ()  # the 关区 this session may pull and upload for
 
 
 def default_retry(
@@ -146,7 +148,14 @@ class SyncClient:
             token=answer.token,
             expires_at=started + answer.expires_in,
             officer=Officer(who.officer_id, who.name, who.customs_code),
+            districts=tuple(answer.districts),
         )
+
+    def close_session(self, token: str) -> None:
+        """End the session on the service (logout, card pulled): the token is refused from
+        now on. An already-ended session is not an error."""
+        with contextlib.suppress(SyncAuthError):
+            self._call("DELETE", wire.PATH_SESSION, _NoBody, token=token)
 
     def put_enrollment(self, token: str, draft: EnrollmentDraft) -> str:
         """Upload one enrollment; returns ``stored`` or ``already_stored``."""
@@ -214,6 +223,10 @@ class SyncClient:
             response.close()
 
 
+class _NoBody(BaseModel):
+    """The empty answer of a 204."""
+
+
 def _enrollment(draft: EnrollmentDraft) -> wire.EnrollmentBody:
     try:
         return wire.EnrollmentBody.from_draft(draft)
@@ -230,7 +243,7 @@ def _judge(method: str, path: str, response: requests.Response, answer: type[A])
     status = response.status_code
     if 200 <= status < 300:
         try:
-            return answer.model_validate_json(response.content)
+            return answer.model_validate_json(response.content or b"{}")
         except ValidationError as exc:
             raise _malformed(method, path, f"HTTP {status}: {exc}"[:500]) from None
     try:

@@ -18,9 +18,9 @@ from bts_desk.service.console.auth import AdminError, add_admin, check_password
 from bts_desk.service.local import LocalService
 from bts_desk.service.reports import store_report
 from bts_desk.store.enrollments import save_enrollment
-from bts_desk.sync.report_wire import DeskReport, OutboxReport
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.report import DeskReport, OutboxReport
 
 PASSWORD = "correct horse battery"
 

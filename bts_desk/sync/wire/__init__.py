@@ -18,6 +18,8 @@ API (all JSON; every call except health, the CRL and the two session calls needs
   200 "already_stored", 409 conflicting body under a known UUID
 - ``POST /api/v1/enrollments:batch`` ``BatchBody`` → ``BatchAnswer``: each item is judged
   as its own PUT would be (a body that does not fit the models is refused whole, 422).
+- ``POST /api/v1/desk-reports`` ``report.DeskReport`` → ``report.DeskReportAck`` (a desk's
+  status for IT's fleet console; 403 for another desk's id)
 - Every refusal: 4xx ``ErrorBody`` ``{"detail": {"code", "message"}}`` (Chinese message).
 
 Pure Python, no Qt, no HTTP library: safe on any thread.

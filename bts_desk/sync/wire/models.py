@@ -44,7 +44,9 @@ class EnrollmentBody(BaseModel):
 
     borderer_id: RecordId
     officer_id: Annotated[str, Text(T["officer_id"], required=True)]
-    desk_id: Annotated[str, Text(T["desk_id"], required=True)]
+    desk_id: Annotated[str, Text(T["desk_id"], required=True)] = Field(
+        description="informational: the service records the desk of the session"
+    )
     captured_at: UtcTime
     biometrics: Envelope
     scanner_model: Annotated[str, Text(T["scanner_model"])] = ""
@@ -173,11 +175,16 @@ class OfficerAnswer(BaseModel):
 
 
 class SessionAnswer(BaseModel):
+    """An opaque session id (revocable: ``DELETE /api/v1/session``), bound to the officer,
+    the desk named at login and the districts (关区) the officer may serve."""
+
     model_config = LENIENT
 
     token: StrictStr
     expires_in: Count
     officer: OfficerAnswer
+    desk_id: StrictStr = ""
+    districts: list[StrictStr] = Field(default_factory=list)
 
 
 # --- borderer records (pull) -----------------------------------------------------------------
