@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20260, help="seed of the demo generator")
     p.add_argument("--no-serve", action="store_true", help="exit after loading")
     p.add_argument("--docs", action="store_true", help="serve /docs and /openapi.json")
+    p.add_argument("--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS")
+    p.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -62,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if args.ca is None:
         print("bts-sync-server: --ca FILE is required to serve", file=sys.stderr)
         return 2
+    if (args.certfile is None) != (args.keyfile is None):
+        print("bts-sync-server: --certfile and --keyfile go together", file=sys.stderr)
+        return 2
+    if args.certfile is None and args.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("serving plain HTTP on %s: desks refuse it (use --certfile/--keyfile "
+                    "or a TLS reverse proxy)", args.host)  # fmt: skip
     if args.workers > 1:
         from bts_desk.service.workers import serve_workers
 
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
             log_level=args.log_level.lower(),
         )
         return 0
@@ -79,7 +89,14 @@ def run(args: argparse.Namespace) -> int:
     from bts_desk.service.app import create_app
 
     app = create_app(args.db, args.ca.read_bytes(), docs=args.docs)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        ssl_certfile=str(args.certfile) if args.certfile else None,
+        ssl_keyfile=str(args.keyfile) if args.keyfile else None,
+    )
     return 0
 
 
