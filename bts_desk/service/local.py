@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -41,10 +42,11 @@ class LocalService:
     port: int
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    scheme: str = "http"  # https when started with a certificate
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def internal_errors(self) -> int:
@@ -97,13 +99,23 @@ def start_local_service(
     host: str = "127.0.0.1",
     clock: Clock = utc_now,
     startup_timeout: float = 20.0,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    **app_options: Any,
 ) -> LocalService:
-    """Create the app on ``db_url`` and serve it on ``host:port`` in a background thread."""
-    app = create_app(db_url, ca_pem, clock=clock)
+    """Create the app on ``db_url`` and serve it on ``host:port`` in a background thread;
+    HTTPS with ``certfile``/``keyfile`` (PEM). ``app_options`` go to ``create_app``."""
+    app = create_app(db_url, ca_pem, clock=clock, **app_options)
     sock = _bind(host, port)
     actual_port = int(sock.getsockname()[1])
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -124,8 +136,9 @@ def start_local_service(
                 retryable=False,
             )
         time.sleep(0.01)
-    log.info("local sync service on http://%s:%d (%s)", host, actual_port, app.state.db.url)
-    return LocalService(app, host, actual_port, server, thread)
+    scheme = "https" if certfile else "http"
+    log.info("local sync service on %s://%s:%d (%s)", scheme, host, actual_port, app.state.db.url)
+    return LocalService(app, host, actual_port, server, thread, scheme)
 
 
 def _grant_every_district(db: ServiceDatabase, officers: Sequence[str]) -> None:

@@ -67,6 +67,8 @@ def serve_workers(
     workers: int,
     log_level: str = "info",
     metrics_dir: Path | None = None,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
 ) -> None:
     """Run ``workers`` processes on ``host:port`` until interrupted (blocking)."""
     import uvicorn
@@ -80,4 +82,6 @@ def serve_workers(
         workers=workers,
         log_level=log_level,
         access_log=False,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
     )
