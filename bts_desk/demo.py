@@ -117,6 +117,11 @@ def _start_service(settings: Settings, ca_pem: bytes, closers: list[Callable[[],
     except ImportError as exc:
         log.warning("no local sync service in this installation (%s): demo runs offline", exc)
         return ""
-    service = start_demo_service(settings.data_dir / "sync-service.db", ca_pem, records=DEMO_ROWS)
+    service = start_demo_service(
+        settings.data_dir / "sync-service.db",
+        ca_pem,
+        records=DEMO_ROWS,
+        grant_all_to=[_driver("piv_card.officer_card", "DEMO_OFFICER_ID")],
+    )
     closers.append(service.stop)
     return service.url

@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["sync-once", "run", "status"])
     p.add_argument("--db", help="SQLAlchemy URL of the desk store (default: settings)")
     p.add_argument("--url", help="base URL of the sync service (default: settings)")
+    p.add_argument("--ca-cert", help="PEM of the CA of the service's TLS certificate")
     p.add_argument("--key", type=Path, help="desk key file (default: settings)")
     p.add_argument("--desk-id", help="desk id (default: settings)")
     p.add_argument("--officer-key", type=Path, help="PEM private key of the officer")
@@ -87,6 +88,7 @@ def _worker(args: argparse.Namespace, settings: Settings, db: Database, key: Des
         args.url or settings.sync.url,
         desk_id=args.desk_id or settings.desk.id,
         timeout_s=args.timeout or settings.sync.timeout_s,
+        ca_cert=args.ca_cert or settings.sync.ca_cert,
         retry=default_retry(total=3, backoff_factor=0.2, backoff_jitter=0.2),
     )
     tokens = TokenBroker(client)

@@ -24,7 +24,7 @@ from bts_desk.service.console.auth import add_admin
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.fleet_models import DeskState
 from bts_desk.service.reports import store_report
-from bts_desk.sync.report_wire import DeskReport, OutboxReport
+from bts_desk.sync.wire.report import DeskReport, OutboxReport
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.shell import DeskShell
 from bts_desk.ui.tour import DEMO_PIN

@@ -18,9 +18,9 @@ from bts_desk.service.console.auth import add_admin
 from bts_desk.service.local import LocalService
 from bts_desk.service.reports import store_report
 from bts_desk.store.enrollments import save_enrollment
-from bts_desk.sync.report_wire import DeskReport, DeviceReport, OutboxReport
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.report import DeskReport, DeviceReport, OutboxReport
 
 pytestmark = needs_chromium
 PASSWORD = "console password 1"
