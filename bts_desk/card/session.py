@@ -155,6 +155,7 @@ class OfficerSession:
         self._card_events: int | None = None
         self._reader = ""  # where the session's card was: looked at first when unlocking
         self._listeners: list[SessionListener] = []
+        self.last_card_officer: Officer | None = None  # whose card got the last PIN (audit)
         if revocation is not None:
             revocation.add_listener(self.recheck_revocation)
 
@@ -228,6 +229,7 @@ class OfficerSession:
 
     def _prove(self, link: CardLink, pin: str, officer: Officer) -> None:
         """PIN once, then the possession proof; the link is closed on any failure."""
+        self.last_card_officer = officer
         try:
             self.profile.verify_pin(link, pin)
             prove_possession(self.profile, link, officer.certificate_der)
