@@ -58,6 +58,9 @@ PUBLIC_PROPERTIES: tuple[PublicProperty, ...] = (
     PublicProperty("CAMERA_SOURCE", "camera.source"),
     PublicProperty("CARD_READER", "card.reader"),
     PublicProperty("CA_CERT", "card.ca_cert"),
+    PublicProperty("CARD_CRL", "card.crl"),
+    PublicProperty("CARD_PROFILE", "card.profile"),
+    PublicProperty("CARD_PKCS11_MODULE", "card.pkcs11_module"),
 )
 
 

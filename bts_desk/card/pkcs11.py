@@ -1,7 +1,9 @@
 """The PKCS#11 card profile: officer tokens through the vendor's middleware module.
 
-Binding: PyKCS11 (maintained by Ludovic Rousseau, who also keeps pcsc-lite and pyscard; thin
-over the C API, so C_WaitForSlotEvent, the token flags and every CKR_ code are there).
+Binding: python-pkcs11 (pyauth, MIT, typed). It releases the GIL around every C call: a slow
+token (a USB key signing for 300 ms) must not freeze the desk's GUI and other threads, and a
+card emulator in the same process (tests, demo) must keep answering while the module waits for
+it. PyKCS11 was tried first and holds the GIL through each call, which deadlocked exactly there.
 
 - Module path: ``[card] pkcs11_module`` (machine-wide: MSI property ``CARD_PKCS11_MODULE``,
   ``/etc/bts-desk/config.toml`` on Debian). One ``ModuleThread`` loads it and makes every call
@@ -9,14 +11,15 @@ over the C API, so C_WaitForSlotEvent, the token flags and every CKR_ code are t
   that one (callers wait with a timeout).
 - Token: by ``[card] pkcs11_token`` (label or serial number) or else the first token holding an
   officer certificate; the certificate is paired with its private key by CKA_ID.
-- PIN: C_Login as CKU_USER, exactly once per call (never retried). CKR_PIN_INCORRECT with
+- PIN: C_Login as CKU_USER, exactly once per call (never retried), on a fresh session after the
+  certificate session is closed (so no earlier login lingers: C_Login would answer
+  CKR_USER_ALREADY_LOGGED_IN without checking the PIN). CKR_PIN_INCORRECT with
   CKF_USER_PIN_FINAL_TRY / COUNT_LOW says what is known of the tries left; CKR_PIN_LOCKED or
-  CKF_USER_PIN_LOCKED → blocked. Any earlier login of the token is logged out first, so a PIN
-  is really checked (C_Login would answer CKR_USER_ALREADY_LOGGED_IN without looking at it).
+  CKF_USER_PIN_LOCKED → blocked.
 - Signing: ECDSA with CKM_ECDSA over the SHA-256/384 digest (P-256/P-384; the raw r‖s the module
   returns becomes DER), RSA with CKM_SHA256_RSA_PKCS.
 - Presence: on every monitor tick C_WaitForSlotEvent without blocking drains slot events where
-  the module supports it, then C_GetSlotInfo (token present) and C_GetSessionInfo (the session
+  the module supports it, then the slot list (token present) and a find on the session (it
   survived: a pulled and re-inserted token invalidates it) are asked, so the check never relies
   on one event.
 """
@@ -33,8 +36,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import PyKCS11  # type: ignore[import-untyped]
+import pkcs11
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+from pkcs11 import Attribute, CertificateType, Mechanism, ObjectClass, TokenFlag
+from pkcs11 import exceptions as p11
 
 from bts_desk.card.identity import load_certificate, public_key_of
 from bts_desk.card.monitor import PresenceSnapshot
@@ -52,36 +57,27 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 20.0
-_GONE = {
-    PyKCS11.CKR_DEVICE_REMOVED,
-    PyKCS11.CKR_TOKEN_NOT_PRESENT,
-    PyKCS11.CKR_SESSION_HANDLE_INVALID,
-    PyKCS11.CKR_SESSION_CLOSED,
-    PyKCS11.CKR_SLOT_ID_INVALID,
-    PyKCS11.CKR_TOKEN_NOT_RECOGNIZED,
-    PyKCS11.CKR_DEVICE_ERROR,
-}
+_GONE = (
+    p11.DeviceRemoved,
+    p11.TokenNotPresent,
+    p11.SessionHandleInvalid,
+    p11.SessionClosed,
+    p11.SlotIDInvalid,
+    p11.TokenNotRecognised,
+    p11.DeviceError,
+)
 
 
 class Pkcs11ModuleError(CardError):
     """The middleware module cannot be loaded, or failed inside a call."""
 
 
-def _ckr(exc: BaseException) -> int | None:
-    return getattr(exc, "value", None) if isinstance(exc, PyKCS11.PyKCS11Error) else None
-
-
-def _ckr_name(code: int | None) -> str:
-    return str(PyKCS11.CKR.get(code, code)) if code is not None else "?"
-
-
 def pkcs11_error(exc: BaseException, action: str) -> CardError:
-    """A PyKCS11 (or crashed-call) exception as the desk's error with its own message."""
-    code = _ckr(exc)
-    detail = f"PKCS#11 {action}: {_ckr_name(code) if code is not None else repr(exc)}"
-    if code in _GONE:
+    """A python-pkcs11 (or crashed-call) exception as the desk's error with its own message."""
+    detail = f"PKCS#11 {action}: {type(exc).__name__} {exc}".rstrip()
+    if isinstance(exc, _GONE):
         return CardRemovedError("卡介质已拔出或已断开，请重新插入后再试", detail)
-    if code == PyKCS11.CKR_PIN_LOCKED:
+    if isinstance(exc, p11.PinLocked):
         return PinBlockedError(detail)
     return Pkcs11ModuleError("卡介质中间件（PKCS#11）调用失败，请重新插入卡介质后再试", detail)
 
@@ -105,21 +101,18 @@ class ModuleThread:
                 "找不到卡介质中间件（PKCS#11 模块），请联系系统管理员检查配置 card.pkcs11_module",
                 f"PKCS#11 module {self.path!r} does not exist",
             )
-        lib = PyKCS11.PyKCS11Lib()
         try:
-            lib.load(self.path)
-        except PyKCS11.PyKCS11Error as exc:
+            self.lib = pkcs11.lib(self.path)
+        except (RuntimeError, OSError) as exc:  # dlopen failure, C_Initialize failure
             raise Pkcs11ModuleError(
                 "卡介质中间件（PKCS#11 模块）无法加载，请联系系统管理员",
-                f"loading PKCS#11 module {self.path!r}: {exc}",
+                f"loading PKCS#11 module {self.path!r}: {type(exc).__name__} {exc}",
             ) from exc
-        self.lib = lib
-        info = lib.getInfo()
         log.info(
             "PKCS#11 module %s loaded: %s %s",
             self.path,
-            info.manufacturerID.strip(),
-            info.libraryDescription.strip(),
+            self.lib.manufacturer_id.strip(),
+            self.lib.library_description.strip(),
         )
 
     def call(self, fn: Callable[[], T], timeout: float = CALL_TIMEOUT_S) -> T:
@@ -155,147 +148,143 @@ class ModuleThread:
         lib = self.lib
         if lib is not None:
             with contextlib.suppress(CardError):
-                self.call(lib.unload, timeout=5.0)
+                self.call(lambda: pkcs11.unload(self.path), timeout=5.0)  # also drops its cache
             self.lib = None
         self._calls.put(None)
         self._thread.join(timeout=5)
 
 
 class Pkcs11Token:
-    """One open PKCS#11 session on the officer's token. Calls go through the module thread."""
+    """The officer's token behind a PKCS#11 module. Calls go through the module thread."""
 
     def __init__(
-        self, source: Pkcs11TokenSource, slot: int, session: Any, certificate: bytes, key: Any
+        self, source: Pkcs11TokenSource, token: Any, certificate: bytes, cka_id: bytes
     ) -> None:
         self.source = source
-        self.slot = slot
-        self._session = session
+        self.module = source.module
+        self._token = token
+        self.slot = int(token.slot.slot_id)
+        self.label = str(token.label).strip()
+        self.serial = bytes(token.serial).decode("ascii", "replace").strip()
         self._certificate = certificate
-        self._key = key
-        info = source.module.call(lambda: source.module.lib.getTokenInfo(slot))
-        self.label = str(info.label).strip()
-        self.serial = str(info.serialNumber).strip()
+        self._cka_id = cka_id
+        self._session: Any = None  # the logged-in session, after verify_pin
 
     @property
     def location(self) -> str:
-        return f"{Path(self.source.module.path).name} · slot {self.slot} · {self.label}"
+        return f"{Path(self.module.path).name} · slot {self.slot} · {self.label}"
 
     def _flags(self) -> int:
-        module = self.source.module
-        return int(module.call(lambda: module.lib.getTokenInfo(self.slot)).flags)
+        """Module thread: the token's flags as they are now (python-pkcs11 caches them)."""
+        for slot in self.module.lib.get_slots(token_present=True):
+            if slot.slot_id == self.slot:
+                return int(slot.get_token().flags)
+        raise CardRemovedError("卡介质已拔出", f"PKCS#11 slot {self.slot}: no token")
 
     def read_certificate(self) -> bytes:
         return self._certificate
 
     def pin_tries_left(self) -> int | None:
-        flags = self._flags()
-        if flags & PyKCS11.CKF_USER_PIN_LOCKED:
+        flags = self.module.call(self._flags)
+        if flags & TokenFlag.USER_PIN_LOCKED:
             return 0
-        return 1 if flags & PyKCS11.CKF_USER_PIN_FINAL_TRY else None
+        return 1 if flags & TokenFlag.USER_PIN_FINAL_TRY else None
 
     def verify_pin(self, pin: str) -> None:
         check_pin_format(pin)
-        if self._flags() & PyKCS11.CKF_USER_PIN_LOCKED:
-            raise PinBlockedError(f"PKCS#11 token {self.label!r}: CKF_USER_PIN_LOCKED")
-
-        def login() -> None:
-            with contextlib.suppress(PyKCS11.PyKCS11Error):
-                self._session.logout()  # a login left by an earlier session is no PIN check
-            self._session.login(pin, PyKCS11.CKU_USER)
-
-        try:
-            self.source.module.call(login)
-        except CardError as exc:
-            raise self._pin_error(exc) from exc
+        self.module.call(lambda: self._login(pin))
         log.info("PIN verified on PKCS#11 token %r", self.label)
 
-    def _pin_error(self, exc: CardError) -> CardError:
-        detail = exc.detail
-        if "CKR_PIN_INCORRECT" not in detail and "CKR_PIN_LEN_RANGE" not in detail:
-            return exc
+    def _login(self, pin: str) -> None:
+        """Module thread: C_OpenSession + C_Login(CKU_USER), once."""
+        if self._flags() & TokenFlag.USER_PIN_LOCKED:
+            raise PinBlockedError(f"PKCS#11 token {self.label!r}: CKF_USER_PIN_LOCKED")
+        if self._session is not None:
+            with contextlib.suppress(p11.PKCS11Error):
+                self._session.close()
+            self._session = None
+        try:
+            self._session = self._token.open(user_pin=pin)
+        except (p11.PinIncorrect, p11.PinLenRange, p11.PinInvalid) as exc:
+            raise self._pin_error(exc) from exc
+        except p11.PKCS11Error as exc:
+            raise pkcs11_error(exc, "C_Login") from exc
+
+    def _pin_error(self, exc: p11.PKCS11Error) -> CardError:
+        detail = f"PKCS#11 C_Login: {type(exc).__name__}"
         try:
             flags = self._flags()
-        except CardError:
+        except (CardError, p11.PKCS11Error):
             flags = 0
         log.warning("wrong PIN on PKCS#11 token %r (flags %#x)", self.label, flags)
-        if flags & PyKCS11.CKF_USER_PIN_LOCKED:
+        if flags & TokenFlag.USER_PIN_LOCKED:
             return PinBlockedError(detail + ", CKF_USER_PIN_LOCKED")
-        if flags & PyKCS11.CKF_USER_PIN_FINAL_TRY:
+        if flags & TokenFlag.USER_PIN_FINAL_TRY:
             return WrongPinError(1, detail + ", CKF_USER_PIN_FINAL_TRY")
-        return WrongPinError(None, detail, low=bool(flags & PyKCS11.CKF_USER_PIN_COUNT_LOW))
+        low = bool(flags & TokenFlag.USER_PIN_COUNT_LOW)
+        return WrongPinError(None, detail + (", CKF_USER_PIN_COUNT_LOW" if low else ""), low=low)
 
     def sign_challenge(self, challenge: bytes, certificate_der: bytes) -> bytes:
         key = public_key_of(load_certificate(certificate_der))
         if isinstance(key, rsa.RSAPublicKey):
-            mechanism = PyKCS11.Mechanism(PyKCS11.CKM_SHA256_RSA_PKCS, None)
-            data = challenge
-        else:
-            assert isinstance(key, ec.EllipticCurvePublicKey)
-            mechanism = PyKCS11.Mechanism(PyKCS11.CKM_ECDSA, None)
-            p384 = key.curve.name == "secp384r1"
-            data = (hashlib.sha384 if p384 else hashlib.sha256)(challenge).digest()
-        raw = bytes(self.source.module.call(lambda: self._sign(data, mechanism)))
-        if isinstance(key, rsa.RSAPublicKey):
-            return raw
+            return self.module.call(lambda: self._sign(challenge, Mechanism.SHA256_RSA_PKCS))
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        p384 = key.curve.name == "secp384r1"
+        digest = (hashlib.sha384 if p384 else hashlib.sha256)(challenge).digest()
+        raw = self.module.call(lambda: self._sign(digest, Mechanism.ECDSA))
         half = len(raw) // 2
         if len(raw) % 2 or half == 0:
             raise CardError("卡签名失败", f"CKM_ECDSA returned {len(raw)} bytes")
         r, s = int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
         return utils.encode_dss_signature(r, s)
 
-    def _sign(self, data: bytes, mechanism: Any) -> Any:
-        """Module thread: C_Sign with the certificate's private key (found now if the token
-        showed it only after C_Login)."""
-        if isinstance(self._key, _LazyKey):
-            template = [
-                (PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY),
-                (PyKCS11.CKA_ID, self._key.cka_id),
-            ]
-            keys = self._session.findObjects(template)
-            if not keys:
-                raise CardError(
-                    "卡内未找到与证书配对的私钥，请联系发卡单位",
-                    f"PKCS#11 {self.label!r}: no private key, CKA_ID {self._key.cka_id.hex()}",
-                )
-            self._key = keys[0]
-        return self._session.sign(self._key, data, mechanism)
+    def _sign(self, data: bytes, mechanism: Mechanism) -> bytes:
+        """Module thread: C_Sign with the private key of the certificate's CKA_ID."""
+        if self._session is None:
+            raise CardError("卡未通过 PIN 验证，请重新登录", "PKCS#11 sign before C_Login")
+        try:
+            key = self._session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=self._cka_id)
+            return bytes(key.sign(data, mechanism=mechanism))
+        except (p11.NoSuchKey, p11.MultipleObjectsReturned) as exc:
+            raise CardError(
+                "卡内未找到与证书配对的私钥，请联系发卡单位",
+                f"PKCS#11 {self.label!r}: private key CKA_ID {self._cka_id.hex()}: {exc!r}",
+            ) from exc
+        except p11.PKCS11Error as exc:
+            raise pkcs11_error(exc, f"C_Sign {mechanism.name}") from exc
 
     def check(self, snapshot: PresenceSnapshot | None) -> None:
-        self.source.module.call(self._check_present, timeout=5.0)
+        self.module.call(self._check_present, timeout=5.0)
 
     def _check_present(self) -> None:
         """Module thread: slot events drained, token present, session still valid."""
-        module = self.source.module
-        lib = module.lib
+        module = self.module
         if module.wait_supported:
             try:
                 for _ in range(8):
-                    lib.waitForSlotEvent(PyKCS11.CKF_DONT_BLOCK)
-            except PyKCS11.PyKCS11Error as exc:
-                if exc.value in (
-                    PyKCS11.CKR_FUNCTION_NOT_SUPPORTED,
-                    PyKCS11.CKR_CRYPTOKI_NOT_INITIALIZED,
-                ):
-                    module.wait_supported = False  # polling below is all there is
+                    module.lib.wait_for_slot_event(blocking=False)
+            except p11.NoEvent:
+                pass
+            except p11.PKCS11Error:
+                module.wait_supported = False  # polling below is all there is
         try:
-            if not lib.getSlotInfo(self.slot).flags & PyKCS11.CKF_TOKEN_PRESENT:
+            present = [s.slot_id for s in module.lib.get_slots(token_present=True)]
+            if self.slot not in present:
                 raise CardRemovedError("卡介质已拔出", f"PKCS#11 slot {self.slot}: no token")
-            self._session.getSessionInfo()
-        except PyKCS11.PyKCS11Error as exc:
+            if self._session is not None:
+                next(
+                    iter(self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})),
+                    None,
+                )
+        except p11.PKCS11Error as exc:
             raise pkcs11_error(exc, f"presence of slot {self.slot}") from exc
 
     def close(self) -> None:
         session, self._session = self._session, None
         if session is None:
             return
-
-        def end() -> None:
-            for step in (session.logout, session.closeSession):
-                with contextlib.suppress(PyKCS11.PyKCS11Error):
-                    step()
-
         try:
-            self.source.module.call(end, timeout=5.0)
+            self.module.call(session.close, timeout=5.0)  # C_Logout + C_CloseSession
         except CardError as exc:
             log.info("PKCS#11 session not closed cleanly: %s", exc.detail)
 
@@ -325,61 +314,51 @@ class Pkcs11TokenSource:
         self.module.close()
 
     def open_token(self, prefer: str = "") -> Pkcs11Token:
-        slot, session, certificate, key = self.module.call(self._find)
-        try:
-            return Pkcs11Token(self, slot, session, certificate, key)
-        except BaseException:
-            self.module.call(session.closeSession)
-            raise
+        token, certificate, cka_id = self.module.call(self._find)
+        return Pkcs11Token(self, token, certificate, cka_id)
 
-    def _find(self) -> tuple[int, Any, bytes, Any]:
-        """Module thread: the first token (matching the filter) with a certificate whose
-        private key has the same CKA_ID."""
-        lib = self.module.lib
-        slots = lib.getSlotList(tokenPresent=True)
-        seen: list[str] = []
-        for slot in slots:
-            info = lib.getTokenInfo(slot)
-            label, serial = str(info.label).strip(), str(info.serialNumber).strip()
-            seen.append(label)
-            if self.token_filter and self.token_filter not in (label, serial):
-                continue
-            session = lib.openSession(slot, PyKCS11.CKF_SERIAL_SESSION)
-            found = _officer_objects(session)
-            if found is not None:
-                return slot, session, found[0], found[1]
-            session.closeSession()
+    def _find(self) -> tuple[Any, bytes, bytes]:
+        """Module thread: the first token (matching the filter) with an X.509 certificate
+        that has a CKA_ID (its private key's, looked up again when signing)."""
+        try:
+            slots = self.module.lib.get_slots(token_present=True)
+            seen: list[str] = []
+            for slot in slots:
+                token = slot.get_token()
+                label = str(token.label).strip()
+                serial = bytes(token.serial).decode("ascii", "replace").strip()
+                seen.append(label)
+                if self.token_filter and self.token_filter not in (label, serial):
+                    continue
+                with token.open() as session:  # public objects only: no PIN yet
+                    found = _officer_certificate(session)
+                if found is not None:
+                    return token, found[0], found[1]
+        except p11.PKCS11Error as exc:
+            raise pkcs11_error(exc, "looking for the officer token") from exc
         if not slots:
             raise NoCardError("请插入卡介质", f"PKCS#11 {self.module.path}: no token present")
         raise NoOfficerApplicationError(
-            f"PKCS#11 tokens {seen} (filter {self.token_filter!r}): no certificate with its key"
+            f"PKCS#11 tokens {seen} (filter {self.token_filter!r}): no certificate with a CKA_ID"
         )
 
 
-def _officer_objects(session: Any) -> tuple[bytes, Any] | None:
-    """(certificate DER, private key handle) paired by CKA_ID, the first such pair."""
-    certificates = session.findObjects(
-        [
-            (PyKCS11.CKA_CLASS, PyKCS11.CKO_CERTIFICATE),
-            (PyKCS11.CKA_CERTIFICATE_TYPE, PyKCS11.CKC_X_509),
-        ]
-    )
-    for handle in certificates:
-        value, cka_id = session.getAttributeValue(handle, [PyKCS11.CKA_VALUE, PyKCS11.CKA_ID])
-        if not value or not cka_id:
-            continue
-        keys = session.findObjects(
-            [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), (PyKCS11.CKA_ID, bytes(cka_id))]
+def _officer_certificate(session: Any) -> tuple[bytes, bytes] | None:
+    """(certificate DER, CKA_ID) of the first X.509 certificate with an ID, preferring one
+    whose private key is visible already (tokens may show private keys only after login)."""
+    template = {
+        Attribute.CLASS: ObjectClass.CERTIFICATE,
+        Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+    }
+    candidates: list[tuple[bytes, bytes]] = []
+    for certificate in session.get_objects(template):
+        cka_id = bytes(certificate[Attribute.ID] or b"")
+        if cka_id:
+            candidates.append((bytes(certificate[Attribute.VALUE]), cka_id))
+    for value, cka_id in candidates:
+        keys = list(
+            session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: cka_id})
         )
         if keys:
-            return bytes(value), keys[0]
-        # Some modules show private keys only after login: the key is looked up again there.
-        return bytes(value), _LazyKey(bytes(cka_id))
-    return None
-
-
-class _LazyKey:
-    """A private key handle found after C_Login (tokens hiding keys until then)."""
-
-    def __init__(self, cka_id: bytes) -> None:
-        self.cka_id = cka_id
+            return value, cka_id
+    return candidates[0] if candidates else None
