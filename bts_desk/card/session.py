@@ -193,6 +193,10 @@ class OfficerSession:
     def officer(self) -> Officer | None:
         return self._officer
 
+    def token_info(self) -> tuple[str, str]:
+        """(the open token's location or "", what the source is), for the device panel."""
+        return self.token_location, self.source.describe()
+
     @property
     def token_location(self) -> str:
         """Where the session's token is (reader, or module · slot · label); "" if none."""
