@@ -32,6 +32,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -208,7 +209,21 @@ class Pkcs11Token:
         except (p11.PinIncorrect, p11.PinLenRange, p11.PinInvalid) as exc:
             raise self._pin_error(exc) from exc
         except p11.PKCS11Error as exc:
-            raise pkcs11_error(exc, "C_Login") from exc
+            raise self._failure(exc, "C_Login") from exc
+
+    def _failure(self, exc: p11.PKCS11Error, action: str) -> CardError:
+        """Module thread: the error for a failed call; a token pulled during the call is
+        reported as pulled, whatever generic code the module chose for it (the module may
+        notice the removal only a moment later: looked at for up to ~0.6 s)."""
+        error = pkcs11_error(exc, action)
+        if not isinstance(error, Pkcs11ModuleError):
+            return error
+        for _ in range(4):
+            with contextlib.suppress(p11.PKCS11Error):
+                if self.slot not in [s.slot_id for s in self.module.lib.get_slots(True)]:
+                    return CardRemovedError("卡介质已拔出，请重新插入后再试", error.detail)
+            time.sleep(0.2)
+        return error
 
     def _pin_error(self, exc: p11.PKCS11Error) -> CardError:
         detail = f"PKCS#11 C_Login: {type(exc).__name__}"
@@ -251,7 +266,7 @@ class Pkcs11Token:
                 f"PKCS#11 {self.label!r}: private key CKA_ID {self._cka_id.hex()}: {exc!r}",
             ) from exc
         except p11.PKCS11Error as exc:
-            raise pkcs11_error(exc, f"C_Sign {mechanism.name}") from exc
+            raise self._failure(exc, f"C_Sign {mechanism.name}") from exc
 
     def check(self, snapshot: PresenceSnapshot | None) -> None:
         self.module.call(self._check_present, timeout=5.0)
