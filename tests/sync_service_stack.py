@@ -40,6 +40,7 @@ from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 
 SVC_RECORDS = 30
+SVC_DISTRICT = "8609"  # the district of every record above and of officers A and B
 RECORD_SUSPENDED = 2  # 状态 暂停
 RECORD_CANCELLED = 3  # 状态 注销
 RECORD_UNSYNCED = 4  # 未同步海关
@@ -203,7 +204,10 @@ def special_records() -> list[dict[str, Any]]:
         RECORD_CANCELLED: {"state": str(RecordState.CANCELLED)},
         RECORD_UNSYNCED: {"synced": False},
     }
-    return [service_record(i, **changes.get(i, {})) for i in range(1, SVC_RECORDS + 1)]
+    return [
+        service_record(i, customs_code=SVC_DISTRICT, **changes.get(i, {}))
+        for i in range(1, SVC_RECORDS + 1)
+    ]
 
 
 @pytest.fixture

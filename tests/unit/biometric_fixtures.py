@@ -21,12 +21,12 @@ R30X_TEMPLATE = "R30x char file (512 bytes)"
 
 def r30x_image(finger: int) -> U8:
     """What the R30x driver hands over: the 4-bpp nibbles of press 3, ×17 to 8 bits."""
-    return unpack_image(pack_image(press_image(finger, 3)))
+    return unpack_image(pack_image(press_image(finger, 3)), 256, 288)[0]
 
 
 def r503_image(finger: int) -> U8:
     """A 192×192 sensor's image (the R503's array) cut from the same synthetic finger."""
-    return np.ascontiguousarray(press_image(finger, 3)[48:240, 32:224])
+    return press_image(finger, 3, size=(192, 192))
 
 
 def png(pixels: U8) -> bytes:
