@@ -34,6 +34,7 @@ from bts_desk.service.errors import ApiError
 from bts_desk.service.ratelimit import ChallengeLimiter
 from bts_desk.service.sessions import SessionService
 from bts_desk.service.tokens import Clock, SessionStore, TokenClaims, utc_now
+from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 from bts_desk.sync.wire.types import UUID_PATTERN
 
@@ -136,13 +137,16 @@ def create_app(
     create_schema: bool = True,
     docs: bool = False,
     challenge_limiter: ChallengeLimiter | None = None,
+    vault: Vault | None = None,
 ) -> FastAPI:
     """The service app on ``db_url`` trusting the officer CAs of ``ca_pem``.
 
     Sessions live in the database, so every worker process on it honours them and their
     revocation. ``clock`` is for tests of expiry; ``docs`` serves ``/docs`` and
     ``/openapi.json`` (off in production unless asked for); ``challenge_limiter`` the limit of
-    anonymous challenge requests per client address (30 a minute by default).
+    anonymous challenge requests per client address (30 a minute by default); ``vault`` the
+    service key that seals biometrics at rest (a key for this process only when None: the
+    stored biometrics are then unreadable after a restart, so real services give one).
     Raises CardError for an unusable CA bundle, StoreError if the schema cannot be created."""
     cas = load_ca_certificates(ca_pem)
     if not cas:
@@ -154,7 +158,10 @@ def create_app(
         db.create_schema()
     store = SessionStore(db, clock)
     sessions = SessionService(db, cas, store, clock)
-    enrollments = EnrollmentService(db, clock)
+    if vault is None:
+        log.warning("no service key file: biometrics are sealed with a key of this process only")
+        vault = Vault.ephemeral()
+    enrollments = EnrollmentService(db, clock, vault)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -171,6 +178,7 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.db = db
+    app.state.vault = vault
     app.state.internal_errors = 0
     app.state.sessions = store
     app.state.challenge_limiter = challenge_limiter or ChallengeLimiter()

@@ -43,6 +43,7 @@ from bts_desk.service.images import check_images
 from bts_desk.service.metrics import count_uploads
 from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
 from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.service.vault import Vault, field_aad
 from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,10 @@ def _stored_digest(conn: Connection, uuid: str) -> str | None:
 
 
 class EnrollmentService:
-    def __init__(self, db: ServiceDatabase, clock: Clock) -> None:
+    def __init__(self, db: ServiceDatabase, clock: Clock, vault: Vault) -> None:
         self._db = db
         self._clock = clock
+        self._vault = vault
 
     def put(self, uuid: str, body: wire.EnrollmentBody, officer: TokenClaims) -> PutResult:
         """Judge and store one upload; ApiError (4xx) for a refusal."""
@@ -125,7 +127,7 @@ class EnrollmentService:
         if prepared:
             prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
             with self._db.write() as conn:
-                _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
+                _Writer(conn, self._clock(), officer, self._vault).store_all(prepared, outcomes)
         final = [o for o in outcomes if o is not None]
         assert len(final) == len(items)
         count_uploads(final)
@@ -167,10 +169,13 @@ def _check_images(item: _Prepared) -> None:
 class _Writer:
     """One write transaction storing prepared uploads (see the module docstring)."""
 
-    def __init__(self, conn: Connection, now: dt.datetime, officer: TokenClaims) -> None:
+    def __init__(
+        self, conn: Connection, now: dt.datetime, officer: TokenClaims, vault: Vault
+    ) -> None:
         self._conn = conn
         self._now = now
         self._officer = officer
+        self._vault = vault
         self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
 
     def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
@@ -256,6 +261,7 @@ class _Writer:
                 has_finger=e.has_finger,
             )
         )
+        seal = self._vault.seal  # biometrics at rest: envelope-encrypted (see ``vault``)
         if e.fingers:
             self._conn.execute(
                 insert(ServerFinger),
@@ -263,9 +269,10 @@ class _Writer:
                     {
                         "enrollment_uuid": uuid,
                         "finger_no": f.finger_no,
-                        "template": f.template,
-                        "image_png": f.image_png,
+                        "template": seal(f.template, field_aad(uuid, f"finger{f.finger_no}.t")),
+                        "image_png": seal(f.image_png, field_aad(uuid, f"finger{f.finger_no}.i")),
                         "press_quality_json": json.dumps(list(f.press_quality)),
+                        "meta_json": json.dumps(_finger_meta(f), sort_keys=True),
                     }
                     for f in e.fingers
                 ],
@@ -274,7 +281,7 @@ class _Writer:
             self._conn.execute(
                 insert(ServerFace).values(
                     enrollment_uuid=uuid,
-                    jpeg=e.face.jpeg,
+                    jpeg=seal(e.face.jpeg, field_aad(uuid, "face.jpeg")),
                     quality_json=json.dumps(e.face.quality, sort_keys=True),
                 )
             )
@@ -294,6 +301,11 @@ class _Writer:
                     has_face=face, has_finger=finger, last_op_date=today, revision=first + offset
                 )
             )
+
+
+def _finger_meta(finger: wire.FingerBody) -> dict[str, object]:
+    """The finger's other fields (image geometry, template format …), kept beside the blobs."""
+    return finger.model_dump(exclude={"finger_no", "template", "image_png", "press_quality"})
 
 
 def _local_date(now: dt.datetime) -> dt.date:

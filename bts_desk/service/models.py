@@ -8,7 +8,8 @@
   so revisions become visible in the order they were handed out and a cursor never skips a
   change committed late. A plain sequence would not give that guarantee.
 - ``enrollment`` (+ ``enrollment_finger``, ``enrollment_face``): uploads keyed by the desk's
-  UUID with the canonical body hash for idempotency, and their biometric payloads.
+  UUID with the canonical body hash for idempotency, and their biometric payloads, sealed by
+  ``vault`` (envelope encryption: no readable template or image in the database).
 - ``session_challenge``: single-use login challenges (in the database so that several
   service processes can share them).
 - ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),
@@ -110,6 +111,7 @@ class ServerFinger(ServerBase):
     template: Mapped[bytes] = mapped_column(LargeBinary)
     image_png: Mapped[bytes] = mapped_column(LargeBinary)
     press_quality_json: Mapped[str] = mapped_column(Text, default="[]")
+    meta_json: Mapped[str] = mapped_column(Text, default="{}")  # geometry, template format
 
 
 class ServerFace(ServerBase):
