@@ -87,7 +87,7 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from bts_desk.ui.shell import DeskShell
 
-    shell = DeskShell(app, window, settings, demo=args.demo)
+    shell = DeskShell(app, window, settings, demo=args.demo, user_config=args.config)
     if args.tour:
         from bts_desk.ui.tour import run_tour_when_ready
 

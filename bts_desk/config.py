@@ -120,6 +120,10 @@ class SecuritySettings:
 @dataclass(frozen=True)
 class UiSettings:
     language: str = "zh_CN"
+    # 补录: the fingers of 指纹1 / 指纹2 (ISO/IEC 19794 codes: 2 右手食指, 7 左手食指); the
+    # dialog saves the officer's last choice here (per-user file).
+    finger1_position: int = 2
+    finger2_position: int = 7
 
 
 @dataclass(frozen=True)

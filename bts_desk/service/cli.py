@@ -3,6 +3,7 @@
     bts-sync-server --db sqlite:///sync.db --ca officer-ca.pem [--host 127.0.0.1] [--port 8765]
     bts-sync-server --db URL --ca FILE --load-demo 10000          # load, then serve
     bts-sync-server --db URL --load-demo 10000 --no-serve         # load only (no --ca needed)
+    bts-sync-server export --since 2026-12-01 DIR --db URL        # stored envelopes as files
 
     bts-sync-server grant --db URL GY0001 7218 --by it-zhang   # more districts for an officer
     bts-sync-server revoke --db URL GY0001 7218 --by it-zhang  # take one back (ends sessions)
@@ -56,11 +57,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def key_file_of(args: argparse.Namespace) -> Path:
-    if args.key_file is not None:
-        return Path(args.key_file)
-    if args.db.startswith("sqlite:///"):
-        return Path(args.db.removeprefix("sqlite:///") + ".key")
-    return Path("bts-sync-server.key")
+    from bts_desk.service.export import default_key_file
+
+    return Path(args.key_file) if args.key_file is not None else default_key_file(args.db)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk.service.console.admin_cli import main as admin_main
 
         return admin_main(argv[1:])
+    if argv[:1] == ["export"]:  # bts-sync-server export --since DATE DIR: CBEFF envelopes
+        from bts_desk.service.export import main as export_main
+
+        return export_main(argv[1:])
     if argv[:1] in (["grant"], ["revoke"], ["grants"], ["rotate-key"]):
         from bts_desk.service.grants_cli import main as grants_main
 

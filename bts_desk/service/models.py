@@ -7,9 +7,11 @@
   until commit on PostgreSQL (writers on SQLite are serialised anyway by ``BEGIN IMMEDIATE``),
   so revisions become visible in the order they were handed out and a cursor never skips a
   change committed late. A plain sequence would not give that guarantee.
-- ``enrollment`` (+ ``enrollment_finger``, ``enrollment_face``): uploads keyed by the desk's
-  UUID with the canonical body hash for idempotency, and their biometric payloads, sealed by
-  ``vault`` (envelope encryption: no readable template or image in the database).
+- ``enrollment`` (+ ``enrollment_envelope``, ``enrollment_finger``, ``enrollment_face``):
+  uploads keyed by the desk's UUID with the canonical body hash for idempotency, their CBEFF
+  envelope as uploaded — sealed by ``vault`` (envelope encryption with the service key: no
+  readable biometric in the database) — and per finger / face what its records say
+  (position, size, quality).
 - ``session_challenge``: single-use login challenges (in the database so that several
   service processes can share them).
 - ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),
@@ -99,19 +101,37 @@ class ServerEnrollment(ServerBase):
     camera_name: Mapped[str] = mapped_column(String(128), default="")
     has_face: Mapped[bool] = mapped_column(Boolean)
     has_finger: Mapped[bool] = mapped_column(Boolean)
+    finger_positions: Mapped[str] = mapped_column(String(32), default="")  # ISO codes "2,7"
+
+
+class ServerEnvelope(ServerBase):
+    """The enrollment's CBEFF envelope exactly as uploaded (what ``export`` writes out)."""
+
+    __tablename__ = "enrollment_envelope"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    cbeff: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ServerFinger(ServerBase):
+    """One finger of an enrollment, as its envelope describes it (the records stay in the
+    envelope): ISO/IEC 19794 finger position, image size, quality, the vendor template's
+    format."""
+
     __tablename__ = "enrollment_finger"
 
     enrollment_uuid: Mapped[str] = mapped_column(
         ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
     )
-    finger_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    template: Mapped[bytes] = mapped_column(LargeBinary)
-    image_png: Mapped[bytes] = mapped_column(LargeBinary)
-    press_quality_json: Mapped[str] = mapped_column(Text, default="[]")
-    meta_json: Mapped[str] = mapped_column(Text, default="{}")  # geometry, template format
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    resolution_ppi: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    module_family: Mapped[str] = mapped_column(String(256), default="")
+    template_format: Mapped[str] = mapped_column(String(256), default="")
 
 
 class ServerFace(ServerBase):
@@ -120,8 +140,9 @@ class ServerFace(ServerBase):
     enrollment_uuid: Mapped[str] = mapped_column(
         ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
     )
-    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
-    quality_json: Mapped[str] = mapped_column(Text, default="{}")
+    image_type: Mapped[int] = mapped_column(Integer)  # 19794-5: 1 full frontal, 2 token
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
 
 
 class SessionChallenge(ServerBase):

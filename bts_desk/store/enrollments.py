@@ -103,6 +103,7 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
                 has_face=draft.face is not None,
                 has_finger=bool(draft.fingers),
                 quality_json=json.dumps(quality, ensure_ascii=False),
+                finger_positions=",".join(str(int(f.iso_position)) for f in draft.fingers),
                 payload=sealed,
                 payload_sha256=hashlib.sha256(sealed).hexdigest(),
             )

@@ -121,6 +121,8 @@ class EnrollmentRow(Base):
     has_face: Mapped[bool] = mapped_column(Boolean, default=False)
     has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
     quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
+    # ISO/IEC 19794 finger position codes in slot order, "2,7" (migration 0004)
+    finger_positions: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")

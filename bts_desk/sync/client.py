@@ -38,6 +38,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bts_desk import __version__
+from bts_desk.biometrics.errors import RecordError
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
@@ -281,6 +282,10 @@ def _enrollment(draft: EnrollmentDraft) -> wire.EnrollmentBody:
     except ValidationError as exc:  # the desk's own data does not fit: sending won't help
         error = wire.wire_error(exc.errors(include_url=False, include_input=False))
         raise SyncError(error.user_message, f"enrollment {draft.uuid}: {error.detail}") from None
+    except RecordError as exc:  # a capture no standard record can hold: sending won't help
+        raise SyncError(
+            exc.user_message, f"enrollment {draft.uuid}: {exc.detail}", retryable=False
+        ) from None
 
 
 def _judge(method: str, path: str, response: requests.Response, answer: type[A]) -> A:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bts_desk.config import Settings
-from bts_desk.domain import Borderer, EnrollmentDraft, Officer
+from bts_desk.domain import Borderer, EnrollmentDraft, FingerPosition, Officer
 from bts_desk.errors import DeskError
 from bts_desk.ui.main_window import OPENING_STORE, MainWindow
 from bts_desk.ui.tasks import run_in_background
@@ -66,8 +67,17 @@ def prepare(settings: Settings, demo: bool) -> Prepared:
 class DeskShell:
     """Owns the running parts of one desk window (GUI thread)."""
 
-    def __init__(self, app: QApplication, window: MainWindow, settings: Settings, *, demo: bool):
+    def __init__(
+        self,
+        app: QApplication,
+        window: MainWindow,
+        settings: Settings,
+        *,
+        demo: bool,
+        user_config: Path | None = None,
+    ):
         self.app, self.window, self.settings, self.demo = app, window, settings, demo
+        self.user_config = user_config  # --config FILE; None: the platform's per-user file
         self.parts: Prepared | None = None
         self.bridge: CardSessionBridge | None = None
         self.lock: SessionLock | None = None
@@ -227,10 +237,36 @@ class DeskShell:
             camera=self.camera,
             save=save,
             parent=self.window,
+            positions=self._finger_positions(),
+            remember_fingers=self._remember_fingers,
         )
         dialog.saved.connect(self._enrollment_saved)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _finger_positions(self) -> tuple[FingerPosition, FingerPosition] | None:
+        ui = self.settings.ui
+        try:
+            return (
+                FingerPosition.from_code(ui.finger1_position),
+                FingerPosition.from_code(ui.finger2_position),
+            )
+        except ValueError:
+            log.warning("ignoring finger positions %r", (ui.finger1_position, ui.finger2_position))
+            return None
+
+    def _remember_fingers(self, first: FingerPosition, second: FingerPosition) -> None:
+        """The officer's choice of fingers, for the next 补录 and the next start (per-user
+        settings file, written on a worker)."""
+        from bts_desk.config import save_user_values
+
+        values = {"finger1_position": int(first), "finger2_position": int(second)}
+        self.settings = self.settings.replace("ui", **values)
+        run_in_background(
+            lambda: save_user_values("ui", values, self.user_config),
+            lambda _path: None,
+            lambda exc: log.warning("cannot save the finger choice: %s", exc),
+        )
 
     def _enrollment_saved(self, _uuid: str) -> None:
         from bts_desk.ui.query_page import QueryPage

@@ -211,6 +211,7 @@ def test_metrics_scrape_for_admins_and_allowed_ranges(
     assert 'bts_sync_request_duration_seconds_bucket{le="0.3",method="POST"' in text
     assert re.search(r"^bts_sync_desks_seen_last_hour [1-9]", text, re.M)
     assert re.search(r"^bts_sync_console_sessions_active 1\.0$", text, re.M)
+    assert re.search(r"^bts_sync_officer_sessions_active [1-9]", text, re.M)
     assert re.search(r"^bts_sync_pulls_total [1-9]", text, re.M)
 
 

@@ -1,47 +1,27 @@
 """Biometrics at rest on the service: envelope-encrypted with the service key.
 
 After real uploads over HTTP (SQLite and PostgreSQL), no column of the service database holds
-bytes that decode as a PNG or JPEG, or the template sent; the service reads them back with its
-key; a blob moved to another row does not open; rotating the key rewraps every data key, and
-after the old key is retired everything still opens."""
+bytes that decode as a PNG or JPEG, nor any piece of the CBEFF envelope sent (whose records
+carry the images); the service opens it again with its key; a blob moved to another row does
+not open; rotating the key rewraps every data key, and after the old key is retired
+everything still opens."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from sqlalchemy import inspect, select, text, update
-from sync_service_stack import ApiClient, SvcPki, draft_body, special_records
+from sync_service_stack import ApiClient, SvcPki, draft_body
 
-from bts_desk.service.borderers import load_records
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.grants_cli import main as admin_main
-from bts_desk.service.local import LocalService, start_local_service
-from bts_desk.service.models import ServerFinger
-from bts_desk.service.payloads import read_enrollment
+from bts_desk.service.local import LocalService
+from bts_desk.service.models import ServerEnvelope
+from bts_desk.service.payloads import read_envelope
 from bts_desk.service.vault import Vault, VaultError
-
-
-@pytest.fixture
-def key_file(tmp_path: Path) -> Path:
-    return tmp_path / "service.key"
-
-
-@pytest.fixture
-def keyed_svc(svc_db_url: str, svc_pki: SvcPki, key_file: Path) -> Any:
-    service = start_local_service(
-        svc_db_url, svc_pki.ca.pem, vault=Vault.load(key_file, create=True)
-    )
-    try:
-        load_records(service.app.state.db, special_records())
-        yield service
-    finally:
-        service.stop()
-    assert service.internal_errors == 0
 
 
 def every_blob(db: ServiceDatabase) -> list[bytes]:
@@ -63,68 +43,57 @@ def decodes_as_image(blob: bytes) -> bool:
     return False
 
 
-def upload(api: ApiClient, svc_pki: SvcPki, record: int) -> tuple[str, dict[str, Any]]:
+def upload(api: ApiClient, svc_pki: SvcPki, record: int) -> tuple[str, bytes]:
     token = api.login(svc_pki.officer_a)
     uuid, body = draft_body(record, svc_pki.officer_a)
     assert api.put(token, uuid, body).status_code == 201
-    return uuid, body
+    return uuid, body["biometrics"].encode()
 
 
-def test_the_database_holds_no_decodable_image(
-    keyed_svc: LocalService, svc_pki: SvcPki, key_file: Path
+def test_the_database_holds_no_readable_biometrics(
+    svc: LocalService, api: ApiClient, svc_pki: SvcPki, svc_key_file: Path
 ) -> None:
-    api = ApiClient(keyed_svc.url)
     sent = [upload(api, svc_pki, record) for record in (10, 11, 12)]
-    api.close()
-    db: ServiceDatabase = keyed_svc.app.state.db
+    db: ServiceDatabase = svc.app.state.db
     blobs = every_blob(db)
-    assert len(blobs) >= 3 * 5  # two templates, two images and a face each
+    assert len(blobs) >= 3
     assert not any(decodes_as_image(blob) for blob in blobs)
-    templates = [base64.b64decode(f["template"]) for _, body in sent for f in body["fingers"]]
-    assert not any(t in blob for t in templates for blob in blobs)
+    for _uuid, envelope in sent:  # not even a 64-byte piece of what was sent
+        pieces = [envelope[i : i + 64] for i in range(0, len(envelope) - 64, 997)]
+        assert not any(p in blob for p in pieces for blob in blobs)
 
-    vault = Vault.load(key_file)
-    for uuid, body in sent:
-        stored = read_enrollment(db, vault, uuid)
-        assert [base64.b64decode(f["image_png"]) for f in body["fingers"]] == [
-            f.image_png for f in stored.fingers
-        ]
-        assert stored.face_jpeg == base64.b64decode(body["face"]["jpeg"])
-        assert decodes_as_image(stored.fingers[0].image_png)
+    vault = Vault.load(svc_key_file)
+    for uuid, envelope in sent:
+        assert read_envelope(db, vault, uuid) == envelope
 
     # A blob copied onto another enrollment's row does not open there.
     (first, _), (second, _) = sent[0], sent[1]
     with db.write() as conn:
-        moved = (
-            conn.execute(select(ServerFinger.template).where(ServerFinger.enrollment_uuid == first))
-            .scalars()
-            .first()
-        )
+        moved = conn.execute(
+            select(ServerEnvelope.cbeff).where(ServerEnvelope.enrollment_uuid == first)
+        ).scalar_one()
         conn.execute(
-            update(ServerFinger)
-            .where(ServerFinger.enrollment_uuid == second)
-            .values(template=moved)
+            update(ServerEnvelope)
+            .where(ServerEnvelope.enrollment_uuid == second)
+            .values(cbeff=moved)
         )
     with pytest.raises(VaultError):
-        read_enrollment(db, vault, second)
+        read_envelope(db, vault, second)
 
 
 def test_key_rotation_rewraps_every_data_key(
-    keyed_svc: LocalService, svc_pki: SvcPki, key_file: Path, svc_db_url: str
+    svc: LocalService, api: ApiClient, svc_pki: SvcPki, svc_key_file: Path, svc_db_url: str
 ) -> None:
-    api = ApiClient(keyed_svc.url)
-    uuid, body = upload(api, svc_pki, 10)
-    api.close()
-    old = Vault.load(key_file)
-    assert admin_main(["rotate-key", "--db", svc_db_url, "--key-file", str(key_file)]) == 0
-    both = Vault.load(key_file)
+    uuid, envelope = upload(api, svc_pki, 10)
+    old = Vault.load(svc_key_file)
+    rotate = ["rotate-key", "--db", svc_db_url, "--key-file", str(svc_key_file)]
+    assert admin_main(rotate) == 0
+    both = Vault.load(svc_key_file)
     assert both.current != old.current and set(both.keys) == {old.current, both.current}
-    retire = ["rotate-key", "--db", svc_db_url, "--key-file", str(key_file), "--retire"]
-    assert admin_main(retire) == 0
-    newest = Vault.load(key_file)
+    assert admin_main([*rotate, "--retire"]) == 0
+    newest = Vault.load(svc_key_file)
     assert list(newest.keys) == [both.current]  # only the new key is left
-    stored = read_enrollment(keyed_svc.app.state.db, newest, uuid)
-    assert stored.face_jpeg == base64.b64decode(body["face"]["jpeg"])
+    assert read_envelope(svc.app.state.db, newest, uuid) == envelope
     with pytest.raises(VaultError):
-        read_enrollment(keyed_svc.app.state.db, old, uuid)
-    assert key_file.stat().st_mode & 0o077 == 0
+        read_envelope(svc.app.state.db, old, uuid)
+    assert svc_key_file.stat().st_mode & 0o077 == 0

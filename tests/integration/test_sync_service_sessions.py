@@ -45,6 +45,12 @@ def test_health_and_the_generated_openapi(api: ApiClient, svc: LocalService) -> 
     assert schema == spec["components"]["schemas"]["EnrollmentBody"]  # from the wire model
     assert schema["additionalProperties"] is False
     assert schema["properties"]["desk_id"]["minLength"] == 1
+    envelope = schema["properties"]["biometrics"]  # the CBEFF envelope, described
+    assert envelope["contentMediaType"] == "application/xml"
+    assert envelope["maxLength"] == wire.MAX_CBEFF_CHARS
+    for term in ("ISO/IEC 19785-3", "19794-4", "19794-5", "owner 257", "type 7", "type 8"):
+        assert term in envelope["description"], term
+    assert "biometrics" in schema["required"] and "fingers" not in schema["properties"]
     assert {"201", "200", "409", "403"} <= set(put["responses"])
 
 

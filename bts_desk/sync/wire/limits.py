@@ -36,6 +36,7 @@ MAX_FACE_FIGURES = 32
 MAX_FIGURE_NAME = 64
 MAX_CERTIFICATE_BYTES = 16384
 MAX_SIGNATURE_BYTES = 1024
+MAX_CBEFF_CHARS = 11 * 1024 * 1024  # the envelope's XML text (records inside in base64)
 MAX_ENROLLMENT_BODY = 12 * 1024 * 1024  # bytes of JSON: base64 of the limits above + slack
 MAX_BATCH_ITEMS = 100
 MAX_BATCH_BODY = 64 * 1024 * 1024
