@@ -47,6 +47,7 @@ def test_export_writes_the_stored_envelopes(
     svc: LocalService,
     svc_db_url: str,
     tmp_path: Path,
+    *,
     svc_key_file: Path,
 ) -> None:
     token = api.login(svc_pki.officer_a)
