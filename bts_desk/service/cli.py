@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         help="service key file sealing biometrics at rest, made (mode 0600) if missing "
         "(default: beside a SQLite database, else ./bts-sync-server.key)",
     )
+    p.add_argument("--crl", type=Path, help="the officer CA's CRL to publish at /api/v1/crl")
     p.add_argument("--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS")
     p.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             certfile=args.certfile,
             keyfile=args.keyfile,
             key_file=key_file_of(args),
+            crl_file=args.crl,
             log_level=args.log_level.lower(),
         )
         return 0
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from bts_desk.service.vault import Vault
 
     vault = Vault.load(key_file_of(args), create=True)
-    app = create_app(args.db, args.ca.read_bytes(), docs=args.docs, vault=vault)
+    app = create_app(args.db, args.ca.read_bytes(), docs=args.docs, vault=vault, crl_file=args.crl)
     uvicorn.run(
         app,
         host=args.host,

@@ -36,6 +36,9 @@ def app_from_env() -> FastAPI:
         Path(os.environ["BTS_SYNC_CA_FILE"]).read_bytes(),
         create_schema=False,
         vault=Vault.load(Path(key_file)) if key_file else None,
+        crl_file=Path(os.environ["BTS_SYNC_CRL_FILE"])
+        if "BTS_SYNC_CRL_FILE" in os.environ
+        else None,
     )
 
 
@@ -73,6 +76,7 @@ def serve_workers(
     certfile: Path | None = None,
     keyfile: Path | None = None,
     key_file: Path | None = None,
+    crl_file: Path | None = None,
 ) -> None:
     """Run ``workers`` processes on ``host:port`` until interrupted (blocking)."""
     import uvicorn
@@ -83,6 +87,8 @@ def serve_workers(
 
         Vault.load(key_file, create=True)  # made once, before the workers read it
         os.environ["BTS_SYNC_KEY_FILE"] = str(key_file.resolve())
+    if crl_file is not None:
+        os.environ["BTS_SYNC_CRL_FILE"] = str(crl_file.resolve())
     uvicorn.run(
         "bts_desk.service.workers:app_from_env",
         factory=True,
