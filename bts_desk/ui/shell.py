@@ -49,19 +49,18 @@ class Prepared:
 
 def prepare(settings: Settings, demo: bool) -> Prepared:
     """Worker thread: the demo's emulators (if asked), the store, the desk key."""
-    from bts_desk.store.crypto import load_or_create_key
+    from bts_desk.store.crypto import load_key
+    from bts_desk.store.desk_store import open_desk_store
 
     env = None
     if demo:
         from bts_desk.demo import DemoEnvironment
 
-        env = DemoEnvironment.start(settings)
+        env = DemoEnvironment.start(settings)  # opens (and fills) the encrypted demo store
         settings, db = env.settings, env.db
-    else:
-        from bts_desk.store.db import open_database
-
-        db = open_database(settings.database_url)
-    return Prepared(settings, db, load_or_create_key(settings.key_file), env)
+        return Prepared(settings, db, load_key(settings.key_file), env)
+    db, key = open_desk_store(settings)  # refuses a missing or foreign desk key
+    return Prepared(settings, db, key, env)
 
 
 class DeskShell:
@@ -85,6 +84,7 @@ class DeskShell:
         self.camera: CameraMonitor | None = None
         self.sync: DeskSync | None = None
         self.query_key = ""
+        self.start_error = ""
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
@@ -96,12 +96,17 @@ class DeskShell:
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.user_message if isinstance(exc, DeskError) else str(exc)
+        self.start_error = message
         log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
         self.window.show_status("")
         for callback in self.ready_callbacks:
             callback(False)
         if not self.ready_callbacks:
             QMessageBox.critical(self.window, self.window.windowTitle(), message)
+
+    def show_start_error(self) -> None:
+        """Why the desk could not start (e.g. the desk key refused), for the officer and IT."""
+        QMessageBox.critical(self.window, self.window.windowTitle(), self.start_error)
 
     def _ready(self, parts: Prepared) -> None:
         self.parts, self.settings = parts, parts.settings
