@@ -9,6 +9,7 @@ imported only when a part needs them.
     bts-desk --self-test                                Qt, translations, drivers, a temp store
     bts-desk --version
     bts-desk demo-data --rows N [--db URL | --demo]     fill a store with generated records
+    bts-desk audit verify [--config FILE] [--demo]      check the audit log's hash chain
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["demo-data"]:
         return demo_data_command(argv[1:])
+    if argv[:1] == ["audit"]:
+        return audit_command(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(user_file=args.config)
@@ -159,3 +162,37 @@ def demo_data_command(argv: list[str]) -> int:
         return 1
     print(f"{added} records written to {db.url}")
     return 0
+
+
+def audit_command(argv: list[str]) -> int:
+    """``bts-desk audit verify``: walk the audit log's keyed hash chain in the desk's store.
+    Exit 0 when intact, 1 when a row was deleted, edited or cut off (it says which), 2 when
+    the store cannot be opened."""
+    parser = argparse.ArgumentParser(prog="bts-desk audit")
+    parser.add_argument("action", choices=["verify"])
+    parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument("--demo", action="store_true", help="the store of bts-desk --demo")
+    args = parser.parse_args(argv)
+    from bts_desk.store.audit import verify
+    from bts_desk.store.desk_store import open_desk_store
+
+    try:
+        settings = load_settings(user_file=args.config)
+        if args.demo:
+            from bts_desk import demo
+
+            settings = demo.demo_settings(settings)
+        db, _key = open_desk_store(settings)
+        try:
+            verdict = verify(db)
+        finally:
+            db.dispose()
+    except DeskError as exc:
+        print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
+        return 2
+    if verdict.ok:
+        print(f"操作日志完整：{verdict.rows} 条记录（其中 {verdict.unchained} 条早于哈希链）")
+        return 0
+    where = f"第 {verdict.bad_row} 条" if verdict.bad_row is not None else "末尾"
+    print(f"操作日志被篡改：{where}记录处断链（audit row {verdict.bad_row}: {verdict.problem}）")
+    return 1

@@ -184,6 +184,8 @@ class DeskShell:
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
             sync.reporter.watch_devices(*self.device_sources)
+            if bridge.session.revocation is not None:  # the service's CRL, fetched hourly
+                sync.worker.crl_sink = bridge.session.revocation.update_from_der
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------
