@@ -25,12 +25,10 @@ from bts_desk.card.pcsc import (
     PcscServiceError,
     ReaderGoneError,
 )
+from bts_desk.card.pin import PIN_MAX_LENGTH, PIN_MIN_LENGTH
 from bts_desk.errors import CardError
 
 log = logging.getLogger(__name__)
-
-PIN_MIN_LENGTH = 6
-PIN_MAX_LENGTH = 8
 
 
 class WrongPinError(CardError):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bts_desk.store.db import Database
     from bts_desk.sync.desk import DeskSync
     from bts_desk.ui.card_session import CardSessionBridge
+    from bts_desk.ui.login_dialog import LoginDialog
     from bts_desk.ui.query_page import QueryPage
     from bts_desk.ui.session_lock import SessionLock
 
@@ -87,6 +88,7 @@ class DeskShell:
         self.query_key = ""
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
+        self.failure: str | None = None  # why the start failed (shown to the officer)
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
 
     def start(self) -> None:
@@ -96,6 +98,7 @@ class DeskShell:
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.user_message if isinstance(exc, DeskError) else str(exc)
+        self.failure = message
         log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
         self.window.show_status("")
         for callback in self.ready_callbacks:
@@ -278,6 +281,16 @@ class DeskShell:
             self.sync.saved()
 
     # --- login and shutdown ---------------------------------------------------------------------
+
+    def attach_login(self, login: LoginDialog, ok: bool) -> None:
+        """The login screen shown at start-up gets the card session (or closes when the
+        desk could not start: the error is shown instead)."""
+        if ok and self.bridge is not None:
+            login.attach(self.bridge)
+            return
+        login.reject()
+        if self.failure is not None:
+            QMessageBox.critical(self.window, self.window.windowTitle(), self.failure)
 
     def ask_for_login(self) -> None:
         """The login dialog over the locked window (people; the tour logs in by itself)."""
