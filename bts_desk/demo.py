@@ -44,9 +44,9 @@ def open_demo_database(settings: Settings, rows: int = DEMO_ROWS) -> Database:
 
     from bts_desk.store import demo_data
     from bts_desk.store.borderers import BORDERER
-    from bts_desk.store.db import open_database
+    from bts_desk.store.desk_store import open_desk_store
 
-    db = open_database(settings.database_url)
+    db, _key = open_desk_store(settings)
     with db.session() as session:
         present = session.execute(select(func.count()).select_from(BORDERER)).scalar_one()
     if present == 0:

@@ -50,19 +50,18 @@ class Prepared:
 
 def prepare(settings: Settings, demo: bool) -> Prepared:
     """Worker thread: the demo's emulators (if asked), the store, the desk key."""
-    from bts_desk.store.crypto import load_or_create_key
+    from bts_desk.store.crypto import load_key
+    from bts_desk.store.desk_store import open_desk_store
 
     env = None
     if demo:
         from bts_desk.demo import DemoEnvironment
 
-        env = DemoEnvironment.start(settings)
+        env = DemoEnvironment.start(settings)  # opens (and fills) the encrypted demo store
         settings, db = env.settings, env.db
-    else:
-        from bts_desk.store.db import open_database
-
-        db = open_database(settings.database_url)
-    return Prepared(settings, db, load_or_create_key(settings.key_file), env)
+        return Prepared(settings, db, load_key(settings.key_file), env)
+    db, key = open_desk_store(settings)  # refuses a missing or foreign desk key
+    return Prepared(settings, db, key, env)
 
 
 class DeskShell:
@@ -86,9 +85,9 @@ class DeskShell:
         self.camera: CameraMonitor | None = None
         self.sync: DeskSync | None = None
         self.query_key = ""
+        self.start_error = ""
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
-        self.failure: str | None = None  # why the start failed (shown to the officer)
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
 
     def start(self) -> None:
@@ -98,13 +97,17 @@ class DeskShell:
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.user_message if isinstance(exc, DeskError) else str(exc)
-        self.failure = message
+        self.start_error = message
         log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
         self.window.show_status("")
         for callback in self.ready_callbacks:
             callback(False)
         if not self.ready_callbacks:
             QMessageBox.critical(self.window, self.window.windowTitle(), message)
+
+    def show_start_error(self) -> None:
+        """Why the desk could not start (e.g. the desk key refused), for the officer and IT."""
+        QMessageBox.critical(self.window, self.window.windowTitle(), self.start_error)
 
     def _ready(self, parts: Prepared) -> None:
         self.parts, self.settings = parts, parts.settings
@@ -180,6 +183,8 @@ class DeskShell:
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
             sync.reporter.watch_devices(*self.device_sources)
+            if bridge.session.revocation is not None:  # the service's CRL, fetched hourly
+                sync.worker.crl_sink = bridge.session.revocation.update_from_der
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------
@@ -289,8 +294,7 @@ class DeskShell:
             login.attach(self.bridge)
             return
         login.reject()
-        if self.failure is not None:
-            QMessageBox.critical(self.window, self.window.windowTitle(), self.failure)
+        self.show_start_error()
 
     def ask_for_login(self) -> None:
         """The login dialog over the locked window (people; the tour logs in by itself)."""
