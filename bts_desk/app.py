@@ -5,7 +5,7 @@ first demo start), the desk key and the demo's emulators are prepared on a worke
 afterwards by ``ui.shell.DeskShell``, and heavy modules (cv2, requests, alembic, smartcard) are
 imported only when a part needs them.
 
-    bts-desk [--demo] [--config FILE] [--tour DIR]     the desk (optionally the offscreen tour)
+    bts-desk [--demo] [--config FILE] [--tour DIR] [--card-profile piv|pkcs11]   the desk
     bts-desk --self-test                                Qt, translations, drivers, a temp store
     bts-desk --version
     bts-desk demo-data --rows N [--db URL | --demo]     fill a store with generated records
@@ -43,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tour", metavar="DIR", type=Path, help="offscreen walk-through to DIR")
     parser.add_argument("--self-test", action="store_true", help="check the installation")
     parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument(
+        "--card-profile", choices=("piv", "pkcs11"), help="officer card profile (card.profile)"
+    )
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except DeskError as exc:
         print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
         return 2
+    if args.card_profile:
+        settings = settings.replace("card", profile=args.card_profile)
     if args.demo:
         from bts_desk import demo
 

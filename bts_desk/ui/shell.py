@@ -148,7 +148,9 @@ class DeskShell:
         self.scanner.start()
         self.camera = CameraMonitor(parts.settings.camera)
         self.camera.restart()
-        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        session = self.bridge.session
+        token = session.token_info if session.source.name == "pkcs11" else None
+        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile, token)
         self.device_sources = [reader.status, self.scanner.status, self.camera.status]
         device_panel.register(
             self.window,
