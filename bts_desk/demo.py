@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,9 @@ from bts_desk.config import Settings
 if TYPE_CHECKING:
     from bts_desk.store.db import Database
 
+OPENSC_PKCS11_MODULE = (
+    "opensc-pkcs11.dll" if sys.platform == "win32" else "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+)
 log = logging.getLogger(__name__)
 
 DEMO_ROWS = 20_000
@@ -31,6 +35,8 @@ def demo_settings(settings: Settings) -> Settings:
     """``settings`` redirected to the demo directory and its local SQLite store."""
     demo_dir = settings.data_dir / "demo"
     settings = settings.replace("paths", data_dir=str(demo_dir))
+    if not settings.desk.customs_code:  # the demo card's 关区 (its status reports name it)
+        settings = settings.replace("desk", customs_code="8609")
     return settings.replace("database", url=f"sqlite:///{demo_dir / 'desk.db'}")
 
 
@@ -42,9 +48,9 @@ def open_demo_database(settings: Settings, rows: int = DEMO_ROWS) -> Database:
 
     from bts_desk.store import demo_data
     from bts_desk.store.borderers import BORDERER
-    from bts_desk.store.db import open_database
+    from bts_desk.store.desk_store import open_desk_store
 
-    db = open_database(settings.database_url)
+    db, _key = open_desk_store(settings)
     with db.session() as session:
         present = session.execute(select(func.count()).select_from(BORDERER)).scalar_one()
     if present == 0:
@@ -75,6 +81,9 @@ class DemoEnvironment:
             stack = start_demo_stack(settings.data_dir, settings.log_dir)
             closers.append(stack.close)
             settings = settings.replace("card", ca_cert=str(stack.ca_pem), reader="")
+            if settings.card.profile == "pkcs11" and not settings.card.pkcs11_module:
+                # The demo card through OpenSC's own PKCS#11 module, as a vendor's would be.
+                settings = settings.replace("card", pkcs11_module=OPENSC_PKCS11_MODULE)
             scanner = start_demo_emulator(settings.data_dir / "ttyR30x")
             closers.append(scanner.stop)
             settings = settings.replace("scanner", driver="r30x", port=str(scanner.path))
@@ -115,6 +124,11 @@ def _start_service(settings: Settings, ca_pem: bytes, closers: list[Callable[[],
     except ImportError as exc:
         log.warning("no local sync service in this installation (%s): demo runs offline", exc)
         return ""
-    service = start_demo_service(settings.data_dir / "sync-service.db", ca_pem, records=DEMO_ROWS)
+    service = start_demo_service(
+        settings.data_dir / "sync-service.db",
+        ca_pem,
+        records=DEMO_ROWS,
+        grant_all_to=[_driver("piv_card.officer_card", "DEMO_OFFICER_ID")],
+    )
     closers.append(service.stop)
     return service.url

@@ -241,7 +241,7 @@ class FingerCapture:
 
     finger_no: int  # 1 or 2 (指纹1 / 指纹2)
     template: bytes = field(repr=False)  # the scanner's template, in ``template_format``
-    image_png: bytes = field(repr=False)  # best press, 8-bit greyscale PNG (b"": none)
+    image_png: bytes = field(repr=False)  # the last press, 8-bit greyscale PNG (b"": none)
     press_quality: tuple[float, ...] = ()  # one figure per accepted press, 0..100
     # What the scanner's driver knows of its sensor and template (0 / "": not told).
     width: int = 0  # image columns as sensed
@@ -249,6 +249,16 @@ class FingerCapture:
     bits_per_pixel: int = 0  # depth the sensor delivered (the PNG is always 8-bit)
     dpi: int = 0
     template_format: str = ""  # e.g. "synochip-r30x-char", "grow-r50x-char", "libfprint-fpprint"
+    position: FingerPosition = FingerPosition.UNKNOWN  # which finger (ISO/IEC 19794 code)
+
+    @property
+    def iso_position(self) -> FingerPosition:
+        """The finger's ISO code for records and uploads: a capture saved without one (before
+        the 补录 dialog recorded the chosen finger) is filed under its slot's default finger
+        (指纹1 右手食指, 指纹2 左手食指), the finger the dialog asks for unless changed."""
+        if self.position is not FingerPosition.UNKNOWN:
+            return self.position
+        return DEFAULT_FINGER_POSITIONS.get(self.finger_no, FingerPosition.UNKNOWN)
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,12 @@ from bts_desk.domain import EnrollmentDraft, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.service.borderers import load_records
 from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 
 SVC_RECORDS = 30
+SVC_DISTRICT = "8609"  # the district of every record above and of officers A and B
 RECORD_SUSPENDED = 2  # 状态 暂停
 RECORD_CANCELLED = 3  # 状态 注销
 RECORD_UNSYNCED = 4  # 未同步海关
@@ -203,12 +205,24 @@ def special_records() -> list[dict[str, Any]]:
         RECORD_CANCELLED: {"state": str(RecordState.CANCELLED)},
         RECORD_UNSYNCED: {"synced": False},
     }
-    return [service_record(i, **changes.get(i, {})) for i in range(1, SVC_RECORDS + 1)]
+    return [
+        service_record(i, customs_code=SVC_DISTRICT, **changes.get(i, {}))
+        for i in range(1, SVC_RECORDS + 1)
+    ]
 
 
 @pytest.fixture
-def svc(svc_db_url: str, svc_pki: SvcPki, svc_clock: FakeClock) -> Iterator[LocalService]:
-    service = start_local_service(svc_db_url, svc_pki.ca.pem, clock=svc_clock)
+def svc_key_file(tmp_path: Path) -> Path:
+    """The service key file of ``svc`` (biometrics at rest are sealed with it)."""
+    return tmp_path / "service.key"
+
+
+@pytest.fixture
+def svc(
+    svc_db_url: str, svc_pki: SvcPki, svc_clock: FakeClock, svc_key_file: Path
+) -> Iterator[LocalService]:
+    vault = Vault.load(svc_key_file, create=True)
+    service = start_local_service(svc_db_url, svc_pki.ca.pem, clock=svc_clock, vault=vault)
     try:
         load_records(service.app.state.db, special_records())
         yield service

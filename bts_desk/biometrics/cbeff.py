@@ -181,8 +181,8 @@ def _time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def encode(envelope: Envelope) -> bytes:
-    """The envelope as UTF-8 XML. Checked by the parser before it is returned."""
+def encode(envelope: Envelope, *, verify: bool = True) -> bytes:
+    """The envelope as UTF-8 XML; ``verify``: parsed back (with every record) first."""
     root = ET.Element(_q("BIR"))
     _version(root, "Version", PATRON_VERSION)
     _version(root, "CBEFFVersion", CBEFF_VERSION)
@@ -196,7 +196,8 @@ def encode(envelope: Envelope) -> bytes:
     out = bytes(
         ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=NAMESPACE)
     )
-    parse(out)
+    if verify:
+        parse(out)
     return out
 
 
@@ -324,6 +325,8 @@ def parse(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> ParsedEnvelope
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise RecordError(E.CBEFF_XML, f"not well-formed XML ({exc})") from None
+    except (LookupError, ValueError) as exc:  # e.g. an unknown encoding in the declaration
+        raise RecordError(E.CBEFF_XML, f"unreadable XML ({type(exc).__name__})") from None
     if root.tag != _q("BIR"):
         raise RecordError(E.CBEFF_STRUCTURE, f"root element {root.tag!r}, expected BIR")
     found = _children(root, _ROOT_SPEC, "BIR")
@@ -420,13 +423,19 @@ def _bdb(node: ET.Element, kind: BlockKind, where: str) -> bytes:
         BlockKind.FACE_IMAGE: iso19794_5.MAX_RECORD_BYTES,
         BlockKind.VENDOR_TEMPLATE: MAX_VENDOR_BYTES,
     }[kind]
-    text = _text(node, where, limit=4 * ((limit + 2) // 3))
+    chars = 4 * ((limit + 2) // 3)
+    if len(node.text or "") > chars:
+        raise RecordError(E.CBEFF_OVERSIZED, f"{where}: more than {limit} bytes")
+    text = _text(node, where, limit=chars)
     if len(text) % 4:
         raise RecordError(E.CBEFF_BASE64, f"{where}: base64 of {len(text)} characters")
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise RecordError(E.CBEFF_BASE64, f"{where}: not base64") from None
+    if len(raw) > limit:
+        raise RecordError(E.CBEFF_OVERSIZED, f"{where}: {len(raw)} bytes > {limit}")
+    return raw
 
 
 def _cross_check(envelope: Envelope) -> ParsedEnvelope:

@@ -44,7 +44,7 @@ class RecordErrorCode(enum.StrEnum):
     CBEFF_FORMAT = "cbeff.unknown_format"
     CBEFF_FIELD = "cbeff.field_invalid"
     CBEFF_BASE64 = "cbeff.bad_base64"
-    CBEFF_COUNT = "cbeff.too_many_blocks"
+    CBEFF_COUNT = "cbeff.block_count"
     CBEFF_INCONSISTENT = "cbeff.inconsistent"
     CBEFF_DUPLICATE = "cbeff.duplicate_position"
     SOURCE_INVALID = "source.invalid"  # the desk was handed something it cannot record

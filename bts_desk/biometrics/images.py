@@ -195,6 +195,13 @@ def to_8bit_grey(pixels: U8, bits_per_pixel: int) -> U8:
     return np.asarray(lut[levels], dtype=np.uint8)
 
 
+def bits_in_use(pixels: U8) -> int:
+    """The bit depth an 8-bit image really has: 4 when it holds only the 16 levels a 4-bpp
+    sensor's nibbles spread to (multiples of 17), 8 otherwise."""
+    present = np.flatnonzero(np.bincount(pixels.ravel(), minlength=256))
+    return 4 if not np.any(present % 17) else 8
+
+
 def encode_png(pixels: U8) -> bytes:
     """Lossless 8-bit grey PNG at zlib level 9 (the finger record's compression, code 5)."""
     ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 9])

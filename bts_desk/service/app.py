@@ -11,12 +11,15 @@ logged 500 and is counted in ``app.state.internal_errors`` (tests assert it stay
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -32,7 +35,10 @@ from bts_desk.service.borderers import pull_page
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
-from bts_desk.service.sessions import Clock, SessionService, TokenClaims, TokenSigner, utc_now
+from bts_desk.service.ratelimit import ChallengeLimiter
+from bts_desk.service.sessions import SessionService
+from bts_desk.service.tokens import Clock, SessionStore, TokenClaims, utc_now
+from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 from bts_desk.sync.wire.types import UUID_PATTERN
 
@@ -67,25 +73,35 @@ def body_limit(path: str) -> int:
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_officer(
+def current_officer(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
-    """The officer of the request's bearer token; ApiError 401 without a valid one."""
+    """The session of the request's bearer token; ApiError 401 without a live one.
+    A plain ``def``: FastAPI runs it in a worker thread (it reads the database)."""
     if credentials is None:
         raise ApiError(401, wire.E_NO_TOKEN, "请先登录", "no bearer token")
-    signer: TokenSigner = request.app.state.signer
-    return signer.check(credentials.credentials)
+    store: SessionStore = request.app.state.sessions
+    return store.check(credentials.credentials)
 
 
 CurrentOfficer = Annotated[TokenClaims, Depends(current_officer)]
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         log.info("refused %s %s: %s", exc.status, exc.code, exc.detail)
-        return _error(exc.status, exc.code, exc.message)
+        return _error(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,13 +110,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(refusal.status, refusal.code, refusal.user_message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, BodyRefused):
             return _error(exc.status_code, exc.code, exc.message)
         status = exc.status_code
         message = _HTTP_MESSAGES.get(status, "请求无法处理")
         code = _HTTP_CODES.get(status, f"http_{status}")
-        return _error(status, code, message, exc.headers)  # keeps 405's Allow
+        headers = dict(exc.headers or {})
+        if status == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        return _error(status, code, message, headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
@@ -117,17 +136,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(
     db_url: str,
     ca_pem: bytes,
-    token_secret: bytes | None = None,
     *,
     clock: Clock = utc_now,
     create_schema: bool = True,
     docs: bool = False,
+    challenge_limiter: ChallengeLimiter | None = None,
+    vault: Vault | None = None,
+    crl_file: Path | None = None,
 ) -> FastAPI:
     """The service app on ``db_url`` trusting the officer CAs of ``ca_pem``.
 
-    ``token_secret``: HMAC key of the session tokens (random per process when None: tokens
-    then end with the process, and the desks log in again). ``clock`` is for tests of expiry.
-    ``docs``: serve ``/docs`` and ``/openapi.json`` (off in production unless asked for).
+    Sessions live in the database, so every worker process on it honours them and their
+    revocation. ``clock`` is for tests of expiry; ``docs`` serves ``/docs`` and
+    ``/openapi.json`` (off in production unless asked for); ``challenge_limiter`` the limit of
+    anonymous challenge requests per client address (30 a minute by default); ``vault`` the
+    service key that seals biometrics at rest (a key for this process only when None: the
+    stored biometrics are then unreadable after a restart, so real services give one);
+    ``crl_file`` the officer CA's CRL (DER or PEM) published at ``GET /api/v1/crl``.
     Raises CardError for an unusable CA bundle, StoreError if the schema cannot be created."""
     cas = load_ca_certificates(ca_pem)
     if not cas:
@@ -137,9 +162,12 @@ def create_app(
     db = ServiceDatabase(db_url)
     if create_schema:
         db.create_schema()
-    signer = TokenSigner(token_secret or secrets.token_bytes(32), clock)
-    sessions = SessionService(db, cas, signer, clock)
-    enrollments = EnrollmentService(db, clock)
+    store = SessionStore(db, clock)
+    sessions = SessionService(db, cas, store, clock)
+    if vault is None:
+        log.warning("no service key file: biometrics are sealed with a key of this process only")
+        vault = Vault.ephemeral()
+    enrollments = EnrollmentService(db, clock, vault)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -156,12 +184,15 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.db = db
+    app.state.vault = vault
     app.state.internal_errors = 0
-    app.state.signer = signer
+    app.state.sessions = store
+    app.state.challenge_limiter = challenge_limiter or ChallengeLimiter()
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
-    _add_session_routes(app, db, sessions, signer)
+    _add_session_routes(app, db, sessions, store)
     _add_record_routes(app, db, enrollments)
+    _add_crl_route(app, crl_file)
     from bts_desk.service.fleet import install_fleet
 
     install_fleet(app, db, clock, current_officer)  # desk reports, console, /metrics
@@ -169,9 +200,9 @@ def create_app(
 
 
 def _add_session_routes(
-    app: FastAPI, db: ServiceDatabase, sessions: SessionService, signer: TokenSigner
+    app: FastAPI, db: ServiceDatabase, sessions: SessionService, store: SessionStore
 ) -> None:
-    """Health, challenge and officer login (no token needed)."""
+    """Health, challenge, officer login (no token needed) and logout."""
 
     @app.get(wire.PATH_HEALTH, responses=refusals(503))
     def health() -> wire.HealthAnswer:
@@ -179,8 +210,18 @@ def _add_session_routes(
             conn.execute(text("SELECT 1"))
         return wire.HealthAnswer(status="ok", version=bts_desk.__version__)
 
-    @app.post(wire.PATH_CHALLENGE, responses=refusals(503))
-    def challenge() -> wire.ChallengeAnswer:
+    @app.post(wire.PATH_CHALLENGE, responses=refusals(429, 503))
+    def challenge(request: Request) -> wire.ChallengeAnswer:
+        address = request.client.host if request.client else ""
+        wait = request.app.state.challenge_limiter.wait_s(address)
+        if wait > 0:
+            raise ApiError(
+                429,
+                wire.E_TOO_MANY,
+                "登录请求过多，请稍后重试",
+                f"challenge rate limit of {address}",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
         raw = sessions.new_challenge()
         return wire.ChallengeAnswer(challenge=raw, expires_in=wire.CHALLENGE_TTL_S)
 
@@ -189,14 +230,61 @@ def _add_session_routes(
         token, who = sessions.open_session(body)
         return wire.SessionAnswer(
             token=token,
-            expires_in=signer.ttl_s,
+            expires_in=store.ttl_s,
             officer=wire.OfficerAnswer(
                 officer_id=who.officer_id, name=who.name, customs_code=who.customs_code
             ),
+            desk_id=who.desk_id,
+            districts=sorted(who.districts),
         )
 
+    @app.delete(wire.PATH_SESSION, status_code=204, responses=refusals(401, 503))
+    def logout(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Response:
+        """End the session of the bearer token (the desk's logout, its card pulled)."""
+        if credentials is None:
+            raise ApiError(401, wire.E_NO_TOKEN, "请先登录", "no bearer token")
+        if not store.revoke(credentials.credentials):
+            raise ApiError(401, wire.E_BAD_TOKEN, "登录凭证无效", "logout of an unknown token")
+        return Response(status_code=204)
 
-UuidPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
+
+def _add_crl_route(app: FastAPI, crl_file: Path | None) -> None:
+    """``GET /api/v1/crl``: the CRL IT configured (``--crl``), as DER, re-read on every
+    request (IT replaces the file; it is small). No login: a CRL is public and signed."""
+
+    @app.get(
+        wire.PATH_CRL,
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    wire.CRL_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}
+                },
+                "description": "the CRL, DER",
+            },
+            **refusals(404, 503),
+        },
+    )
+    def crl() -> Response:
+        if crl_file is None:
+            raise ApiError(404, wire.E_NO_CRL, "同步服务未发布证书吊销列表", "no --crl configured")
+        try:
+            data = crl_file.read_bytes()
+            if data.lstrip().startswith(b"-----BEGIN"):
+                data = x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
+            else:
+                x509.load_der_x509_crl(data)  # refuse to serve a broken file
+        except (OSError, ValueError) as exc:
+            log.error("CRL file %s unusable: %s", crl_file, exc)
+            raise ApiError(
+                503, wire.E_UNAVAILABLE, "证书吊销列表暂时不可用", f"CRL file {crl_file}: {exc}"
+            ) from exc
+        return Response(data, media_type=wire.CRL_MEDIA_TYPE)
+
+
+UuidPath = Annotated[str, PathParam(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
 
 
 def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:
@@ -208,12 +296,12 @@ def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: Enrollmen
         responses={200: {"model": wire.PullPage}, **refusals(401, 422, 503)},
     )
     def borderers(
-        _officer: CurrentOfficer,
+        who: CurrentOfficer,
         cursor: Annotated[int, Query(ge=0, le=wire.MAX_CURSOR)] = 0,
         limit: Annotated[int, Query(ge=1, le=wire.MAX_PULL_LIMIT)] = wire.DEFAULT_PULL_LIMIT,
     ) -> Response:
         # Built with json.dumps, not the model: a desk pulls up to a million records.
-        return Response(pull_page(db, cursor, limit), media_type="application/json")
+        return Response(pull_page(db, cursor, limit, who.districts), media_type="application/json")
 
     @app.put(
         wire.PATH_ENROLLMENT,

@@ -36,12 +36,16 @@ def _item(row: Mapping[Any, Any]) -> dict[str, Any]:
     return item
 
 
-def pull_page(db: ServiceDatabase, cursor: int, limit: int) -> bytes:
-    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more"}``."""
+def pull_page(db: ServiceDatabase, cursor: int, limit: int, districts: Iterable[str]) -> bytes:
+    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more"}``, records of
+    ``districts`` only (the session's grant)."""
     with db.read() as conn:
         rows = conn.execute(
             select(*_COLUMNS)
-            .where(ServerBorderer.revision > cursor)
+            .where(
+                ServerBorderer.revision > cursor,
+                ServerBorderer.customs_code.in_(sorted(districts)),
+            )
             .order_by(ServerBorderer.revision)
             .limit(limit + 1)
         ).all()

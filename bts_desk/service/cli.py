@@ -3,16 +3,21 @@
     bts-sync-server --db sqlite:///sync.db --ca officer-ca.pem [--host 127.0.0.1] [--port 8765]
     bts-sync-server --db URL --ca FILE --load-demo 10000          # load, then serve
     bts-sync-server --db URL --load-demo 10000 --no-serve         # load only (no --ca needed)
+    bts-sync-server export --since 2026-12-01 DIR --db URL        # stored envelopes as files
 
-The token secret comes from ``--token-secret-file`` or the environment variable
-``BTS_SYNC_TOKEN_SECRET``; without either a random one is made (tokens end with the process).
+    bts-sync-server grant --db URL GY0001 7218 --by it-zhang   # more districts for an officer
+    bts-sync-server revoke --db URL GY0001 7218 --by it-zhang  # take one back (ends sessions)
+    bts-sync-server grants --db URL [GY0001]                   # list grants and their history
+    bts-sync-server rotate-key --db URL --key-file F [--retire]  # service key rotation
+    bts-sync-server admin add NAME                             # console administrators
+
+Sessions live in the database (revocable, shared by every worker process).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -33,21 +38,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--load-demo", type=int, default=0, metavar="N", help="add N demo records")
     p.add_argument("--seed", type=int, default=20260, help="seed of the demo generator")
     p.add_argument("--no-serve", action="store_true", help="exit after loading")
-    p.add_argument("--token-secret-file", type=Path, help="file holding the token HMAC key")
+    p.add_argument("--docs", action="store_true", help="serve /docs and /openapi.json")
+    p.add_argument(
+        "--key-file",
+        type=Path,
+        help="service key file sealing biometrics at rest, made (mode 0600) if missing "
+        "(default: beside a SQLite database, else ./bts-sync-server.key)",
+    )
+    p.add_argument("--crl", type=Path, help="the officer CA's CRL to publish at /api/v1/crl")
+    p.add_argument("--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS")
+    p.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--log-level", default="INFO")
     return p
 
 
-def _token_secret(path: Path | None) -> bytes | None:
-    if path is not None:
-        return path.read_bytes().strip()
-    env = os.environ.get("BTS_SYNC_TOKEN_SECRET", "")
-    return env.encode() if env else None
-
-
 def _progress(done: int, total: int) -> None:
     print(f"\rloaded {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def key_file_of(args: argparse.Namespace) -> Path:
+    from bts_desk.service.export import default_key_file
+
+    return Path(args.key_file) if args.key_file is not None else default_key_file(args.db)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,26 +78,43 @@ def run(args: argparse.Namespace) -> int:
     if args.ca is None:
         print("bts-sync-server: --ca FILE is required to serve", file=sys.stderr)
         return 2
+    if (args.certfile is None) != (args.keyfile is None):
+        print("bts-sync-server: --certfile and --keyfile go together", file=sys.stderr)
+        return 2
+    if args.certfile is None and args.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning("serving plain HTTP on %s: desks refuse it (use --certfile/--keyfile "
+                    "or a TLS reverse proxy)", args.host)  # fmt: skip
     if args.workers > 1:
         from bts_desk.service.workers import serve_workers
 
-        secret = _token_secret(args.token_secret_file)
         serve_workers(
             args.db,
             args.ca,
-            secret,
             host=args.host,
             port=args.port,
             workers=args.workers,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            key_file=key_file_of(args),
+            crl_file=args.crl,
             log_level=args.log_level.lower(),
         )
         return 0
     import uvicorn
 
     from bts_desk.service.app import create_app
+    from bts_desk.service.vault import Vault
 
-    app = create_app(args.db, args.ca.read_bytes(), _token_secret(args.token_secret_file))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    vault = Vault.load(key_file_of(args), create=True)
+    app = create_app(args.db, args.ca.read_bytes(), docs=args.docs, vault=vault, crl_file=args.crl)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        ssl_certfile=str(args.certfile) if args.certfile else None,
+        ssl_keyfile=str(args.keyfile) if args.keyfile else None,
+    )
     return 0
 
 
@@ -94,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk.service.console.admin_cli import main as admin_main
 
         return admin_main(argv[1:])
+    if argv[:1] == ["export"]:  # bts-sync-server export --since DATE DIR: CBEFF envelopes
+        from bts_desk.service.export import main as export_main
+
+        return export_main(argv[1:])
+    if argv[:1] in (["grant"], ["revoke"], ["grants"], ["rotate-key"]):
+        from bts_desk.service.grants_cli import main as grants_main
+
+        return grants_main(argv)
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

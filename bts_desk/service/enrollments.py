@@ -10,8 +10,11 @@ endpoint passes its whole list). Order of the checks for each item:
 3. a known UUID is answered from what is stored: same body hash → 200 already stored,
    another hash → 409 (before the record checks, so a retry stays "already stored" even if
    the record was suspended meanwhile);
-4. the images decode — 422;
-5. in the write transaction: the record exists (404) and is 正常 and 已同步海关 (422); the
+4. the CBEFF envelope parses, every record in it with strict bounds (``bts_desk.biometrics``:
+   format identifiers, lengths, dimensions, positions, counts; each image decodes) and it is
+   this enrollment's (its index is the UUID) — 422 with the record's own code;
+5. in the write transaction: the record exists (404), belongs to a district the session
+   may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
    enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
    their revisions bumped, so the next pull brings the change to every desk.
 
@@ -26,8 +29,8 @@ serialises them) and is then answered as in step 3. Blocking: call from a worker
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,13 +38,21 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bts_desk.biometrics import cbeff
+from bts_desk.biometrics.errors import RecordError, RecordErrorCode
 from bts_desk.domain import RecordState
 from bts_desk.service.database import ServiceDatabase, take_revisions
 from bts_desk.service.errors import ApiError
-from bts_desk.service.images import check_images
 from bts_desk.service.metrics import count_uploads
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
+from bts_desk.service.models import (
+    ServerBorderer,
+    ServerEnrollment,
+    ServerEnvelope,
+    ServerFace,
+    ServerFinger,
+)
 from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.service.vault import Vault, field_aad
 from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
@@ -65,6 +76,16 @@ class _Prepared:
     uuid: str
     digest: str
     enrollment: wire.EnrollmentBody
+    envelope: bytes = b""
+    parsed: cbeff.ParsedEnvelope | None = None
+
+    @property
+    def has_finger(self) -> bool:
+        return bool(self.parsed and self.parsed.fingers)
+
+    @property
+    def has_face(self) -> bool:
+        return bool(self.parsed and self.parsed.face)
 
 
 def _judge_known(uuid: str, digest: str, stored: str | None) -> PutResult | None:
@@ -87,9 +108,10 @@ def _stored_digest(conn: Connection, uuid: str) -> str | None:
 
 
 class EnrollmentService:
-    def __init__(self, db: ServiceDatabase, clock: Clock) -> None:
+    def __init__(self, db: ServiceDatabase, clock: Clock, vault: Vault) -> None:
         self._db = db
         self._clock = clock
+        self._vault = vault
 
     def put(self, uuid: str, body: wire.EnrollmentBody, officer: TokenClaims) -> PutResult:
         """Judge and store one upload; ApiError (4xx) for a refusal."""
@@ -115,8 +137,7 @@ class EnrollmentService:
             try:
                 known = _judge_known(item.uuid, item.digest, stored.get(item.uuid))
                 if known is None:
-                    _check_images(item)
-                    prepared.append(item)
+                    prepared.append(_parse_envelope(item))
                 else:
                     outcomes[item.index] = known
             except ApiError as exc:
@@ -124,7 +145,7 @@ class EnrollmentService:
         if prepared:
             prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
             with self._db.write() as conn:
-                _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
+                _Writer(conn, self._clock(), officer, self._vault).store_all(prepared, outcomes)
         final = [o for o in outcomes if o is not None]
         assert len(final) == len(items)
         count_uploads(final)
@@ -156,20 +177,31 @@ def _decode(
     return _Prepared(index, uuid.lower(), enrollment.body_sha256(), enrollment)
 
 
-def _check_images(item: _Prepared) -> None:
+def _parse_envelope(item: _Prepared) -> _Prepared:
+    """Step 4: the envelope and every record in it; ApiError(422, the record's code)."""
+    data = item.enrollment.biometrics.encode("utf-8")
     try:
-        check_images(item.enrollment)
-    except wire.WireError as exc:
-        raise ApiError.from_wire(exc) from exc
+        parsed = cbeff.parse(data)
+        if parsed.envelope.index != item.uuid:
+            raise RecordError(
+                RecordErrorCode.CBEFF_INCONSISTENT,
+                f"envelope index {parsed.envelope.index} in the upload of {item.uuid}",
+            )
+    except RecordError as exc:
+        raise ApiError(422, exc.code.value, exc.user_message, exc.detail) from exc
+    return dataclasses.replace(item, envelope=data, parsed=parsed)
 
 
 class _Writer:
     """One write transaction storing prepared uploads (see the module docstring)."""
 
-    def __init__(self, conn: Connection, now: dt.datetime, officer: TokenClaims) -> None:
+    def __init__(
+        self, conn: Connection, now: dt.datetime, officer: TokenClaims, vault: Vault
+    ) -> None:
         self._conn = conn
         self._now = now
         self._officer = officer
+        self._vault = vault
         self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
 
     def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
@@ -203,6 +235,7 @@ class _Writer:
             select(
                 ServerBorderer.state,
                 ServerBorderer.synced,
+                ServerBorderer.customs_code,
                 ServerBorderer.has_face,
                 ServerBorderer.has_finger,
             )
@@ -216,6 +249,14 @@ class _Writer:
                 "边民备案记录不存在",
                 f"record {enrollment.borderer_id} not found",
             )
+        if record.customs_code not in self._officer.districts:
+            raise ApiError(
+                403,
+                wire.E_DISTRICT_FORBIDDEN,
+                "该记录不属于本关员可办理的关区",
+                f"record {enrollment.borderer_id} of district {record.customs_code}, "
+                f"token grants {sorted(self._officer.districts)}",
+            )
         if record.state != RecordState.NORMAL or not record.synced:
             raise ApiError(
                 422,
@@ -225,10 +266,11 @@ class _Writer:
             )
         self._insert(item)
         face, finger = self._flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
-        return face or enrollment.has_face, finger or enrollment.has_finger
+        return face or item.has_face, finger or item.has_finger
 
     def _insert(self, item: _Prepared) -> None:
-        e, uuid = item.enrollment, item.uuid
+        e, uuid, parsed = item.enrollment, item.uuid, item.parsed
+        assert parsed is not None
         self._conn.execute(
             insert(ServerEnrollment).values(
                 uuid=uuid,
@@ -236,36 +278,30 @@ class _Writer:
                 borderer_id=e.borderer_id,
                 officer_id=self._officer.officer_id,
                 officer_name=self._officer.name,
-                desk_id=e.desk_id,
+                desk_id=self._officer.desk_id,  # the session's desk, not the body's
                 captured_at=e.captured_at,
                 received_at=self._now,
                 scanner_model=e.scanner_model,
                 scanner_serial=e.scanner_serial,
                 camera_name=e.camera_name,
-                has_face=e.has_face,
-                has_finger=e.has_finger,
+                has_face=item.has_face,
+                has_finger=item.has_finger,
+                finger_positions=",".join(str(int(p)) for p in parsed.fingers),
             )
         )
-        if e.fingers:
-            self._conn.execute(
-                insert(ServerFinger),
-                [
-                    {
-                        "enrollment_uuid": uuid,
-                        "finger_no": f.finger_no,
-                        "template": f.template,
-                        "image_png": f.image_png,
-                        "press_quality_json": json.dumps(list(f.press_quality)),
-                    }
-                    for f in e.fingers
-                ],
-            )
-        if e.face is not None:
+        # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
+        sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
+        self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=sealed))
+        if parsed.fingers:
+            self._conn.execute(insert(ServerFinger), _finger_rows(uuid, parsed))
+        if parsed.face is not None:
+            face = parsed.face.faces[0]
             self._conn.execute(
                 insert(ServerFace).values(
                     enrollment_uuid=uuid,
-                    jpeg=e.face.jpeg,
-                    quality_json=json.dumps(e.face.quality, sort_keys=True),
+                    image_type=int(face.image_type),
+                    width=face.width,
+                    height=face.height,
                 )
             )
 
@@ -284,6 +320,32 @@ class _Writer:
                     has_face=face, has_finger=finger, last_op_date=today, revision=first + offset
                 )
             )
+
+
+def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, object]]:
+    quality = {
+        b.position: b.quality.score
+        for b in parsed.envelope.blocks
+        if b.kind is cbeff.BlockKind.FINGER_IMAGE and b.quality is not None
+    }
+    rows: list[dict[str, object]] = []
+    for position, record in parsed.fingers.items():
+        view = record.views[0]
+        vendor = parsed.vendor.get(position)
+        product = vendor.product if vendor is not None else None
+        rows.append(
+            {
+                "enrollment_uuid": uuid,
+                "position": int(position),
+                "width": view.width,
+                "height": view.height,
+                "resolution_ppi": record.resolution,
+                "quality": quality.get(position),
+                "module_family": product.organization if product else "",
+                "template_format": product.type if product else "",
+            }
+        )
+    return rows
 
 
 def _local_date(now: dt.datetime) -> dt.date:

@@ -11,12 +11,21 @@ from bts_desk.sync import wire
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        detail: str = "",
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or message)
         self.status = status
         self.code = code
         self.message = message
         self.detail = detail or message
+        self.headers = headers
 
     @classmethod
     def from_wire(cls, exc: wire.WireError) -> ApiError:

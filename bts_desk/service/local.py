@@ -13,9 +13,11 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,7 +25,10 @@ from sqlalchemy import select
 
 from bts_desk.errors import SyncError
 from bts_desk.service.app import create_app
-from bts_desk.service.sessions import Clock, utc_now
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.grants import grant
+from bts_desk.service.models import ServerBorderer
+from bts_desk.service.tokens import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +42,11 @@ class LocalService:
     port: int
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    scheme: str = "http"  # https when started with a certificate
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def internal_errors(self) -> int:
@@ -91,16 +97,25 @@ def start_local_service(
     port: int = 0,
     *,
     host: str = "127.0.0.1",
-    token_secret: bytes | None = None,
     clock: Clock = utc_now,
     startup_timeout: float = 20.0,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    **app_options: Any,
 ) -> LocalService:
-    """Create the app on ``db_url`` and serve it on ``host:port`` in a background thread."""
-    app = create_app(db_url, ca_pem, token_secret, clock=clock)
+    """Create the app on ``db_url`` and serve it on ``host:port`` in a background thread;
+    HTTPS with ``certfile``/``keyfile`` (PEM). ``app_options`` go to ``create_app``."""
+    app = create_app(db_url, ca_pem, clock=clock, **app_options)
     sock = _bind(host, port)
     actual_port = int(sock.getsockname()[1])
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -121,8 +136,21 @@ def start_local_service(
                 retryable=False,
             )
         time.sleep(0.01)
-    log.info("local sync service on http://%s:%d (%s)", host, actual_port, app.state.db.url)
-    return LocalService(app, host, actual_port, server, thread)
+    scheme = "https" if certfile else "http"
+    log.info("local sync service on %s://%s:%d (%s)", scheme, host, actual_port, app.state.db.url)
+    return LocalService(app, host, actual_port, server, thread, scheme)
+
+
+def _grant_every_district(db: ServiceDatabase, officers: Sequence[str]) -> None:
+    """The demo officer serves every district of the demo data (the generator spreads the
+    people over several 关区), so the demo desk pulls them all."""
+    if not officers:
+        return
+    with db.read() as conn:
+        districts = conn.execute(select(ServerBorderer.customs_code).distinct()).scalars().all()
+    for officer in officers:
+        for district in districts:
+            grant(db, officer, district, by="demo", now=utc_now())
 
 
 def start_demo_service(
@@ -132,15 +160,15 @@ def start_demo_service(
     *,
     seed: int = 20260,
     port: int = 0,
+    grant_all_to: Sequence[str] = (),
 ) -> LocalService:
     """The demo's own sync service: SQLite at ``db_path``, filled on first start with the
     manual's rows and ``records`` generated ones — the same generator and seed as the desk's
     demo data (``bts_desk.store.demo_data``), so ids and people match — then served on a free
-    loopback port. Blocking for the first fill (about 3 s per 100,000 records): call it from a
-    worker thread, or before the window shows."""
-    from bts_desk.service.database import ServiceDatabase
+    loopback port; ``grant_all_to``: officers granted every district of the data. Blocking
+    for the first fill (about 3 s per 100,000 records): call it from a worker thread, or
+    before the window shows."""
     from bts_desk.service.demo import load_demo
-    from bts_desk.service.models import ServerBorderer
 
     url = f"sqlite:///{db_path}"
     db = ServiceDatabase(url)
@@ -150,6 +178,10 @@ def start_demo_service(
             empty = conn.execute(select(ServerBorderer.id).limit(1)).first() is None
         if empty:
             load_demo(db, records, seed=seed)
+        _grant_every_district(db, grant_all_to)
     finally:
         db.dispose()
-    return start_local_service(url, ca_pem, port)
+    from bts_desk.service.vault import Vault
+
+    vault = Vault.load(db_path.with_suffix(".key"), create=True)
+    return start_local_service(url, ca_pem, port, vault=vault)

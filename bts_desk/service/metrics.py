@@ -11,7 +11,7 @@ Process metrics, counted where they happen:
 
 Gauges read from the database at scrape time (so every worker answers the same): desks seen in
 the last hour, desks known, pending / refused enrollments and red devices across the latest
-desk reports, active console sessions.
+desk reports, active officer sessions (desk tokens) and console sessions.
 
 Several workers: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory *before* the workers
 start (``bts_desk.service.workers`` does); each process then writes its counters to files
@@ -41,16 +41,20 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bts_desk.service.console import auth
 from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.models import OfficerSession
 from bts_desk.service.reports import Clock, fleet_gauges
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT
+from bts_desk.sync.wire.report import PATH_DESK_REPORT
 
 PATH_METRICS = "/metrics"
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the metrics below write their files there
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 _LOCAL = CollectorRegistry()  # single-process mode; ignored when PROMETHEUS_MULTIPROC_DIR is set
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -158,9 +162,25 @@ class _FleetCollector(Collector):
             g.red_devices,
         )
         yield GaugeMetricFamily(
+            "bts_sync_officer_sessions_active",
+            "Officer sessions (desk tokens) neither expired nor revoked",
+            _officer_sessions(self._db, now.timestamp()),
+        )
+        yield GaugeMetricFamily(
             "bts_sync_console_sessions_active",
             "Open sessions of console administrators",
             auth.active_sessions(self._db, now.timestamp()),
+        )
+
+
+def _officer_sessions(db: ServiceDatabase, now: float) -> int:
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    OfficerSession.expires_at > now, OfficerSession.revoked.is_(False)
+                )
+            ).scalar_one()
         )
 
 

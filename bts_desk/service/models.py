@@ -7,10 +7,17 @@
   until commit on PostgreSQL (writers on SQLite are serialised anyway by ``BEGIN IMMEDIATE``),
   so revisions become visible in the order they were handed out and a cursor never skips a
   change committed late. A plain sequence would not give that guarantee.
-- ``enrollment`` (+ ``enrollment_finger``, ``enrollment_face``): uploads keyed by the desk's
-  UUID with the canonical body hash for idempotency, and their biometric payloads.
+- ``enrollment`` (+ ``enrollment_envelope``, ``enrollment_finger``, ``enrollment_face``):
+  uploads keyed by the desk's UUID with the canonical body hash for idempotency, their CBEFF
+  envelope as uploaded — sealed by ``vault`` (envelope encryption with the service key: no
+  readable biometric in the database) — and per finger / face what its records say
+  (position, size, quality).
 - ``session_challenge``: single-use login challenges (in the database so that several
   service processes can share them).
+- ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),
+  each bound to an officer, a desk and the districts granted at login.
+- ``district_grant`` / ``grant_log``: which districts (关区) an officer may serve beyond their
+  own, and the record of every grant and revocation.
 
 Portable column types only: the same tables run on SQLite and PostgreSQL.
 """
@@ -65,7 +72,10 @@ class ServerBorderer(ServerBase):
     last_op_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     revision: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ux_borderer_revision", "revision", unique=True),)
+    __table_args__ = (
+        Index("ux_borderer_revision", "revision", unique=True),
+        Index("ix_borderer_district_revision", "customs_code", "revision"),  # pulls per grant
+    )
 
 
 class RevisionCounter(ServerBase):
@@ -91,18 +101,37 @@ class ServerEnrollment(ServerBase):
     camera_name: Mapped[str] = mapped_column(String(128), default="")
     has_face: Mapped[bool] = mapped_column(Boolean)
     has_finger: Mapped[bool] = mapped_column(Boolean)
+    finger_positions: Mapped[str] = mapped_column(String(32), default="")  # ISO codes "2,7"
+
+
+class ServerEnvelope(ServerBase):
+    """The enrollment's CBEFF envelope exactly as uploaded (what ``export`` writes out)."""
+
+    __tablename__ = "enrollment_envelope"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    cbeff: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ServerFinger(ServerBase):
+    """One finger of an enrollment, as its envelope describes it (the records stay in the
+    envelope): ISO/IEC 19794 finger position, image size, quality, the vendor template's
+    format."""
+
     __tablename__ = "enrollment_finger"
 
     enrollment_uuid: Mapped[str] = mapped_column(
         ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
     )
-    finger_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    template: Mapped[bytes] = mapped_column(LargeBinary)
-    image_png: Mapped[bytes] = mapped_column(LargeBinary)
-    press_quality_json: Mapped[str] = mapped_column(Text, default="[]")
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    resolution_ppi: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    module_family: Mapped[str] = mapped_column(String(256), default="")
+    template_format: Mapped[str] = mapped_column(String(256), default="")
 
 
 class ServerFace(ServerBase):
@@ -111,8 +140,9 @@ class ServerFace(ServerBase):
     enrollment_uuid: Mapped[str] = mapped_column(
         ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
     )
-    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
-    quality_json: Mapped[str] = mapped_column(Text, default="{}")
+    image_type: Mapped[int] = mapped_column(Integer)  # 19794-5: 1 full frontal, 2 token
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
 
 
 class SessionChallenge(ServerBase):
@@ -120,3 +150,38 @@ class SessionChallenge(ServerBase):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bytes
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # POSIX seconds
+
+
+class OfficerSession(ServerBase):
+    __tablename__ = "officer_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(String(32), index=True)
+    officer_name: Mapped[str] = mapped_column(String(64))
+    customs_code: Mapped[str] = mapped_column(String(8))
+    desk_id: Mapped[str] = mapped_column(String(64))
+    districts: Mapped[str] = mapped_column(Text)  # comma-separated 关区代码
+    created_at: Mapped[float] = mapped_column(Float)  # POSIX seconds
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DistrictGrant(ServerBase):
+    __tablename__ = "district_grant"
+
+    officer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    district: Mapped[str] = mapped_column(String(8), primary_key=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    granted_by: Mapped[str] = mapped_column(String(64))
+
+
+class GrantLog(ServerBase):
+    __tablename__ = "grant_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(8))  # grant / revoke
+    officer_id: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str] = mapped_column(String(8))
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(200), default="")

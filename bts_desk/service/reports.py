@@ -27,7 +27,7 @@ from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.errors import ApiError
 from bts_desk.service.fleet_models import HISTORY_DAYS, DeskReportRow, DeskState
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import (
+from bts_desk.sync.wire.report import (
     MAX_REPORT_BODY,
     PATH_DESK_REPORT,
     DeskReport,

@@ -14,16 +14,15 @@ scan stops after ``offset + limit`` rows:
 - 同步状态 已同步海关 / 未同步海关: ``synced = ?`` is the index prefix.
 - 同步状态 全部: ``UNION ALL`` of the two ``synced`` halves under one ``ORDER BY``; SQLite merges
   the two index walks (``MERGE (UNION ALL)``), PostgreSQL does a Merge Append.
-- Other filter terms: with few matches the filter's own index and a sort of the matches is
-  fastest; with many, walking the sort index and testing each row is. SQLite's planner (no
-  STAT4) cannot tell them apart, so ``fetch_page`` first counts the matches up to
-  ``WALK_SORT_INDEX_FROM`` (a bounded probe) and, above it, writes the filter terms as ``+term``
-  so that only the sort index is usable. Walking reads about ``limit × N / matches`` rows in
-  random order (~3 µs each), sorting reads ``matches`` rows (~6 µs each): equal near 10k
-  matches at 1M rows (measured, benchmarks/query_bench.py).
-- Except 关区代码: it is geographic, and so are 户籍地址 and 身份证号 (the area code). Walking
-  the address index for one 关区 passes every address of the other districts first (seconds),
-  so the 关区 term always keeps its index: at most one district's rows are sorted.
+- Other filter terms: with many matches, walking the sort index and testing each row finds a
+  page after a few hundred rows; with few, the filter's own index and a sort of the matches is
+  fastest, and walking would read most of the table. SQLite's planner (no STAT4) cannot tell
+  them apart, so on SQLite ``fetch_page`` first walks the sort index (the filter terms written
+  ``+term``, so that no other index is usable) within a budget of SQLite VM steps (progress
+  handler, ``WALK_BUDGET`` × ``WALK_STEP``: about 10k rows examined), then runs the plain
+  statement if the walk was interrupted. Either plan then reads at most about
+  ``sqrt(page × N)`` rows (10k at 1M), whatever the matches' share; a 关区代码 filter with a
+  geographic sort (户籍地址, 身份证号 follow the district) is bounded the same way.
 
 Every function opens its own short session: call them from a worker
 thread (``ui.tasks.run_in_background``) or from the sync worker, never on the GUI thread with a
@@ -45,7 +44,6 @@ from sqlalchemy import (
     Select,
     Table,
     func,
-    literal,
     select,
     true,
     union_all,
@@ -102,8 +100,11 @@ SORT_COLUMNS: Final[dict[str, tuple[ColumnElement[Any], ...]]] = {
 
 MAX_PAGE: Final = 1000
 
-# Matches from which a page is read along the sort index rather than sorted (module docstring).
-WALK_SORT_INDEX_FROM: Final = 10_000
+# SQLite progress-handler calls (every WALK_STEP VM instructions) a walk along the sort index
+# may take before it is interrupted for the plain statement: ~10k rows examined. Counted in
+# steps, not seconds, so that the plan does not depend on how busy the machine is.
+WALK_STEP: Final = 1000
+WALK_BUDGET: Final = 100
 
 
 class _NoIndex(FunctionElement[Any]):
@@ -125,7 +126,7 @@ def _no_index_sqlite(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str
 
 
 # Terms whose index is always usable (correlated with other columns: module docstring).
-_KEEP_INDEX: Final = frozenset({"customs_code", "id_number"})
+_KEEP_INDEX: Final = frozenset({"id_number"})
 
 # The sort key each filter term belongs to: that term and that sort share an index.
 _TERM_SORT: Final = {
@@ -249,29 +250,20 @@ def conditions(
     key ``keep_index_for`` is written ``+term`` (SQLite then reads along the sort index)."""
     where = _synced_terms(_synced_value(flt))
     for name, column, op, value in _terms(flt):
-        hidden = walk and name not in _KEEP_INDEX and _TERM_SORT.get(name) != keep_index_for
+        hidden = walk and _TERM_SORT.get(name) != keep_index_for
         where.append(_compare(_NoIndex(column) if hidden else column, op, value))
     return where
 
 
-def needs_probe(flt: BordererFilter, sort: str) -> bool:
-    """True when the filter has terms whose index is not the sort's: the plan then depends on
-    how many rows match (``probe_statement``)."""
+def needs_walk(flt: BordererFilter, sort: str) -> bool:
+    """True when the filter has terms whose index is not the sort's, so that the plan depends
+    on how many rows match (``fetch_page`` tries a budgeted walk first)."""
     names = {name for name, *_ in _terms(flt)}
+    if not SORT_COLUMNS.get(sort, ()):
+        return False  # by id: SQLite weighs the rowid scan against the filter's index itself
     if names & _KEEP_INDEX:
-        return False  # few matches whatever the rest says: the filter's index and a sort
+        return False  # one record: its index
     return any(_TERM_SORT.get(name) != sort for name in names)
-
-
-def probe_statement(flt: BordererFilter) -> Select[Any]:
-    """Matches counted up to ``WALK_SORT_INDEX_FROM``: cheap, and enough to choose the plan."""
-    where = conditions(flt)
-    inner: Select[Any] | CompoundSelect[Any]
-    if flt.sync_state is not None:
-        inner = select(literal(1)).select_from(BORDERER).where(true(), *where)
-    else:  # each half on its (synced, …) index
-        inner = union_all(*(select(literal(1)).where(T.synced == s, *where) for s in (True, False)))
-    return select(func.count()).select_from(inner.limit(WALK_SORT_INDEX_FROM).subquery())
 
 
 def _check(flt: BordererFilter) -> None:
@@ -380,12 +372,42 @@ def fetch_page(
     """One page of matches, sorted by a ``domain.Borderer`` field name. Worker thread."""
     _check(flt)
     with db.session() as session:
-        walk = False
-        if needs_probe(flt, sort) and session.get_bind().dialect.name == "sqlite":
-            walk = session.execute(probe_statement(flt)).scalar_one() >= WALK_SORT_INDEX_FROM
-        stmt = page_statement(flt, sort, order, offset, limit, walk_sort_index=walk)
-        rows = session.execute(stmt)
+        if needs_walk(flt, sort) and session.get_bind().dialect.name == "sqlite":
+            walked = _budgeted_walk(session, flt, sort, order, offset=offset, limit=limit)
+            if walked is not None:
+                return [to_borderer(row) for row in walked]
+        rows = session.execute(page_statement(flt, sort, order, offset, limit))
         return [to_borderer(row) for row in rows]
+
+
+def _budgeted_walk(
+    session: Session, flt: BordererFilter, sort: str, order: SortOrder, *, offset: int, limit: int
+) -> list[Any] | None:
+    """The page along the sort index, or None when the walk ran out of its budget (few
+    matches, or none near the start of the index): SQLite's progress handler interrupts it."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    raw = session.connection().connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    steps = 0
+
+    def spend() -> int:
+        nonlocal steps
+        steps += 1
+        return 1 if steps > WALK_BUDGET else 0
+
+    stmt = page_statement(flt, sort, order, offset, limit, walk_sort_index=True)
+    raw.set_progress_handler(spend, WALK_STEP)
+    try:
+        return list(session.execute(stmt).all())
+    except OperationalError as exc:
+        if not isinstance(exc.orig, sqlite3.OperationalError) or "interrupt" not in str(exc.orig):
+            raise
+        return None
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def get(db: Database, borderer_id: int) -> Borderer | None:

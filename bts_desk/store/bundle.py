@@ -12,7 +12,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from bts_desk.domain import FaceCapture, FingerCapture
+from bts_desk.domain import FaceCapture, FingerCapture, FingerPosition
 from bts_desk.errors import StoreError
 
 _MAGIC = b"BTSB1"
@@ -34,6 +34,7 @@ def pack(fingers: tuple[FingerCapture, ...], face: FaceCapture | None) -> bytes:
         "fingers": [
             {
                 "finger_no": f.finger_no,
+                "position": int(f.position),
                 "press_quality": list(f.press_quality),
                 "geometry": [f.width, f.height, f.bits_per_pixel, f.dpi],
                 "template_format": f.template_format,
@@ -95,4 +96,5 @@ def _finger(f: dict[str, Any], take: Callable[[list[int]], bytes]) -> FingerCapt
         bits_per_pixel=bits,
         dpi=dpi,
         template_format=str(f.get("template_format", "")),
+        position=FingerPosition.from_code(int(f.get("position", 0))),
     )

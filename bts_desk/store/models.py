@@ -121,6 +121,8 @@ class EnrollmentRow(Base):
     has_face: Mapped[bool] = mapped_column(Boolean, default=False)
     has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
     quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
+    # ISO/IEC 19794 finger position codes in slot order, "2,7" (migration 0004)
+    finger_positions: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
@@ -160,6 +162,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     borderer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hash chain (0005)
 
 
 class SyncStateRow(Base):

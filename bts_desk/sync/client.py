@@ -22,11 +22,15 @@ at most a couple at a time).
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -34,10 +38,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bts_desk import __version__
+from bts_desk.biometrics.errors import RecordError
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
-from bts_desk.sync.report_wire import PATH_DESK_REPORT, DeskReport, DeskReportAck
+from bts_desk.sync.wire.report import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,7 @@ class SessionGrant:
     token: str
     expires_at: float  # time.monotonic() deadline
     officer: Officer
+    districts: tuple[str, ...] = ()  # the 关区 this session may pull and upload for
 
 
 def default_retry(
@@ -97,6 +103,33 @@ def make_session(retry: Retry | None = None, pool_size: int = 4) -> requests.Ses
     return session
 
 
+def check_service_url(url: str) -> str:
+    """``url`` without its trailing slash, if the desk may send to it: ``https://`` anywhere,
+    ``http://`` only to a loopback address (the demo, tests). SyncError otherwise."""
+    if not url:
+        raise SyncError("未配置同步服务器地址", "sync.url is empty")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return url.rstrip("/")
+    if parts.scheme == "http" and _is_loopback(host):
+        return url.rstrip("/")
+    raise SyncError(
+        "同步服务器地址必须以 https:// 开头",
+        f"sync.url {url!r} refused: only https, or http to a loopback address",
+        retryable=False,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SyncClient:
     """Typed calls of the sync API over the desk's one Session: requests are encoded and
     answers decoded with the wire models (``bts_desk.sync.wire``), the service's own."""
@@ -109,13 +142,22 @@ class SyncClient:
         timeout_s: float = 10.0,
         retry: Retry | None = None,
         session: requests.Session | None = None,
+        ca_cert: str = "",
     ) -> None:
-        if not base_url:
-            raise SyncError("未配置同步服务器地址", "sync.url is empty")
-        self.base_url = base_url.rstrip("/")
+        """``ca_cert``: PEM file of the CA(s) the service's certificate must chain to (the
+        system's store when empty). Raises SyncError for a URL the desk will not use:
+        ``http://`` to anything but this machine's loopback (biometrics never travel in clear
+        over a network), or another scheme; nothing is sent then."""
+        self.base_url = check_service_url(base_url)
         self.desk_id = desk_id
         self.timeout_s = timeout_s
         self.session = session or make_session(retry)
+        # The environment must not redirect the desk (proxies) or swap its trust anchors
+        # (REQUESTS_CA_BUNDLE beats a session's own ``verify`` in requests).
+        self.session.trust_env = False
+        if ca_cert and not Path(ca_cert).is_file():
+            raise SyncError("同步服务器的 CA 证书文件不存在", f"sync.ca_cert {ca_cert} not found")
+        self.verify: str | bool = ca_cert or True
 
     def close(self) -> None:
         self.session.close()
@@ -145,7 +187,29 @@ class SyncClient:
             token=answer.token,
             expires_at=started + answer.expires_in,
             officer=Officer(who.officer_id, who.name, who.customs_code),
+            districts=tuple(answer.districts),
         )
+
+    def fetch_crl(self) -> bytes:
+        """The officer CA's CRL the service publishes (DER; no login needed), for the card's
+        revocation store (``RevocationStore.update_from_der`` checks it). SyncError when the
+        service publishes none or cannot be reached."""
+        url = self.base_url + wire.PATH_CRL
+        try:
+            response = self.session.get(url, timeout=self.timeout_s, verify=self.verify)
+        except requests.RequestException as exc:
+            raise SyncOfflineError("无法连接同步服务器", f"GET {url}: {exc}") from exc
+        with response:
+            if response.status_code == 200:
+                return response.content
+            _judge("GET", wire.PATH_CRL, response, _NoBody)
+        raise _malformed("GET", wire.PATH_CRL, f"HTTP {response.status_code}")
+
+    def close_session(self, token: str) -> None:
+        """End the session on the service (logout, card pulled): the token is refused from
+        now on. An already-ended session is not an error."""
+        with contextlib.suppress(SyncAuthError):
+            self._call("DELETE", wire.PATH_SESSION, _NoBody, token=token)
 
     def put_enrollment(self, token: str, draft: EnrollmentDraft) -> str:
         """Upload one enrollment; returns ``stored`` or ``already_stored``."""
@@ -201,10 +265,20 @@ class SyncClient:
         url = self.base_url + path
         try:
             response = self.session.request(
-                method, url, data=data, params=params, headers=headers, timeout=self.timeout_s
+                method,
+                url,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout_s,
+                verify=self.verify,
             )
         except requests.Timeout as exc:
             raise SyncOfflineError("同步服务器响应超时", f"{method} {url}: timeout: {exc}") from exc
+        except requests.exceptions.SSLError as exc:
+            raise SyncOfflineError(
+                "同步服务器证书校验失败，请联系信息科", f"{method} {url}: TLS: {exc}"
+            ) from exc
         except requests.RequestException as exc:
             raise SyncOfflineError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
         try:
@@ -213,19 +287,27 @@ class SyncClient:
             response.close()
 
 
+class _NoBody(BaseModel):
+    """The empty answer of a 204."""
+
+
 def _enrollment(draft: EnrollmentDraft) -> wire.EnrollmentBody:
     try:
         return wire.EnrollmentBody.from_draft(draft)
     except ValidationError as exc:  # the desk's own data does not fit: sending won't help
         error = wire.wire_error(exc.errors(include_url=False, include_input=False))
         raise SyncError(error.user_message, f"enrollment {draft.uuid}: {error.detail}") from None
+    except RecordError as exc:  # a capture no standard record can hold: sending won't help
+        raise SyncError(
+            exc.user_message, f"enrollment {draft.uuid}: {exc.detail}", retryable=False
+        ) from None
 
 
 def _judge(method: str, path: str, response: requests.Response, answer: type[A]) -> A:
     status = response.status_code
     if 200 <= status < 300:
         try:
-            return answer.model_validate_json(response.content)
+            return answer.model_validate_json(response.content or b"{}")
         except ValidationError as exc:
             raise _malformed(method, path, f"HTTP {status}: {exc}"[:500]) from None
     try:

@@ -44,7 +44,10 @@ class DeskSync:
             log.info("no sync.url configured: enrollments stay in the outbox")
             return None
         client = SyncClient(
-            settings.sync.url, desk_id=settings.desk.id, timeout_s=settings.sync.timeout_s
+            settings.sync.url,
+            desk_id=settings.desk.id,
+            timeout_s=settings.sync.timeout_s,
+            ca_cert=settings.sync.ca_cert,
         )
         tokens = TokenBroker(client)
         worker = SyncWorker(db, client, tokens, key, interval_s=settings.sync.interval_s)

@@ -6,7 +6,7 @@ officer's token (``TokenBroker.any_auth``): while nobody is logged in, the repor
 built fresh — with the state of that moment — once somebody is. A failed send (offline, 5xx)
 is retried at the next tick; the reporter never touches the outbox's own schedule.
 
-What a report holds (``bts_desk.sync.report_wire``) is read here: outbox counts and refusal
+What a report holds (``bts_desk.sync.wire.report``) is read here: outbox counts and refusal
 reasons (SQL in the worker thread), device states from callables handed in by the desk's
 wiring (``DeviceMonitor.status`` is cheap and thread-safe), the pull cursor from
 ``sync_state``. No officer, record or ID number goes into it.
@@ -31,7 +31,7 @@ from bts_desk.store.db import Database
 from bts_desk.store.models import EnrollmentRow, OutboxRow
 from bts_desk.sync.auth import TokenBroker
 from bts_desk.sync.client import SyncAuthError, SyncClient
-from bts_desk.sync.report_wire import (
+from bts_desk.sync.wire.report import (
     MAX_REFUSAL_REASONS,
     DeskReport,
     DeskReportAck,

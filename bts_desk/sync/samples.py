@@ -72,6 +72,7 @@ def sample_draft(
     *,
     desk_id: str = "desk-test",
     with_face: bool = True,
+    with_fingers: bool = True,
     seed: int | None = None,
     captured_at: dt.datetime | None = None,
 ) -> EnrollmentDraft:
@@ -90,7 +91,7 @@ def sample_draft(
             dpi=SAMPLE_SENSOR.dpi,
             template_format=SAMPLE_SENSOR.template_format,
         )
-        for n in (1, 2)
+        for n in ((1, 2) if with_fingers else ())
     )
     face = (
         FaceCapture(jpeg=_face_jpeg(), quality={"sharpness": 0.82, "brightness": 0.61})

@@ -132,6 +132,7 @@ class R30xEmulator:
         auto: bool = False,
         genimg_delay: float = 0.0,
         first_finger: int = 1,
+        repeat_first_finger: bool = False,
         model: str = "r503",
         serial_number: str = "EMU00001",
         check_line_speed: bool = True,
@@ -145,6 +146,9 @@ class R30xEmulator:
         self.capacity = self.profile.capacity or 300 if capacity is None else capacity
         self.pace, self.auto, self.genimg_delay = pace, auto, genimg_delay
         self.auto_finger = first_finger
+        # auto person: offers 指纹1's finger once more for 指纹2 (the desk must refuse it)
+        self.repeat_first_finger = repeat_first_finger
+        self._templates_read = 0
         self.serial_number = serial_number
         self.check_line_speed = check_line_speed
         self.security_level = 3
@@ -481,7 +485,7 @@ class R30xEmulator:
             if char is None:
                 return [self._ack(0x0D)]
             if self.auto and buffer_id == 1:
-                self.auto_finger += 1  # the template is taken: the person offers another finger
+                self._auto_template_read()
             return [self._ack(0x00), *self._data(char)]
         if cmd == Cmd.DOWN_CHAR:
             self._receiving = (buffer_id, bytearray())
@@ -499,6 +503,15 @@ class R30xEmulator:
         if cmd in (Cmd.SEARCH, Cmd.HIGH_SPEED_SEARCH):
             return [self._search(buffer_id, args)]
         return [self._ack(0x19)]
+
+    def _auto_template_read(self) -> None:
+        """The auto person saw a finger's template taken: next time another finger — after
+        one press of the same finger first, when ``repeat_first_finger`` and it was 指纹1's
+        (every other template read: 指纹1, 指纹2, 指纹1 …)."""
+        self._templates_read += 1
+        if self.repeat_first_finger and self._templates_read % 2 == 1:
+            self.place(self.auto_finger, presses=1, hold=1, gap=2)
+        self.auto_finger += 1
 
     def _set_sys_para(self, args: bytes) -> int:
         """SetSysPara: 0x1A for an unknown parameter number, 0x1B for a value out of range."""
@@ -625,9 +638,12 @@ def start_demo_emulator(
     link: Path | str, *, pace: bool = False, model: str = "r503"
 ) -> R30xEmulator:
     """The demo's scanner (``bts-desk --demo``): a patient person who presses whenever asked,
-    about three presses a second as GenImg takes 0.2 s, and offers another finger once a
-    template has been read. Point ``[scanner] port`` at ``.path``; ``stop()`` at exit."""
-    return R30xEmulator(link, auto=True, genimg_delay=0.2, pace=pace, model=model).start()
+    about three presses a second as GenImg takes 0.2 s, and, once a template has been read,
+    another finger — for 指纹2 after first offering the same finger once (the desk answers
+    请换个手指再按三次指纹). Point ``[scanner] port`` at ``.path``; ``stop()`` at exit."""
+    return R30xEmulator(
+        link, auto=True, genimg_delay=0.2, pace=pace, model=model, repeat_first_finger=True
+    ).start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -281,7 +281,9 @@ def test_restart_during_a_capture_cancels_it_and_reopens(r30x_emulator: R30xEmul
         monitor.stop()
 
 
-def test_demo_emulator_gives_two_different_fingers(tmp_path: Path) -> None:
+def test_demo_emulator_offers_the_same_finger_first_then_another(tmp_path: Path) -> None:
+    """The demo's person shows the different-finger rule: 指纹1's finger once more for 指纹2
+    (refused: 请换个手指), then another finger."""
     emulator = start_demo_emulator(tmp_path / "ttyDEMO")
     monitor = ScannerMonitor(ScannerSettings(driver="r30x", port=str(emulator.path)))
     try:
@@ -292,8 +294,12 @@ def test_demo_emulator_gives_two_different_fingers(tmp_path: Path) -> None:
         finger2 = start_finger_capture(
             monitor.worker, 2, events.append, other_template=finger1.template
         ).future.result(30)
-        assert not [e for e in events if e.kind is EventKind.RETRY]
+        retries = [e for e in events if e.kind is EventKind.RETRY]
+        assert [e.finger_no for e in retries] == [2] and "换个手指" in retries[0].reason
         assert finger1.template != finger2.template
+        again = start_finger_capture(monitor.worker, 1, events.append).future.result(30)
+        assert again.template not in (finger1.template, finger2.template)  # the next person
+        assert len([e for e in events if e.kind is EventKind.RETRY]) == 1
     finally:
         monitor.stop()
         emulator.stop()

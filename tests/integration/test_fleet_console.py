@@ -18,9 +18,9 @@ from bts_desk.service.console.auth import AdminError, add_admin, check_password
 from bts_desk.service.local import LocalService
 from bts_desk.service.reports import store_report
 from bts_desk.store.enrollments import save_enrollment
-from bts_desk.sync.report_wire import DeskReport, OutboxReport
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.report import DeskReport, OutboxReport
 
 PASSWORD = "correct horse battery"
 
@@ -211,6 +211,7 @@ def test_metrics_scrape_for_admins_and_allowed_ranges(
     assert 'bts_sync_request_duration_seconds_bucket{le="0.3",method="POST"' in text
     assert re.search(r"^bts_sync_desks_seen_last_hour [1-9]", text, re.M)
     assert re.search(r"^bts_sync_console_sessions_active 1\.0$", text, re.M)
+    assert re.search(r"^bts_sync_officer_sessions_active [1-9]", text, re.M)
     assert re.search(r"^bts_sync_pulls_total [1-9]", text, re.M)
 
 

@@ -21,9 +21,9 @@ from bts_desk.service.borderers import update_record
 from bts_desk.service.fleet_models import DeskReportRow, DeskState
 from bts_desk.service.local import LocalService
 from bts_desk.store.enrollments import save_enrollment
-from bts_desk.sync.report_wire import PATH_DESK_REPORT
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.report import PATH_DESK_REPORT
 
 READER = DeviceStatus(DeviceKind.CARD_READER, True, "已连接，卡已插入", "readers: vpcd 0", "piv")
 SCANNER_RED = DeviceStatus(

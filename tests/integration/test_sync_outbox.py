@@ -30,6 +30,7 @@ from bts_desk.service.sessions import utc_now
 from bts_desk.store.enrollments import list_outbox, outbox_counts, retry_refused, save_enrollment
 from bts_desk.store.models import BordererRow, EnrollmentRow
 from bts_desk.sync import wire
+from bts_desk.sync.client import SyncAuthError
 from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
 
@@ -235,3 +236,46 @@ def test_expired_token_is_renewed_with_the_card(tmp_path: Path, pki: Pki) -> Non
             assert desk.tokens.any_auth().token() != first  # type: ignore[union-attr]
         finally:
             desk.close()
+
+
+def test_logout_or_a_pulled_card_ends_the_session_on_the_service(desk: Desk, pki: Pki) -> None:
+    """``set_signer(None)`` (logout, card pulled: ``DeskSync.follow_card_session``) ends the
+    officer's session on the service; the old token is refused from then on."""
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    auth = desk.tokens.auth_for(OFFICER_A.officer_id)
+    assert auth is not None
+    token = auth.token()
+    assert auth.districts == ("5301",)
+    desk.client.pull_page(token, 0, 1)
+    desk.tokens.set_signer(None)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            desk.client.pull_page(token, 0, 1)
+        except SyncAuthError as exc:
+            assert exc.code == wire.E_BAD_TOKEN
+            break
+        assert time.monotonic() < deadline, "the session was not ended"
+        time.sleep(0.05)
+
+
+def test_the_sync_worker_hands_the_services_crl_to_the_card(tmp_path: Path, pki: Pki) -> None:
+    """With a CRL published, a sync pass gives it to the revocation store (``crl_sink``)."""
+    from bts_desk.drivers.piv_card.pki import make_crl
+
+    crl = make_crl(pki.ca, [12345])
+    (tmp_path / "svc").mkdir()
+    crl_file = tmp_path / "svc" / "officer-ca.crl"
+    crl_file.write_bytes(crl)
+    url = f"sqlite:///{tmp_path / 'svc' / 'service.db'}"
+    with start_local_service(url, pki.ca.pem, crl_file=crl_file) as service:
+        made = make_desk(tmp_path / "desk", service.url)
+        received: list[bytes] = []
+        made.worker.crl_sink = received.append
+        try:
+            made.tokens.set_signer(pki.signer(OFFICER_A))
+            made.worker.run_once()
+            made.worker.run_once()  # fetched once an hour, not every pass
+        finally:
+            made.close()
+    assert received == [crl]

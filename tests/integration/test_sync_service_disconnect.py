@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-import uuid
 from urllib.parse import urlsplit
 
 from sync_service_stack import ApiClient, SvcPki, encode_enrollment, officer_of
@@ -23,7 +22,7 @@ def test_upload_cut_mid_body_is_not_an_internal_error(
     token = api.login(creds)
     draft = sample_draft(borderer_id=1, officer=officer_of(creds))
     body = json.dumps(encode_enrollment(draft)).encode()
-    key = str(uuid.uuid4())
+    key = draft.uuid  # the envelope inside names its enrollment
     host = urlsplit(svc.url)
     head = (
         f"PUT /api/v1/enrollments/{key} HTTP/1.1\r\nHost: {host.netloc}\r\n"

@@ -295,25 +295,29 @@ def test_many_matches_walk_the_sort_index(store: Database) -> None:
         )
         plan = plan_of(store, stmt)
         assert "TEMP B-TREE" not in plan, (key, plan)
-        assert borderers.needs_probe(flt, key)
-    assert not borderers.needs_probe(BordererFilter(name="王"), "name")
-    assert not borderers.needs_probe(BordererFilter(customs_code="8609"), "address")
+        assert borderers.needs_walk(flt, key)
+    assert not borderers.needs_walk(BordererFilter(name="王"), "name")
+    assert not borderers.needs_walk(BordererFilter(name=MANUAL_ROWS[0].id_number), "address")
+    assert not borderers.needs_walk(BordererFilter(gender=Gender.MALE), "id")
 
 
-def test_the_probe_decides_the_plan(store: Database) -> None:
-    """The bounded count stops at the threshold; fetch_page gives the same rows either way."""
-    broad = BordererFilter(sync_state=None, gender=Gender.MALE)
+def test_an_interrupted_walk_falls_back_to_the_statement(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk gives up after its budget of SQLite steps: fetch_page runs the plain statement,
+    and the page is the same either way."""
+    flt = BordererFilter(sync_state=None, gender=Gender.MALE, enable_state=EnableState.DISABLED)
+    walked = borderers.fetch_page(store, flt, sort="address", limit=50)
     with store.session() as session:
-        probed = session.execute(borderers.probe_statement(broad)).scalar_one()
-    total = borderers.count(store, broad)
-    assert probed == min(total, borderers.WALK_SORT_INDEX_FROM) and total > 0
-    rows = borderers.fetch_page(store, broad, sort="address", limit=50)
-    with store.session() as session:
-        for walk in (False, True):
-            stmt = borderers.page_statement(
-                broad, "address", SortOrder.ASCENDING, 0, 50, walk_sort_index=walk
-            )
-            assert [r.id for r in session.execute(stmt)] == [b.id for b in rows]
+        kwargs = {"offset": 0, "limit": 50}
+        assert borderers._budgeted_walk(session, flt, "address", SortOrder.ASCENDING, **kwargs)
+        monkeypatch.setattr(borderers, "WALK_BUDGET", 0)
+        assert (
+            borderers._budgeted_walk(session, flt, "address", SortOrder.ASCENDING, **kwargs) is None
+        )
+        assert session.execute(borderers.count_statement(flt)).scalar_one() > 0  # still usable
+    fallback = borderers.fetch_page(store, flt, sort="address", limit=50)
+    assert [b.id for b in fallback] == [b.id for b in walked] and len(walked) == 50
 
 
 def test_migration_builds_the_model_indexes(db: Database) -> None:

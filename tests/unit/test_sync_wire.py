@@ -2,59 +2,35 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict
 
-from bts_desk.domain import FaceCapture, FingerCapture, Officer
+from bts_desk.biometrics import cbeff
+from bts_desk.domain import FingerPosition, Officer
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.types import Base64
 
 OFFICER = Officer("GY0001", "李海关", "8609")
 
-fingers = st.lists(
-    st.builds(
-        FingerCapture,
-        finger_no=st.sampled_from([1, 2]),
-        template=st.binary(min_size=1, max_size=wire.MAX_TEMPLATE_BYTES),
-        image_png=st.binary(min_size=1, max_size=64),
-        press_quality=st.lists(st.floats(0, 100), max_size=3).map(tuple),
-        width=st.integers(0, 4096),
-        height=st.integers(0, 4096),
-        bits_per_pixel=st.sampled_from([0, 4, 8]),
-        dpi=st.integers(0, 1000),
-        template_format=st.sampled_from(["", "synochip-r30x-char", "libfprint-fpprint"]),
-    ),
-    max_size=2,
-    unique_by=lambda f: f.finger_no,
-)
-faces = st.none() | st.builds(
-    FaceCapture,
-    jpeg=st.binary(min_size=1, max_size=64),
-    quality=st.dictionaries(st.text(max_size=8), st.floats(-1e6, 1e6), max_size=3),
-)
 printable = st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=["Cs"])
 texts = st.text(printable, min_size=1).filter(lambda t: t.strip(" ") != "")
-enrollments = (
-    st.fixed_dictionaries(
-        dict(
-            borderer_id=st.integers(1, 2**53),
-            officer_id=texts.map(lambda t: t[:32]).filter(lambda t: t.strip(" ") != ""),
-            desk_id=texts.map(lambda t: t[:64]).filter(lambda t: t.strip(" ") != ""),
-            captured_at=st.datetimes(timezones=st.just(dt.UTC)),
-            fingers=fingers.map(lambda fs: [wire.FingerBody.from_capture(f) for f in fs]),
-            face=faces.map(lambda f: None if f is None else wire.FaceBody.from_capture(f)),
-            scanner_model=st.text(printable, max_size=20),
-        )
+enrollments = st.fixed_dictionaries(
+    dict(
+        borderer_id=st.integers(1, 2**53),
+        officer_id=texts.map(lambda t: t[:32]).filter(lambda t: t.strip(" ") != ""),
+        desk_id=texts.map(lambda t: t[:64]).filter(lambda t: t.strip(" ") != ""),
+        captured_at=st.datetimes(timezones=st.just(dt.UTC)),
+        biometrics=st.text(max_size=200).map(lambda t: "<" + t),
+        scanner_model=st.text(printable, max_size=20),
     )
-    .filter(lambda e: e["fingers"] or e["face"] is not None)
-    .map(lambda e: wire.EnrollmentBody(**e))
-)
+).map(lambda e: wire.EnrollmentBody(**e))
 
 
 @settings(max_examples=150, deadline=None)
@@ -73,23 +49,29 @@ def test_a_draft_encodes_to_what_the_service_decodes() -> None:
     draft = sample_draft(7, OFFICER)
     body = wire.EnrollmentBody.from_draft(draft)
     decoded = wire.decode(wire.EnrollmentBody, body.model_dump_json())
-    assert decoded.officer_id == "GY0001" and decoded.has_face and decoded.has_finger
-    assert tuple(f.to_capture() for f in decoded.fingers) == draft.fingers
-    assert decoded.face is not None and decoded.face.to_capture() == draft.face
+    assert decoded.officer_id == "GY0001"
+    parsed = cbeff.parse(decoded.biometrics.encode())
+    assert parsed.envelope.index == draft.uuid
+    assert set(parsed.fingers) == {FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX}
+    assert parsed.face is not None
+    templates = {p: b.data for p, b in parsed.vendor.items()}
+    assert templates == {
+        FingerPosition.RIGHT_INDEX: draft.fingers[0].template,
+        FingerPosition.LEFT_INDEX: draft.fingers[1].template,
+    }
+    assert parsed.face.faces[0].image == draft.face.jpeg  # type: ignore[union-attr]
 
 
-def test_every_field_of_the_domain_captures_travels() -> None:
-    """A field added to FingerCapture/FaceCapture must be added to the wire models too."""
-    assert {f.name for f in dataclasses.fields(FingerCapture)} == set(wire.FingerBody.model_fields)
-    assert {f.name for f in dataclasses.fields(FaceCapture)} == set(wire.FaceBody.model_fields)
+def test_the_envelope_of_a_draft_is_deterministic() -> None:
+    """A retried upload must carry the same body (the service's idempotency hash)."""
+    draft = sample_draft(7, OFFICER, seed=3)
+    first = wire.EnrollmentBody.from_draft(draft)
+    assert wire.EnrollmentBody.from_draft(draft).body_sha256() == first.body_sha256()
 
 
 def test_hash_ignores_spelling_but_not_content() -> None:
     body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER, seed=1)).model_dump(mode="json")
     same = json.loads(json.dumps(dict(reversed(list(body.items())))))
-    same["fingers"][0]["press_quality"] = [
-        int(q) if q == int(q) else q for q in same["fingers"][0]["press_quality"]
-    ]
     local = dt.datetime.fromisoformat(body["captured_at"]).astimezone(
         dt.timezone(dt.timedelta(hours=8))
     )
@@ -98,10 +80,38 @@ def test_hash_ignores_spelling_but_not_content() -> None:
     assert wire.decode(wire.EnrollmentBody, same).body_sha256() == digest
     other = dict(body, camera_name="another camera")
     assert wire.decode(wire.EnrollmentBody, other).body_sha256() != digest
+    changed = dict(body, biometrics=body["biometrics"].replace("<Score>", "<Score>1", 1))
+    assert wire.decode(wire.EnrollmentBody, changed).body_sha256() != digest
 
 
-def _finger(**changes: Any) -> dict[str, Any]:
-    return {"finger_no": 1, "template": "QUJD", "image_png": "QUJD", **changes}
+@pytest.mark.parametrize(
+    ("value", "code", "status"),
+    [
+        (12, wire.E_BAD_FIELD, 422),
+        (None, wire.E_BAD_FIELD, 422),
+        ("", wire.E_BAD_FIELD, 422),
+        ("not xml", wire.E_BAD_FIELD, 422),
+        ("<" + "x" * wire.MAX_CBEFF_CHARS, wire.E_TOO_LARGE, 413),
+    ],
+)
+def test_the_envelope_field_is_checked(value: Any, code: str, status: int) -> None:
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER)).model_dump(mode="json")
+    with pytest.raises(wire.WireError) as info:
+        wire.decode(wire.EnrollmentBody, dict(body, biometrics=value))
+    assert (info.value.code, info.value.status) == (code, status)
+
+
+def test_the_old_payload_fields_are_refused() -> None:
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER)).model_dump(mode="json")
+    with pytest.raises(wire.WireError) as info:
+        wire.decode(wire.EnrollmentBody, dict(body, fingers=[]))
+    assert info.value.code == wire.E_BAD_FIELD
+
+
+class _Blob(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: Annotated[bytes, Base64(1, wire.MAX_TEMPLATE_BYTES, short_code=wire.E_BAD_TEMPLATE)]
 
 
 @pytest.mark.parametrize(
@@ -120,36 +130,18 @@ def _finger(**changes: Any) -> dict[str, Any]:
 )
 def test_base64_is_strict(value: Any, code: str) -> None:
     with pytest.raises(wire.WireError) as info:
-        wire.decode(wire.FingerBody, _finger(template=value))
+        wire.decode(_Blob, {"data": value})
     assert info.value.code == code
-    assert wire.decode(wire.FingerBody, _finger()).template == b"ABC"
+    assert wire.decode(_Blob, {"data": "QUJD"}).data == b"ABC"
 
 
 def test_base64_size_limit_is_exact() -> None:
     top = wire.b64encode(bytes(wire.MAX_TEMPLATE_BYTES))
-    assert len(wire.decode(wire.FingerBody, _finger(template=top)).template) == 4096
+    assert len(wire.decode(_Blob, {"data": top}).data) == 4096
     over = wire.b64encode(bytes(wire.MAX_TEMPLATE_BYTES + 1))
     with pytest.raises(wire.WireError) as info:
-        wire.decode(wire.FingerBody, _finger(template=over))
+        wire.decode(_Blob, {"data": over})
     assert (info.value.code, info.value.status) == (wire.E_TOO_LARGE, 413)
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"finger_no": 3},
-        {"finger_no": True},
-        {"press_quality": [True]},
-        {"press_quality": ["50"]},
-        {"press_quality": [100.5]},
-        {"press_quality": [1.0] * 11},
-        {"extra": 1},
-    ],
-)
-def test_finger_fields_are_checked(change: dict[str, Any]) -> None:
-    with pytest.raises(wire.WireError) as info:
-        wire.decode(wire.FingerBody, _finger(**change))
-    assert info.value.status == 422 and info.value.user_message
 
 
 def _record(**changes: Any) -> dict[str, Any]:

@@ -67,6 +67,14 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
+def _tick_count(top_value: int) -> int:
+    """Intervals of the value axis that land on whole numbers (0-5-10…, 0-5-…-20, 0-1-2)."""
+    for n in (5, 4, 2):
+        if top_value % n == 0:
+            return n
+    return 1
+
+
 def bar_chart_svg(data: DailyCounts, width: int = 900, height: int = 320) -> str:
     """Grouped bars: one group per day, one bar per district; title and legend in Chinese."""
     left, right, top, bottom = 56, 16, 36, 48
@@ -78,14 +86,15 @@ def bar_chart_svg(data: DailyCounts, width: int = 900, height: int = 320) -> str
         'font-family="Noto Sans CJK SC, sans-serif" font-size="12">',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
-    for i in range(5):  # gridlines and the value axis
-        value = top_value * i // 4
-        y = top + plot_h - plot_h * i / 4
+    ticks = _tick_count(top_value)
+    for i in range(ticks + 1):  # gridlines and the value axis
+        value = top_value * i / ticks
+        y = top + plot_h - plot_h * i / ticks
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#dddddd"/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#444">{value:g}</text>'
         )
     group_w = plot_w / max(len(data.days), 1)
     bar_w = group_w * 0.8 / max(len(data.districts), 1)

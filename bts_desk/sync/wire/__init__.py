@@ -1,11 +1,11 @@
 """The sync API's wire: one definition shared by the desk client and the sync service.
 
-Pydantic models (``models``, with the biometric payload in ``biometrics``) define every
-request and response body; the service declares them on its routes, so FastAPI validates
-with them and generates ``/openapi.json`` from them, and the desk encodes and decodes with
-the same classes, so the two sides cannot drift. Limits, paths and error codes are in
-``limits``. Bytes travel as standard base64, times as ISO 8601 with a UTC offset, enum
-values as the codes of ``bts_desk.domain``.
+Pydantic models (``models``, with the biometric payload, one CBEFF envelope, in
+``biometrics``) define every request and response body; the service declares them on its
+routes, so FastAPI validates with them and generates ``/openapi.json`` from them, and the
+desk encodes and decodes with the same classes, so the two sides cannot drift. Limits, paths
+and error codes are in ``limits``. Bytes travel as standard base64, times as ISO 8601 with a
+UTC offset, enum values as the codes of ``bts_desk.domain``.
 
 API (all JSON; every call except health, the CRL and the two session calls needs
 ``Authorization: Bearer <token>``):
@@ -18,12 +18,14 @@ API (all JSON; every call except health, the CRL and the two session calls needs
   200 "already_stored", 409 conflicting body under a known UUID
 - ``POST /api/v1/enrollments:batch`` ``BatchBody`` → ``BatchAnswer``: each item is judged
   as its own PUT would be (a body that does not fit the models is refused whole, 422).
+- ``POST /api/v1/desk-reports`` ``report.DeskReport`` → ``report.DeskReportAck`` (a desk's
+  status for IT's fleet console; 403 for another desk's id)
 - Every refusal: 4xx ``ErrorBody`` ``{"detail": {"code", "message"}}`` (Chinese message).
 
 Pure Python, no Qt, no HTTP library: safe on any thread.
 """
 
-from bts_desk.sync.wire.biometrics import FaceBody, FingerBody
+from bts_desk.sync.wire.biometrics import ENVELOPE_DESCRIPTION, Envelope
 from bts_desk.sync.wire.errors import decode, decode_error, error_body, wire_error
 from bts_desk.sync.wire.limits import *  # noqa: F403  (paths, limits, codes, WireError)
 from bts_desk.sync.wire.models import (
@@ -49,6 +51,7 @@ from bts_desk.sync.wire.types import b64encode
 
 __all__ = [
     "BORDERER_FIELDS",
+    "ENVELOPE_DESCRIPTION",
     "BatchAnswer",
     "BatchBody",
     "BatchItem",
@@ -56,10 +59,9 @@ __all__ = [
     "BordererItem",
     "ChallengeAnswer",
     "EnrollmentBody",
+    "Envelope",
     "ErrorBody",
     "ErrorDetail",
-    "FaceBody",
-    "FingerBody",
     "HealthAnswer",
     "OfficerAnswer",
     "PullPage",

@@ -13,14 +13,13 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic import with_config as pydantic_config
-from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from bts_desk.domain import EnrollmentDraft, Gender, RecordState
 from bts_desk.sync.wire import limits
-from bts_desk.sync.wire.biometrics import FaceBody, FingerBody
+from bts_desk.sync.wire.biometrics import Envelope
 from bts_desk.sync.wire.types import (
     LENIENT,
     STRICT,
@@ -38,55 +37,34 @@ T = limits.TEXT_LIMITS
 
 
 class EnrollmentBody(BaseModel):
-    """``PUT /api/v1/enrollments/{uuid}``: one 补录 (the UUID is in the URL, not here)."""
+    """``PUT /api/v1/enrollments/{uuid}``: one 补录 (the UUID is in the URL, not here); its
+    captures are the records of one CBEFF envelope (``biometrics``)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        json_schema_extra={  # at least one capture (the validator below says the same)
-            "anyOf": [
-                {"required": ["fingers"], "properties": {"fingers": {"minItems": 1}}},
-                {"required": ["face"], "properties": {"face": {"type": "object"}}},
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     borderer_id: RecordId
     officer_id: Annotated[str, Text(T["officer_id"], required=True)]
-    desk_id: Annotated[str, Text(T["desk_id"], required=True)]
+    desk_id: Annotated[str, Text(T["desk_id"], required=True)] = Field(
+        description="informational: the service records the desk of the session"
+    )
     captured_at: UtcTime
-    fingers: list[FingerBody] = Field(default_factory=list, max_length=2)
-    face: FaceBody | None = None
+    biometrics: Envelope
     scanner_model: Annotated[str, Text(T["scanner_model"])] = ""
     scanner_serial: Annotated[str, Text(T["scanner_serial"])] = ""
     camera_name: Annotated[str, Text(T["camera_name"])] = ""
 
-    @model_validator(mode="after")
-    def _captures(self) -> Self:
-        numbers = [f.finger_no for f in self.fingers]
-        if len(set(numbers)) != len(numbers):
-            raise PydanticCustomError(limits.E_BAD_FINGERS, "指纹编号重复")
-        if not self.fingers and self.face is None:
-            raise PydanticCustomError(limits.E_BAD_FINGERS, "补录数据中既没有指纹也没有人脸")
-        return self
-
-    @property
-    def has_finger(self) -> bool:
-        return bool(self.fingers)
-
-    @property
-    def has_face(self) -> bool:
-        return self.face is not None
-
     @classmethod
     def from_draft(cls, draft: EnrollmentDraft) -> Self:
+        """The body of a draft, its envelope built here (the desk's upload path). Raises
+        ``RecordError`` if a capture cannot be recorded."""
+        from bts_desk.biometrics.enrollment import envelope_of
+
         return cls(
             borderer_id=draft.borderer_id,
             officer_id=draft.officer.officer_id,
             desk_id=draft.desk_id,
             captured_at=draft.captured_at.astimezone(dt.UTC),
-            fingers=[FingerBody.from_capture(f) for f in draft.fingers],
-            face=None if draft.face is None else FaceBody.from_capture(draft.face),
+            biometrics=envelope_of(draft).decode("utf-8"),
             scanner_model=draft.scanner_model,
             scanner_serial=draft.scanner_serial,
             camera_name=draft.camera_name,
@@ -197,11 +175,16 @@ class OfficerAnswer(BaseModel):
 
 
 class SessionAnswer(BaseModel):
+    """An opaque session id (revocable: ``DELETE /api/v1/session``), bound to the officer,
+    the desk named at login and the districts (关区) the officer may serve."""
+
     model_config = LENIENT
 
     token: StrictStr
     expires_in: Count
     officer: OfficerAnswer
+    desk_id: StrictStr = ""
+    districts: list[StrictStr] = Field(default_factory=list)
 
 
 # --- borderer records (pull) -----------------------------------------------------------------
