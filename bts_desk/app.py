@@ -152,6 +152,9 @@ def _make_application(settings: Settings) -> QApplication:
     from bts_desk.ui.i18n import install_translators
     from bts_desk.ui.style import apply_style
 
+    # Qt's own event dispatcher, not GLib's: libfprint (drivers/libfprint) blocks in GLib's
+    # default main context while enumerating, which Qt's GUI thread must then leave alone.
+    os.environ.setdefault("QT_NO_GLIB", "1")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("bts-desk")
