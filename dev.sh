@@ -24,6 +24,7 @@ SYSTEM_PACKAGES=(
   desktop-file-utils                                  # checks the .deb's desktop entry
   wine64                                              # installs the MSI for real (Wine's msiexec)
   xvfb xauth                                          # starts the installed .deb on a real X display
+  chromium chromium-driver                            # the fleet console in a real browser (Selenium)
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

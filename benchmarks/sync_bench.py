@@ -31,6 +31,9 @@ from cryptography.hazmat.primitives import serialization
 
 from bts_desk.domain import Officer
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.demo import load_demo
 from bts_desk.store.crypto import load_or_create_key
 from bts_desk.store.db import open_database
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
@@ -38,9 +41,6 @@ from bts_desk.sync.auth import PemSigner, TokenBroker
 from bts_desk.sync.client import SyncClient
 from bts_desk.sync.outbox import SyncWorker
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.demo import load_demo
 
 OFFICER = Officer("GZ1001", "李明", "5301")
 
@@ -85,7 +85,7 @@ def _prepare_service(url: str, records: int, uploads: int) -> None:
 
 
 def _start_service(url: str, ca_file: Path, port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "bts_desk.sync.server.cli", "--db", url, "--ca", str(ca_file)]
+    cmd = [sys.executable, "-m", "bts_desk.service.cli", "--db", url, "--ca", str(ca_file)]
     cmd += ["--port", str(port), "--log-level", "WARNING"]
     proc = subprocess.Popen(cmd)
     deadline = time.monotonic() + 60

@@ -37,13 +37,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bts_desk.domain import Officer
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.demo import load_demo
+from bts_desk.service.enrollments import EnrollmentService
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.sessions import TokenClaims, utc_now
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.demo import load_demo
-from bts_desk.sync.server.enrollments import EnrollmentService
-from bts_desk.sync.server.local import LocalService, start_local_service
-from bts_desk.sync.server.sessions import TokenClaims, utc_now
 
 OFFICER = Officer("GY0001", "李海关", "8609")
 
@@ -67,7 +67,9 @@ def _login(service: LocalService, ca: Any) -> requests.Session:
     raw = http.post(service.url + wire.PATH_CHALLENGE, timeout=10).json()["challenge"]
     challenge = base64.b64decode(raw)
     signature = creds.key.sign(challenge, ec.ECDSA(hashes.SHA256()))
-    body = wire.encode_session_request(creds.der, challenge, signature, "bench")
+    body = wire.SessionBody(
+        certificate=creds.der, challenge=challenge, signature=signature, desk_id="bench"
+    ).model_dump(mode="json")
     token = http.post(service.url + wire.PATH_SESSION, json=body, timeout=10).json()["token"]
     http.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     return http
@@ -75,7 +77,7 @@ def _login(service: LocalService, ca: Any) -> requests.Session:
 
 def _bodies(first_id: int, count: int) -> list[tuple[str, bytes]]:
     drafts = (sample_draft(first_id + i, OFFICER) for i in range(count))
-    return [(d.uuid, json.dumps(wire.encode_enrollment(d)).encode()) for d in drafts]
+    return [(d.uuid, wire.EnrollmentBody.from_draft(d).model_dump_json().encode()) for d in drafts]
 
 
 def _single(

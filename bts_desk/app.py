@@ -87,13 +87,15 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from bts_desk.ui.shell import DeskShell
 
-    shell = DeskShell(app, window, settings, demo=args.demo)
+    shell = DeskShell(app, window, settings, demo=args.demo, user_config=args.config)
     if args.tour:
         from bts_desk.ui.tour import run_tour_when_ready
 
         run_tour_when_ready(shell, args.tour)
     else:
-        shell.ready_callbacks.append(lambda ok: shell.ask_for_login() if ok else None)
+        shell.ready_callbacks.append(
+            lambda ok: shell.ask_for_login() if ok else shell.show_start_error()
+        )
     QTimer.singleShot(0, shell.start)
     try:
         return app.exec()
@@ -129,6 +131,7 @@ def demo_data_command(argv: list[str]) -> int:
         parser.error("--rows must not be negative")
     from bts_desk.store import demo_data
     from bts_desk.store.db import open_database
+    from bts_desk.store.desk_store import open_desk_store
 
     try:
         settings = load_settings(user_file=args.config)
@@ -136,8 +139,10 @@ def demo_data_command(argv: list[str]) -> int:
             from bts_desk import demo
 
             settings = demo.demo_settings(settings)
-        url = args.db or settings.database_url
-        db = open_database(url)
+        if args.db:  # a store of its own (benchmarks, IT tools): as given, not encrypted
+            db = open_database(args.db)
+        else:  # the desk's store: encrypted with the desk key
+            db, _key = open_desk_store(settings)
         try:
             added = demo_data.populate(
                 db, args.rows, seed=args.seed, progress=demo_data.ProgressBar()

@@ -11,6 +11,12 @@ Layers, each overriding the one before:
    the officer's or IT's choices there), or the file named by ``BTS_DESK_CONFIG``;
 4. environment: ``BTS_DESK_<SECTION>_<KEY>``, e.g. ``BTS_DESK_SCANNER_PORT=COM3``.
 
+Security-relevant settings (``MACHINE_ONLY``: where the desk sends biometrics, which CAs it
+trusts, its revocation list, its key file) are taken from the machine-wide layer only: a
+per-user file or an environment variable naming them is ignored with a warning, so a user (or
+anything running as the user) cannot point the desk at a rogue service or CA. Tests that need
+them pass ``trust_user_security=True`` or build ``Settings`` directly.
+
 Pure Python, no Qt: safe on any thread, but load once at start-up and pass the result down.
 """
 
@@ -32,6 +38,15 @@ log = logging.getLogger(__name__)
 APP_NAME = "bts-desk"
 ENV_PREFIX = "BTS_DESK_"
 REGISTRY_KEY = r"SOFTWARE\BorderTradeService\bts-desk"
+MACHINE_ONLY = frozenset(
+    {
+        ("sync", "url"),
+        ("sync", "ca_cert"),
+        ("card", "ca_cert"),
+        ("card", "crl"),
+        ("security", "key_file"),
+    }
+)
 
 
 def _host_name() -> str:
@@ -60,18 +75,22 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    url: str = ""  # empty: offline desk, the outbox keeps everything
+    url: str = ""  # https://…; empty: offline desk, the outbox keeps everything
+    ca_cert: str = ""  # PEM file of the CA(s) the service's TLS certificate must chain to
     interval_s: int = 300
     timeout_s: float = 10.0
+    report_interval_s: int = 300  # desk status reports to IT's fleet console
 
 
 @dataclass(frozen=True)
 class ScannerSettings:
     driver: str = "r30x"
     port: str = "auto"  # "auto": discover by USB VID:PID
-    baudrate: int = 57600
+    baudrate: int = 57600  # tried first; then 115200 and the other 9600×N rates
     address: int = 0xFFFFFFFF
     password: int = 0
+    model: str = "auto"  # r30x: as608 / r307 / r503 / generic, or ask the module
+    switch_baudrate: int = 0  # r30x: e.g. 115200 to set the module faster (0: leave it)
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,9 @@ class CardSettings:
     profile: str = "piv"
     reader: str = ""  # substring of the reader name; empty: the first reader with a card
     ca_cert: str = ""  # PEM file of the CA that issues officer cards
+    crl: str = ""  # CRL file (DER or PEM) of that CA, machine-wide; empty: only the service's
+    require_client_auth: bool = True  # officer certificates must carry EKU clientAuth
+    clock_skew_s: int = 300  # tolerated desk clock error when checking validity dates
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,10 @@ class SecuritySettings:
 @dataclass(frozen=True)
 class UiSettings:
     language: str = "zh_CN"
+    # 补录: the fingers of 指纹1 / 指纹2 (ISO/IEC 19794 codes: 2 右手食指, 7 左手食指); the
+    # dialog saves the officer's last choice here (per-user file).
+    finger1_position: int = 2
+    finger2_position: int = 7
 
 
 @dataclass(frozen=True)
@@ -173,17 +199,22 @@ def load_settings(
     user_file: Path | None = None,
     env: Mapping[str, str] | None = None,
     registry: bool | None = None,
+    *,
+    trust_user_security: bool = False,
 ) -> Settings:
-    """Merge the four layers into a Settings. Raises ConfigError on a bad file or value."""
+    """Merge the four layers into a Settings. Raises ConfigError on a bad file or value.
+    ``trust_user_security`` (tests only) lets the per-user file and the environment set the
+    ``MACHINE_ONLY`` settings too."""
     env = os.environ if env is None else env
     merged: dict[str, dict[str, Any]] = {}
     machine_file = machine_config_path() if machine_file is None else machine_file
-    _merge(merged, _read_toml(machine_file), str(machine_file))
+    _merge(merged, _read_toml(machine_file), str(machine_file), machine=True)
     if registry if registry is not None else sys.platform == "win32":
-        _merge(merged, _read_registry(), "registry HKLM\\" + REGISTRY_KEY)
+        _merge(merged, _read_registry(), "registry HKLM\\" + REGISTRY_KEY, machine=True)
     user_file = user_config_path(env) if user_file is None else user_file
-    _merge(merged, _read_toml(user_file), str(user_file))
-    _merge(merged, _read_env(env), "environment")
+    trusted = trust_user_security
+    _merge(merged, _read_toml(user_file), str(user_file), machine=trusted)
+    _merge(merged, _read_env(env), "environment", machine=trusted)
     return _build(merged)
 
 
@@ -233,7 +264,9 @@ def _read_registry() -> dict[str, Any]:  # pragma: no cover - Windows only
     return out
 
 
-def _merge(into: dict[str, dict[str, Any]], layer: Mapping[str, Any], source: str) -> None:
+def _merge(
+    into: dict[str, dict[str, Any]], layer: Mapping[str, Any], source: str, *, machine: bool
+) -> None:
     for section, values in layer.items():
         if section not in _SECTION_TYPES:
             log.warning("config %s: unknown section [%s] ignored", source, section)
@@ -246,6 +279,14 @@ def _merge(into: dict[str, dict[str, Any]], layer: Mapping[str, Any], source: st
         for key, value in values.items():
             if key not in known:
                 log.warning("config %s: unknown key %s.%s ignored", source, section, key)
+                continue
+            if not machine and (section, key) in MACHINE_ONLY:
+                log.warning(
+                    "config %s: %s.%s is a machine-wide setting (installer, /etc, HKLM); ignored",
+                    source,
+                    section,
+                    key,
+                )
                 continue
             into.setdefault(section, {})[key] = _coerce(
                 known[key], value, f"{source}: {section}.{key}"

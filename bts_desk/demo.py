@@ -31,6 +31,8 @@ def demo_settings(settings: Settings) -> Settings:
     """``settings`` redirected to the demo directory and its local SQLite store."""
     demo_dir = settings.data_dir / "demo"
     settings = settings.replace("paths", data_dir=str(demo_dir))
+    if not settings.desk.customs_code:  # the demo card's 关区 (its status reports name it)
+        settings = settings.replace("desk", customs_code="8609")
     return settings.replace("database", url=f"sqlite:///{demo_dir / 'desk.db'}")
 
 
@@ -42,9 +44,9 @@ def open_demo_database(settings: Settings, rows: int = DEMO_ROWS) -> Database:
 
     from bts_desk.store import demo_data
     from bts_desk.store.borderers import BORDERER
-    from bts_desk.store.db import open_database
+    from bts_desk.store.desk_store import open_desk_store
 
-    db = open_database(settings.database_url)
+    db, _key = open_desk_store(settings)
     with db.session() as session:
         present = session.execute(select(func.count()).select_from(BORDERER)).scalar_one()
     if present == 0:
@@ -111,10 +113,15 @@ def _start_service(settings: Settings, ca_pem: bytes, closers: list[Callable[[],
     """The local sync service, when the ``server`` extra is installed (a desk bundle has no
     FastAPI: its demo then runs offline and the outbox simply keeps everything)."""
     try:
-        from bts_desk.sync.server import start_demo_service
+        from bts_desk.service import start_demo_service
     except ImportError as exc:
         log.warning("no local sync service in this installation (%s): demo runs offline", exc)
         return ""
-    service = start_demo_service(settings.data_dir / "sync-service.db", ca_pem, records=DEMO_ROWS)
+    service = start_demo_service(
+        settings.data_dir / "sync-service.db",
+        ca_pem,
+        records=DEMO_ROWS,
+        grant_all_to=[_driver("piv_card.officer_card", "DEMO_OFFICER_ID")],
+    )
     closers.append(service.stop)
     return service.url

@@ -78,6 +78,57 @@ class BioFlag(LabelledEnum):
         return self in (BioFlag.BOTH, BioFlag.FINGER_ONLY)
 
 
+class FingerPosition(enum.IntEnum):
+    """Which finger a capture holds: the finger position codes of ISO/IEC 19794-2/-4:2005
+    (table "Finger position codes", shared with ANSI/NIST-ITL 1 "FGP"), written as they are
+    into the finger records and sent over the wire. 0 is "unknown finger"; 11..15 (plain
+    four-finger and two-thumb slaps) are not single fingers and are not offered."""
+
+    label_en: str
+
+    def __new__(cls, code: int, label_en: str) -> FingerPosition:
+        obj = int.__new__(cls, code)
+        obj._value_ = code
+        obj.label_en = label_en
+        return obj
+
+    UNKNOWN = 0, "Unknown finger"  # 未知手指
+    RIGHT_THUMB = 1, "Right thumb"  # 右手拇指
+    RIGHT_INDEX = 2, "Right index finger"  # 右手食指
+    RIGHT_MIDDLE = 3, "Right middle finger"  # 右手中指
+    RIGHT_RING = 4, "Right ring finger"  # 右手环指
+    RIGHT_LITTLE = 5, "Right little finger"  # 右手小指
+    LEFT_THUMB = 6, "Left thumb"  # 左手拇指
+    LEFT_INDEX = 7, "Left index finger"  # 左手食指
+    LEFT_MIDDLE = 8, "Left middle finger"  # 左手中指
+    LEFT_RING = 9, "Left ring finger"  # 左手环指
+    LEFT_LITTLE = 10, "Left little finger"  # 左手小指
+
+    @classmethod
+    def from_code(cls, code: int) -> FingerPosition:
+        """The position with this ISO code; ValueError for any other number."""
+        member = cls._value2member_map_.get(code)
+        if not isinstance(member, cls):
+            raise ValueError(f"{code!r} is not an ISO/IEC 19794 finger position code")
+        return member
+
+    @classmethod
+    def choices(cls) -> tuple[FingerPosition, ...]:
+        """The ten fingers an officer can choose (1..10, without "unknown")."""
+        return tuple(p for p in cls if p is not cls.UNKNOWN)
+
+    @property
+    def is_right_hand(self) -> bool:
+        return 1 <= self.value <= 5
+
+
+# The default finger of 指纹1 and 指纹2 (右手食指, 左手食指): slot number → position.
+DEFAULT_FINGER_POSITIONS: dict[int, FingerPosition] = {
+    1: FingerPosition.RIGHT_INDEX,
+    2: FingerPosition.LEFT_INDEX,
+}
+
+
 # --- resident ID numbers (GB 11643-1999) -------------------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -189,9 +240,25 @@ class FingerCapture:
     Sensitive personal data: never log it, store it only encrypted (bts_desk.store)."""
 
     finger_no: int  # 1 or 2 (指纹1 / 指纹2)
-    template: bytes = field(repr=False)  # the module's char file (RegModel result, UpChar)
-    image_png: bytes = field(repr=False)  # best press, 8-bit greyscale PNG
+    template: bytes = field(repr=False)  # the scanner's template, in ``template_format``
+    image_png: bytes = field(repr=False)  # the last press, 8-bit greyscale PNG (b"": none)
     press_quality: tuple[float, ...] = ()  # one figure per accepted press, 0..100
+    # What the scanner's driver knows of its sensor and template (0 / "": not told).
+    width: int = 0  # image columns as sensed
+    height: int = 0
+    bits_per_pixel: int = 0  # depth the sensor delivered (the PNG is always 8-bit)
+    dpi: int = 0
+    template_format: str = ""  # e.g. "synochip-r30x-char", "grow-r50x-char", "libfprint-fpprint"
+    position: FingerPosition = FingerPosition.UNKNOWN  # which finger (ISO/IEC 19794 code)
+
+    @property
+    def iso_position(self) -> FingerPosition:
+        """The finger's ISO code for records and uploads: a capture saved without one (before
+        the 补录 dialog recorded the chosen finger) is filed under its slot's default finger
+        (指纹1 右手食指, 指纹2 左手食指), the finger the dialog asks for unless changed."""
+        if self.position is not FingerPosition.UNKNOWN:
+            return self.position
+        return DEFAULT_FINGER_POSITIONS.get(self.finger_no, FingerPosition.UNKNOWN)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from bts_desk.config import Settings, load_settings
-from bts_desk.store.db import Database, open_database
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 
 # Plugin modules in tests/ (on sys.path through this conftest): real device stacks.
 pytest_plugins = [
@@ -37,6 +38,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = open_database(settings.database_url)
+    """The desk's own store, as the desk opens it: SQLCipher with the desk key of settings."""
+    database, _key = open_desk_store(settings)
     yield database
     database.dispose()

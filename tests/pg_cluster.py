@@ -80,9 +80,10 @@ class PgCluster:
         )
 
 
-def _start(bindir: Path, attempts: int = 3) -> PgCluster:
+def _start(bindir: Path, attempts: int = 3, *, durable: bool = False) -> PgCluster:
     """initdb once, then pg_ctl start on a free port (another one if the port was taken
-    between choosing and binding it)."""
+    between choosing and binding it). ``durable``: PostgreSQL's own defaults (fsync and
+    synchronous commit on), as production runs it (the benchmarks); otherwise off."""
     base = Path(tempfile.mkdtemp(prefix="bts-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
@@ -96,9 +97,10 @@ def _start(bindir: Path, attempts: int = 3) -> PgCluster:
         raise RuntimeError(f"initdb failed: {made.stdout}{made.stderr}")
     for _ in range(attempts):
         cluster = PgCluster(bindir, base, _free_port())
+        fast = " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         options = (
-            f"-h 127.0.0.1 -p {cluster.port} -k {base} -c fsync=off -c synchronous_commit=off"
-            " -c full_page_writes=off -c max_connections=100"
+            f"-h 127.0.0.1 -p {cluster.port} -k {base}{'' if durable else fast}"
+            " -c max_connections=100"
         )
         started = cluster.run(
             "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(base / "server.log"),

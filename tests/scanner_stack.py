@@ -1,5 +1,8 @@
 """Fixtures for the fingerprint scanner: the emulated R30x module on a pty and the real driver
-(pyserial) opened on it. Registered from ``tests/conftest.py`` (``pytest_plugins``)."""
+(pyserial) opened on it. Registered from ``tests/conftest.py`` (``pytest_plugins``).
+
+``emulator_model`` picks the emulated module (``r503`` unless a test module overrides the
+fixture, as the driver's contract tests do with every model of ``EMULATED_MODELS``)."""
 
 from __future__ import annotations
 
@@ -9,13 +12,20 @@ from pathlib import Path
 import pytest
 
 from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import R30xEmulator
+from bts_desk.drivers.r30x.emulator import EMULATED_MODELS, R30xEmulator
+
+MODELS = sorted(EMULATED_MODELS)
 
 
 @pytest.fixture
-def r30x_emulator(tmp_path: Path) -> Iterator[R30xEmulator]:
+def emulator_model() -> str:
+    return "r503"
+
+
+@pytest.fixture
+def r30x_emulator(tmp_path: Path, emulator_model: str) -> Iterator[R30xEmulator]:
     """An emulated module behind the stable path ``tmp_path/ttyR30x``."""
-    emulator = R30xEmulator(tmp_path / "ttyR30x").start()
+    emulator = R30xEmulator(tmp_path / "ttyR30x", model=emulator_model).start()
     yield emulator
     emulator.stop()
 

@@ -32,14 +32,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sync_support import service_record
 
-from bts_desk.domain import Officer, RecordState
+from bts_desk.domain import EnrollmentDraft, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.local import LocalService, start_local_service
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.local import LocalService, start_local_service
 
 SVC_RECORDS = 30
+SVC_DISTRICT = "8609"  # the district of every record above and of officers A and B
 RECORD_SUSPENDED = 2  # 状态 暂停
 RECORD_CANCELLED = 3  # 状态 注销
 RECORD_UNSYNCED = 4  # 未同步海关
@@ -107,9 +108,7 @@ class ApiClient:
     def open_session(
         self, creds: OfficerCredentials, challenge: bytes, signature: bytes | None = None
     ) -> requests.Response:
-        body = wire.encode_session_request(
-            creds.der, challenge, signature or sign(creds, challenge), "desk-7"
-        )
+        body = session_body(creds.der, challenge, signature or sign(creds, challenge), "desk-7")
         return self.http.post(self.url + wire.PATH_SESSION, json=body, timeout=10)
 
     def login(self, creds: OfficerCredentials) -> str:
@@ -153,7 +152,19 @@ class ApiClient:
 def draft_body(record_id: int, creds: OfficerCredentials, **kw: Any) -> tuple[str, dict[str, Any]]:
     """(uuid, JSON body) of a realistic 补录 of ``record_id`` by the officer of ``creds``."""
     draft = sample_draft(record_id, officer_of(creds), **kw)
-    return draft.uuid, wire.encode_enrollment(draft)
+    return draft.uuid, encode_enrollment(draft)
+
+
+def encode_enrollment(draft: EnrollmentDraft) -> dict[str, Any]:
+    """The JSON body the desk sends for ``draft`` (through the wire model, as the desk does)."""
+    return wire.EnrollmentBody.from_draft(draft).model_dump(mode="json")
+
+
+def session_body(der: bytes, challenge: bytes, signature: bytes, desk_id: str) -> dict[str, Any]:
+    body = wire.SessionBody(
+        certificate=der, challenge=challenge, signature=signature, desk_id=desk_id
+    )
+    return body.model_dump(mode="json")
 
 
 def refusal(response: requests.Response) -> tuple[int, str]:
@@ -193,7 +204,10 @@ def special_records() -> list[dict[str, Any]]:
         RECORD_CANCELLED: {"state": str(RecordState.CANCELLED)},
         RECORD_UNSYNCED: {"synced": False},
     }
-    return [service_record(i, **changes.get(i, {})) for i in range(1, SVC_RECORDS + 1)]
+    return [
+        service_record(i, customs_code=SVC_DISTRICT, **changes.get(i, {}))
+        for i in range(1, SVC_RECORDS + 1)
+    ]
 
 
 @pytest.fixture

@@ -25,14 +25,14 @@ from sqlalchemy import func, select
 
 from bts_desk.domain import Gender, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
+from bts_desk.service.borderers import load_records
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.models import ServerEnrollment
 from bts_desk.store.crypto import DeskKey, load_or_create_key
 from bts_desk.store.db import Database, open_database
 from bts_desk.sync.auth import PemSigner, TokenBroker
 from bts_desk.sync.client import SyncClient, default_retry
 from bts_desk.sync.outbox import Backoff, SyncWorker
-from bts_desk.sync.server.borderers import load_records
-from bts_desk.sync.server.local import LocalService, start_local_service
-from bts_desk.sync.server.models import ServerEnrollment
 
 OFFICER_A = Officer("GZ1001", "李明", "5301")
 OFFICER_B = Officer("GZ2002", "王芳", "5301")

@@ -1,19 +1,22 @@
-"""Enrolling one finger from three presses, on any ``FingerprintScanner`` (libfprint style).
+"""Enrolling one finger: ``start_finger_capture`` queues any family's ``enroll`` on the
+scanner worker; ``FingerEnroller`` is the press-by-press enrollment of ``TwoSlotModule``s.
 
 The manual's 第一指纹录入 / 第二指纹录入: "请按三次指纹" → three presses → "指纹采集成功".
 ``FingerEnroller.run`` walks an explicit state machine (``EnrollState``) on the scanner
 worker's thread and reports ``FingerEvent``s through a callback (that thread too: the UI
 wraps the callback with ``gui_poster().wrap``). ``cancel`` is checked between device steps
-and in every wait, so a cancelled capture ends within one device command.
+and in every wait, so a cancelled capture ends within one device command. Families with
+their own enrollment (libfprint) emit the same events from their driver's ``enroll``.
 
 Per press: wait for the finger (timeout), image, features into a slot; press 1 of finger 2 is
 compared with finger 1's template (DownChar + Match: the same finger → "请换个手指"); press 2
 must match press 1 and press 3 must match the template of presses 1+2 (else that press is
 asked again, and after repeated mismatches the finger starts over); the finger must be lifted
-before the next press. Then the template (512-byte char file) is read, and only one image
-(about 6.4 s on the wire at 57,600 baud): the final press's, still in the module's single
-image buffer, verified against the other two. Quality per press comes from the module's
-match scores.
+before the next press. Then the template (of the size the module's profile says) is read,
+and only one image (about 6.4 s on the wire at 57,600 baud for a 256×288 sensor): the final
+press's, still in the module's single image buffer, verified against the other two. The
+capture carries the sensor's geometry and the template's format from the driver's
+``ScannerInfo``. Quality per press comes from the module's match scores.
 """
 
 from __future__ import annotations
@@ -22,25 +25,46 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 import cv2
 
+from bts_desk.capture.events import (
+    DEFAULT_TIMING,
+    PRESSES,
+    CaptureCancelledError,
+    EnrollTiming,
+    EventCallback,
+    EventKind,
+    FingerEvent,
+)
 from bts_desk.devices.fingerprint import (
     FingerprintScanner,
     MergeFailedError,
     PressRejectedError,
     ScannerWorker,
+    TwoSlotModule,
 )
 from bts_desk.domain import FingerCapture
 from bts_desk.errors import CaptureError, DeskError
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "PRESSES",
+    "CaptureCancelledError",
+    "EnrollState",
+    "EnrollTiming",
+    "EventCallback",
+    "EventKind",
+    "FingerCaptureHandle",
+    "FingerEnroller",
+    "FingerEvent",
+    "enroll_two_slot",
+    "start_finger_capture",
+]
 
-PRESSES = 3
-TEMPLATE_BYTES = 512  # what the sync service accepts for a template
+log = logging.getLogger(__name__)
+MAX_TEMPLATE_BYTES = 4096  # what the sync service accepts for a template, any family
 
 
 class EnrollState(enum.Enum):
@@ -56,52 +80,6 @@ class EnrollState(enum.Enum):
     CANCELLED = "cancelled"
 
 
-class EventKind(enum.Enum):
-    PRESS = "press"  # put the finger on the sensor (press n of 3)
-    ACCEPTED = "accepted"  # press n taken (quality)
-    LIFT = "lift"  # lift the finger
-    RETRY = "retry"  # press n was not usable: ``reason``; press again
-    RESTART = "restart"  # the presses did not agree: start the finger over
-    UPLOADING = "uploading"  # reading template and image from the scanner
-    DONE = "done"  # 指纹采集成功
-    FAILED = "failed"  # ``reason``; the dialog may start the finger again
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class FingerEvent:
-    kind: EventKind
-    finger_no: int
-    press: int = 0  # 1..3 (0: not about one press)
-    total: int = PRESSES
-    quality: float = 0.0  # ACCEPTED: 0..100
-    reason: str = ""  # RETRY / RESTART / FAILED: Chinese, safe to show
-
-    @property
-    def message_zh(self) -> str:
-        """The manual's wording, for logs and non-Qt front ends (the dialog translates)."""
-        first = "请按三次指纹" if self.finger_no == 1 else "请换个手指再按三次指纹"
-        return {
-            EventKind.PRESS: f"{first}（第 {self.press}/{self.total} 次）",
-            EventKind.ACCEPTED: f"第 {self.press}/{self.total} 次按压成功",
-            EventKind.LIFT: "请抬起手指",
-            EventKind.RETRY: self.reason if "请" in self.reason else f"{self.reason}，请重新按压",
-            EventKind.RESTART: f"{self.reason}，请重新按三次",
-            EventKind.UPLOADING: "正在读取指纹…",
-            EventKind.DONE: "指纹采集成功",
-            EventKind.FAILED: f"指纹采集失败：{self.reason}",
-            EventKind.CANCELLED: "已取消",
-        }[self.kind]
-
-
-EventCallback = Callable[[FingerEvent], None]
-
-
-class CaptureCancelledError(CaptureError):
-    def __init__(self) -> None:
-        super().__init__("已取消指纹采集", "finger capture cancelled")
-
-
 class _Retry(Exception):  # noqa: N818 - control flow inside run(), never escapes
     def __init__(self, reason: str, restart: bool = False) -> None:
         super().__init__(reason)
@@ -114,7 +92,7 @@ class FingerEnroller:
 
     def __init__(
         self,
-        scanner: FingerprintScanner,
+        scanner: TwoSlotModule,
         finger_no: int,
         on_event: EventCallback,
         *,
@@ -178,17 +156,26 @@ class FingerEnroller:
         self._set(EnrollState.UPLOAD)
         self._emit(EventKind.UPLOADING)
         template = self.scanner.read_template(1)
-        if len(template) != TEMPLATE_BYTES:
-            raise CaptureError(
-                "指纹模板长度不正确", f"template of {len(template)} bytes, not {TEMPLATE_BYTES}"
-            )
+        if not 0 < len(template) <= MAX_TEMPLATE_BYTES:
+            raise CaptureError("指纹模板长度不正确", f"template of {len(template)} bytes")
         self._check_cancel()
         image = self.scanner.read_image()
         ok, png = cv2.imencode(".png", image)
         if not ok:
             raise CaptureError("指纹图像转换失败", "cv2.imencode(.png) failed")
         quality = tuple(self.quality.get(p, 0.0) for p in range(1, PRESSES + 1))
-        return FingerCapture(self.finger_no, template, png.tobytes(), quality)
+        info = self.scanner.open()  # already open: the driver's cached identification
+        return FingerCapture(
+            self.finger_no,
+            template,
+            png.tobytes(),
+            quality,
+            width=int(image.shape[1]),
+            height=int(image.shape[0]),
+            bits_per_pixel=info.bits_per_pixel,
+            dpi=info.dpi,
+            template_format=info.template_format,
+        )
 
     def _take_press(self, press: int) -> None:
         self._set(EnrollState.EXTRACT)
@@ -309,6 +296,28 @@ class FingerCaptureHandle:
         self.future.cancel()  # if it has not started yet
 
 
+def enroll_two_slot(
+    module: TwoSlotModule,
+    finger_no: int,
+    on_event: EventCallback,
+    *,
+    other_template: bytes | None = None,
+    cancel: threading.Event | None = None,
+    timing: EnrollTiming = DEFAULT_TIMING,
+) -> FingerCapture:
+    """``FingerprintScanner.enroll`` for a two-slot module: what the R30x driver calls."""
+    return FingerEnroller(
+        module,
+        finger_no,
+        on_event,
+        other_template=other_template,
+        cancel=cancel,
+        poll_interval=timing.poll_interval,
+        finger_timeout=timing.finger_timeout,
+        lift_timeout=timing.lift_timeout,
+    ).run()
+
+
 def start_finger_capture(
     worker: ScannerWorker,
     finger_no: int,
@@ -323,17 +332,11 @@ def start_finger_capture(
     ``on_event`` and the Future's callbacks run on the worker thread. For finger 2 pass
     finger 1's ``FingerCapture.template`` as ``other_template``."""
     cancel = threading.Event()
+    timing = EnrollTiming(poll_interval=poll_interval, finger_timeout=finger_timeout)
 
     def job(scanner: FingerprintScanner) -> FingerCapture:
-        enroller = FingerEnroller(
-            scanner,
-            finger_no,
-            on_event,
-            other_template=other_template,
-            cancel=cancel,
-            poll_interval=poll_interval,
-            finger_timeout=finger_timeout,
+        return scanner.enroll(
+            finger_no, on_event, other_template=other_template, cancel=cancel, timing=timing
         )
-        return enroller.run()
 
     return FingerCaptureHandle(worker.submit(job, cancel), cancel)

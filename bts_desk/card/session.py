@@ -1,6 +1,6 @@
 """The officer session: who is logged in on this desk, and whether the desk is locked.
 
-    LOGGED_OUT --login(pin)--> LOGGED_IN --card pulled / reader gone / card reset--> LOCKED
+    LOGGED_OUT --login(pin)--> LOGGED_IN --card pulled / reader gone / reset / revoked--> LOCKED
     LOCKED --unlock(pin) with the same card--> LOGGED_IN
     LOCKED --another officer's card inserted--> LOGGED_OUT (reason OTHER_CARD)
     any --logout()--> LOGGED_OUT
@@ -10,6 +10,14 @@ and PIN-verified: ``sign_challenge`` works until the card leaves) and checks it 
 the presence monitor: the card gone, swapped, reset or its reader unplugged locks the desk at
 the next tick (≤ 250 ms after pcscd notices), whether or not a removal event was seen.
 
+Login and unlock trust nothing the card says until it proved it: the certificate is validated
+(path to the site's CAs, officer-certificate rules, revocation) before the PIN is sent, and
+after the PIN the card must sign a fresh random challenge that verifies with the certificate's
+public key (``profile.prove_possession``), so a real officer's certificate copied onto another
+card opens nothing. Unlock also requires the same public key as the session's officer. A CRL
+change (the configured file, or one fetched by the sync worker) re-checks the open session and
+locks it if its certificate is now revoked.
+
 Threads: ``login``, ``unlock``, ``examine_card`` and ``sign_challenge`` do card I/O and belong
 on worker threads; ``on_tick`` runs on the monitor thread; listeners are called on whichever
 thread changed the state (the UI forwards them to the GUI thread). All methods are thread-safe.
@@ -17,16 +25,24 @@ thread changed the state (the UI forwards them to the GUI thread). All methods a
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 
-from bts_desk.card.identity import load_ca_certificates
+from bts_desk.card.identity import (
+    CertificatePolicy,
+    load_ca_certificates,
+    load_certificate,
+    officer_from_certificate,
+    public_key_der,
+)
 from bts_desk.card.monitor import PresenceSnapshot
 from bts_desk.card.pcsc import (
     CardLink,
@@ -35,7 +51,8 @@ from bts_desk.card.pcsc import (
     PcscServiceError,
     ReaderGoneError,
 )
-from bts_desk.card.profile import CardProfile
+from bts_desk.card.profile import CardProfile, prove_possession
+from bts_desk.card.revocation import CACHE_NAME, CertificateRevokedError, CrlError, RevocationStore
 from bts_desk.config import Settings
 from bts_desk.domain import Officer
 from bts_desk.errors import CardError
@@ -59,6 +76,7 @@ class Reason(enum.Enum):
     CARD_RESET = "card_reset"
     OTHER_CARD = "other_card"
     LOGOUT = "logout"
+    REVOKED = "revoked"  # the session's certificate appeared on a CRL
 
 
 @dataclass(frozen=True)
@@ -108,12 +126,23 @@ def load_trusted_cas(ca_cert: str) -> list[x509.Certificate]:
 class OfficerSession:
     """The desk's one officer session (see the module docstring)."""
 
+    CRL_FILE_CHECK_S = 5.0  # how often the monitor thread looks at the configured CRL file
+
     def __init__(
-        self, profile: CardProfile, cas: list[x509.Certificate], reader_filter: str = ""
+        self,
+        profile: CardProfile,
+        cas: list[x509.Certificate],
+        reader_filter: str = "",
+        *,
+        policy: CertificatePolicy | None = None,
+        revocation: RevocationStore | None = None,
     ) -> None:
         self.profile = profile
         self.cas = cas
         self.reader_filter = reader_filter
+        self.policy = policy or CertificatePolicy()
+        self.revocation = revocation
+        self._crl_checked = 0.0
         self._lock = threading.RLock()
         # One APDU sequence at a time: the lock page reading a card just put back and the
         # officer's unlock (or the sync worker's signature) must not interleave their commands
@@ -126,14 +155,29 @@ class OfficerSession:
         self._card_events: int | None = None
         self._reader = ""  # where the session's card was: looked at first when unlocking
         self._listeners: list[SessionListener] = []
+        if revocation is not None:
+            revocation.add_listener(self.recheck_revocation)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfficerSession:
-        """The session for ``[card] profile/reader/ca_cert``. ConfigError/CardError if unusable."""
+        """The session for ``[card]``: profile, reader, CAs, certificate policy and CRL.
+        ConfigError/CardError if unusable (no CA, an unreadable CRL file)."""
         from bts_desk.devices.registry import CARD_PROFILES, load_class
 
         profile_class = load_class(CARD_PROFILES, settings.card.profile, "卡")
-        return cls(profile_class(), load_trusted_cas(settings.card.ca_cert), settings.card.reader)
+        cas = load_trusted_cas(settings.card.ca_cert)
+        policy = CertificatePolicy(
+            require_client_auth=settings.card.require_client_auth,
+            clock_skew=dt.timedelta(seconds=settings.card.clock_skew_s),
+        )
+        revocation = RevocationStore(
+            cas,
+            crl_file=Path(settings.card.crl) if settings.card.crl else None,
+            cache_file=settings.data_dir / CACHE_NAME,
+            clock_skew=policy.clock_skew,
+        )
+        revocation.load()
+        return cls(profile_class(), cas, settings.card.reader, policy=policy, revocation=revocation)
 
     # --- state, any thread ------------------------------------------------------------------
 
@@ -169,7 +213,24 @@ class OfficerSession:
         link = CardLink.open(self.reader_filter, prefer=self._reader)
         try:
             self.profile.open(link)
-            return link, self.profile.read_identity(link, self.cas)
+            return link, self.identify(self.profile.read_certificate(link))
+        except BaseException:
+            link.close()
+            raise
+
+    def identify(self, certificate_der: bytes) -> Officer:
+        """The officer of a card certificate: validated against the CAs and the policy, and
+        not revoked. CardError (safe to show) otherwise. Any thread."""
+        officer = officer_from_certificate(certificate_der, self.cas, policy=self.policy)
+        if self.revocation is not None:
+            self.revocation.check(load_certificate(certificate_der))
+        return officer
+
+    def _prove(self, link: CardLink, pin: str, officer: Officer) -> None:
+        """PIN once, then the possession proof; the link is closed on any failure."""
+        try:
+            self.profile.verify_pin(link, pin)
+            prove_possession(self.profile, link, officer.certificate_der)
         except BaseException:
             link.close()
             raise
@@ -182,11 +243,7 @@ class OfficerSession:
                 raise CardError("已有关员登录，请先退出", f"login while {self._state.value}")
         with self._card_io:
             link, officer = self._open_card()
-            try:
-                self.profile.verify_pin(link, pin)
-            except BaseException:
-                link.close()
-                raise
+            self._prove(link, pin, officer)
         with self._lock:
             if not self._is(SessionState.LOGGED_OUT):  # another thread may have logged in
                 link.close()
@@ -216,10 +273,10 @@ class OfficerSession:
             link, found = self._open_card()
             try:
                 self._end_if_other(found)
-                self.profile.verify_pin(link, pin)
             except BaseException:
                 link.close()
                 raise
+            self._prove(link, pin, found)
         with self._lock:
             if not self._is(SessionState.LOCKED):  # 退出 may have been pressed meanwhile
                 link.close()
@@ -237,22 +294,42 @@ class OfficerSession:
                 raise NotLoggedInError("no session to unlock")
             if found.certificate_der == officer.certificate_der:
                 return
+            same_key = public_key_der(found.certificate_der) == public_key_der(
+                officer.certificate_der
+            )
+            if same_key and found.officer_id == officer.officer_id:
+                return  # the same card with a renewed certificate (same key, same officer)
             if self._state is not SessionState.LOCKED:
                 return  # only a locked session is handed over to another card
             self._drop(SessionState.LOGGED_OUT)
         self._emit(SessionEvent(SessionState.LOGGED_OUT, Reason.OTHER_CARD, officer, found))
         raise OtherOfficerCardError(officer, found)
 
+    def recheck_revocation(self) -> None:
+        """Lock an open session whose certificate is now revoked (Reason.REVOKED); a locked
+        one stays locked and its unlock is refused. Called after every CRL change, on the
+        thread that changed it."""
+        with self._lock:
+            officer = self._officer
+            if self._state is not SessionState.LOGGED_IN or officer is None:
+                return
+        if self.revocation is None:
+            return
+        try:
+            self.revocation.check(load_certificate(officer.certificate_der))
+        except CertificateRevokedError as exc:
+            self._lock_for(exc)
+
     def sign_challenge(self, challenge: bytes) -> bytes:
         """Sign ``challenge`` with the logged-in officer's card (the sync service's officer
         login). Worker thread. NotLoggedInError unless LOGGED_IN; card errors lock the desk."""
         with self._lock:
-            link = self._link
-            if self._state is not SessionState.LOGGED_IN or link is None:
+            link, officer = self._link, self._officer
+            if self._state is not SessionState.LOGGED_IN or link is None or officer is None:
                 raise NotLoggedInError(f"sign_challenge while {self._state.value}")
         try:
             with self._card_io:
-                return self.profile.sign_challenge(link, challenge)
+                return self.profile.sign_challenge(link, challenge, officer.certificate_der)
         except (CardRemovedError, ReaderGoneError, CardResetError) as exc:
             self._lock_for(exc)
             raise
@@ -269,7 +346,9 @@ class OfficerSession:
     # --- presence, monitor thread -----------------------------------------------------------
 
     def on_tick(self, snapshot: PresenceSnapshot) -> None:
-        """Every monitor poll: lock unless the session's card is still in, untouched."""
+        """Every monitor poll: lock unless the session's card is still in, untouched; every
+        few seconds, re-read the configured CRL file if it changed."""
+        self._refresh_crl_file()
         with self._lock:
             link = self._link
             if self._state is not SessionState.LOGGED_IN or link is None:
@@ -289,8 +368,20 @@ class OfficerSession:
         except CardError as exc:
             self._lock_for(exc)
 
+    def _refresh_crl_file(self) -> None:
+        now = time.monotonic()
+        if self.revocation is None or now - self._crl_checked < self.CRL_FILE_CHECK_S:
+            return
+        self._crl_checked = now
+        try:
+            self.revocation.refresh_file()  # a change calls recheck_revocation
+        except CrlError as exc:
+            log.warning("configured CRL not re-read: %s", exc.detail)
+
     def _lock_for(self, exc: CardError) -> None:
-        if isinstance(exc, (ReaderGoneError, PcscServiceError)):
+        if isinstance(exc, CertificateRevokedError):
+            reason = Reason.REVOKED
+        elif isinstance(exc, (ReaderGoneError, PcscServiceError)):
             reason = Reason.READER_GONE  # the reader left, or the whole PC/SC service with it
         elif isinstance(exc, CardResetError):
             reason = Reason.CARD_RESET

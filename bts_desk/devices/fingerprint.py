@@ -1,8 +1,14 @@
-"""The fingerprint scanner as the rest of the desk sees it, whatever the model.
+"""The fingerprint scanner as the rest of the desk sees it, whatever the family.
 
-- ``FingerprintScanner``: the device-independent operations the enrollment logic
-  (``bts_desk.capture.finger``) is written against; a driver (``drivers/r30x`` for the EF 01
-  family) implements it. Blocking calls: only a ``ScannerWorker`` thread makes them.
+- ``FingerprintScanner``: what every family's driver offers: open/check/close and ``enroll``
+  one finger (the manual's three presses, per-press events, the different-finger check),
+  giving a ``FingerCapture`` that carries the sensor's geometry and the template's format.
+  Families: ``drivers/r30x`` (EF 01 serial modules, whose ``enroll`` runs
+  ``bts_desk.capture.finger.FingerEnroller`` over the ``TwoSlotModule`` operations below) and
+  ``drivers/libfprint`` (USB readers through libfprint, which runs its own enroll state
+  machine). Blocking calls: only a ``ScannerWorker`` thread makes them.
+- ``TwoSlotModule``: the AS608-style module with an image buffer and two feature slots, which
+  the desk's own press-by-press enrollment drives.
 - Errors every driver raises for the same situations (all ``ScannerError``):
   ``ScannerDisconnectedError``, ``ScannerTimeoutError``, ``PressRejectedError`` (ask for the
   press again), ``MergeFailedError`` (the presses do not make one template),
@@ -27,9 +33,11 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from bts_desk.capture.events import DEFAULT_TIMING, EnrollTiming, EventCallback
 from bts_desk.config import ScannerSettings
 from bts_desk.devices.registry import SCANNER_DRIVERS, load_class
 from bts_desk.devices.status import DeviceKind, DeviceStatus, StatusCallback
+from bts_desk.domain import FingerCapture
 from bts_desk.errors import DeskError, ScannerError
 
 log = logging.getLogger(__name__)
@@ -66,10 +74,16 @@ class ScannerInfo:
     model: str
     port: str
     serial: str  # serial number, or the module address when the module has none
-    capacity: int  # templates the module's library holds
+    capacity: int  # templates the module's library holds (0: no library on the device)
     packet_size: int = 0
     baudrate: int = 0
     security_level: int = 0
+    width: int = 0  # sensor image columns (0: the device gives no image)
+    height: int = 0
+    dpi: int = 0
+    bits_per_pixel: int = 0  # of the image as the device delivers it
+    template_bytes: int = 0  # expected template size (0: variable)
+    template_format: str = ""  # e.g. "synochip-r30x-char", "libfprint-fpprint"
 
 
 @dataclass(frozen=True)
@@ -80,21 +94,41 @@ class MatchResult:
 
 
 class FingerprintScanner(Protocol):
-    """One fingerprint module. Blocking; call only from the thread that owns it.
-
-    Two feature slots (1 and 2) as on the AS608: ``extract`` fills one from the last image,
-    ``compare`` matches slot 1 with slot 2, ``merge`` makes a template from both (left in
-    both slots)."""
+    """One fingerprint scanner of any family. Blocking; call only from the thread that owns
+    it (the ``ScannerWorker``)."""
 
     def open(self) -> ScannerInfo:
-        """Connect (if not yet) and identify the module; reopen after an unplug."""
+        """Connect (if not yet) and identify the device; reopen after an unplug."""
         ...
 
     def close(self) -> None: ...
 
     def check(self) -> ScannerInfo:
-        """Make sure the module answers (handshake); open it first if needed."""
+        """Make sure the device answers, with a request that changes nothing on it (never
+        called during an enrollment: the worker runs one job at a time); open it if needed."""
         ...
+
+    def enroll(
+        self,
+        finger_no: int,
+        on_event: EventCallback,
+        *,
+        other_template: bytes | None = None,
+        cancel: threading.Event | None = None,
+        timing: EnrollTiming = DEFAULT_TIMING,
+    ) -> FingerCapture:
+        """One finger from several presses, reporting ``FingerEvent``s through ``on_event``;
+        refuses the finger whose template is ``other_template`` (finger 1 when enrolling
+        finger 2). ``cancel`` ends it within one device step (CaptureCancelledError)."""
+        ...
+
+
+class TwoSlotModule(Protocol):
+    """An AS608-style module: one image buffer and two feature slots (1 and 2). ``extract``
+    fills a slot from the last image, ``compare`` matches slot 1 with slot 2, ``merge`` makes
+    a template from both (left in both slots). Blocking; the owning thread only."""
+
+    def open(self) -> ScannerInfo: ...
 
     def capture(self) -> bool:
         """Take an image: True if a finger was on the sensor, False if none."""
@@ -109,7 +143,7 @@ class FingerprintScanner(Protocol):
     def merge(self) -> None: ...
 
     def read_template(self, slot: int) -> bytes:
-        """The char file / template in ``slot`` (512 bytes for the EF 01 family)."""
+        """The template in ``slot``, of the size the module's profile says."""
         ...
 
     def write_template(self, slot: int, template: bytes) -> None: ...
@@ -122,12 +156,7 @@ class FingerprintScanner(Protocol):
 def make_scanner(settings: ScannerSettings) -> FingerprintScanner:
     """The configured driver, constructed but not opened (ConfigError if the name is unknown)."""
     cls = load_class(SCANNER_DRIVERS, settings.driver, "指纹识别器")
-    scanner: FingerprintScanner = cls(
-        port=settings.port,
-        baudrate=settings.baudrate,
-        address=settings.address,
-        password=settings.password,
-    )
+    scanner: FingerprintScanner = cls.from_settings(settings)
     return scanner
 
 
@@ -243,7 +272,8 @@ class ScannerWorker:
                 True,
                 "正常",
                 f"{info.model} on {info.port}: serial {info.serial}, capacity {info.capacity}, "
-                f"packet {info.packet_size} B, {info.baudrate} baud",
+                f"packet {info.packet_size} B, {info.baudrate} baud, "
+                f"{info.width}×{info.height} {info.dpi} dpi, {info.template_format}",
                 driver=self._driver,
                 port=info.port,
                 model=info.model,
@@ -352,8 +382,10 @@ class _BrokenScanner:
     def _fail(self, *_: object) -> Any:
         raise self._error
 
-    open = check = capture = compare = merge = read_image = _fail
-    extract = read_template = write_template = _fail
+    open = check = _fail
+
+    def enroll(self, *_: object, **__: object) -> FingerCapture:
+        raise self._error
 
     def close(self) -> None:
         return None

@@ -6,7 +6,25 @@ Pages are small (``limit`` rows) so that a million-row store is browsed without 
 
 SQL is portable (SQLite and PostgreSQL): the 姓名 prefix is an index-friendly range
 ``name >= p AND name < p || U+FFFF`` instead of ``LIKE``; the upsert uses the dialect's
-``INSERT … ON CONFLICT``. Every function opens its own short session: call them from a worker
+``INSERT … ON CONFLICT``.
+
+Sorting a million rows (every column of the table, both directions, any filter): each sort key
+has an index ``(synced, key…, id)`` (``store.models``), so a page is read in index order and the
+scan stops after ``offset + limit`` rows:
+- 同步状态 已同步海关 / 未同步海关: ``synced = ?`` is the index prefix.
+- 同步状态 全部: ``UNION ALL`` of the two ``synced`` halves under one ``ORDER BY``; SQLite merges
+  the two index walks (``MERGE (UNION ALL)``), PostgreSQL does a Merge Append.
+- Other filter terms: with many matches, walking the sort index and testing each row finds a
+  page after a few hundred rows; with few, the filter's own index and a sort of the matches is
+  fastest, and walking would read most of the table. SQLite's planner (no STAT4) cannot tell
+  them apart, so on SQLite ``fetch_page`` first walks the sort index (the filter terms written
+  ``+term``, so that no other index is usable) within a budget of SQLite VM steps (progress
+  handler, ``WALK_BUDGET`` × ``WALK_STEP``: about 10k rows examined), then runs the plain
+  statement if the walk was interrupted. Either plan then reads at most about
+  ``sqrt(page × N)`` rows (10k at 1M), whatever the matches' share; a 关区代码 filter with a
+  geographic sort (户籍地址, 身份证号 follow the district) is bounded the same way.
+
+Every function opens its own short session: call them from a worker
 thread (``ui.tasks.run_in_background``) or from the sync worker, never on the GUI thread with a
 large filter.
 """
@@ -20,8 +38,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Table,
+    func,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bts_desk.domain import (
     BioFlag,
@@ -48,10 +78,11 @@ PREFIX_END: Final = "\uffff"
 _ID_NUMBER_RE: Final = re.compile(r"^\d{17}[\dXx]$")
 
 # Sort keys are the field names of domain.Borderer (the UI's columns); the trailing ``id``
-# in ``_order_by`` makes every order total, so pages never overlap or skip rows.
+# in ``_order_by`` makes every order total, so pages never overlap or skip rows. 关区代码 ties
+# are ordered by 生物标识: the 关区 + 生物标识 filter index then serves that sort as well.
 SORT_COLUMNS: Final[dict[str, tuple[ColumnElement[Any], ...]]] = {
     "id": (),
-    "customs_code": (T.customs_code,),
+    "customs_code": (T.customs_code, T.has_face, T.has_finger),
     "name": (T.name,),
     "gender": (T.gender,),
     "id_number_masked": (T.id_number,),
@@ -68,6 +99,46 @@ SORT_COLUMNS: Final[dict[str, tuple[ColumnElement[Any], ...]]] = {
 }
 
 MAX_PAGE: Final = 1000
+
+# SQLite progress-handler calls (every WALK_STEP VM instructions) a walk along the sort index
+# may take before it is interrupted for the plain statement: ~10k rows examined. Counted in
+# steps, not seconds, so that the plan does not depend on how busy the machine is.
+WALK_STEP: Final = 1000
+WALK_BUDGET: Final = 100
+
+
+class _NoIndex(FunctionElement[Any]):
+    """``+expr`` on SQLite (the documented way to keep a term from choosing an index), the
+    plain expression elsewhere (PostgreSQL's planner weighs LIMIT itself)."""
+
+    name = "no_index"
+    inherit_cache = True
+
+
+@compiles(_NoIndex)
+def _no_index_default(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_NoIndex, "sqlite")
+def _no_index_sqlite(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+# Terms whose index is always usable (correlated with other columns: module docstring).
+_KEEP_INDEX: Final = frozenset({"id_number"})
+
+# The sort key each filter term belongs to: that term and that sort share an index.
+_TERM_SORT: Final = {
+    "customs_code": "customs_code",
+    "name": "name",
+    "id_number": "id_number_masked",
+    "gender": "gender",
+    "has_face": "bio_flag",
+    "has_finger": "bio_flag",
+    "enabled": "enable_state",
+    "last_op_date": "last_op_date",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,33 +196,74 @@ def looks_like_id_number(text: str) -> bool:
     return bool(_ID_NUMBER_RE.match(text.strip()))
 
 
-def conditions(flt: BordererFilter) -> list[ColumnElement[bool]]:
-    """The WHERE terms of a filter. A full ID number in the 姓名 field searches 身份证号."""
-    where: list[ColumnElement[bool]] = []
-    if flt.sync_state is not None:
-        where.append(T.synced == (flt.sync_state == SyncState.SYNCED))
+def _terms(flt: BordererFilter) -> list[tuple[str, Any, str, Any]]:
+    """The filter as (column, operator, value) terms, ``synced`` excluded. A full ID number
+    typed into 姓名 searches 身份证号."""
+    terms: list[tuple[str, Any, str, Any]] = []
     if flt.customs_code:
-        where.append(T.customs_code == flt.customs_code)
+        terms.append(("customs_code", T.customs_code, "==", flt.customs_code))
     id_number = (flt.id_number or "").strip().upper() or None
     name = (flt.name or "").strip()
     if name and looks_like_id_number(name):
         id_number, name = name.upper(), ""
     if id_number:
-        where.append(T.id_number == id_number)
+        terms.append(("id_number", T.id_number, "==", id_number))
     if name:
-        where.append(and_(T.name >= name, T.name < name + PREFIX_END))
+        terms.append(("name", T.name, ">=", name))
+        terms.append(("name", T.name, "<", name + PREFIX_END))
     if flt.gender is not None:
-        where.append(T.gender == str(flt.gender))
+        terms.append(("gender", T.gender, "==", str(flt.gender)))
     if flt.bio_flag is not None:
-        where.append(T.has_face == flt.bio_flag.has_face)
-        where.append(T.has_finger == flt.bio_flag.has_finger)
+        terms.append(("has_face", T.has_face, "==", flt.bio_flag.has_face))
+        terms.append(("has_finger", T.has_finger, "==", flt.bio_flag.has_finger))
     if flt.enable_state is not None:
-        where.append(T.enabled == (flt.enable_state == EnableState.ENABLED))
+        terms.append(("enabled", T.enabled, "==", flt.enable_state == EnableState.ENABLED))
     if flt.last_op_from is not None:
-        where.append(T.last_op_date >= flt.last_op_from)
+        terms.append(("last_op_date", T.last_op_date, ">=", flt.last_op_from))
     if flt.last_op_to is not None:
-        where.append(T.last_op_date <= flt.last_op_to)
+        terms.append(("last_op_date", T.last_op_date, "<=", flt.last_op_to))
+    return terms
+
+
+def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == ">=":
+        return cast(ColumnElement[bool], column >= value)
+    if op == "<=":
+        return cast(ColumnElement[bool], column <= value)
+    if op == "<":
+        return cast(ColumnElement[bool], column < value)
+    return cast(ColumnElement[bool], column == value)
+
+
+def _synced_terms(synced: bool | None) -> list[ColumnElement[bool]]:
+    return [] if synced is None else [T.synced == synced]
+
+
+def _synced_value(flt: BordererFilter) -> bool | None:
+    return None if flt.sync_state is None else flt.sync_state == SyncState.SYNCED
+
+
+def conditions(
+    flt: BordererFilter, *, keep_index_for: str | None = None, walk: bool = False
+) -> list[ColumnElement[bool]]:
+    """The WHERE terms of a filter. ``walk``: every term but ``synced`` and those of the sort
+    key ``keep_index_for`` is written ``+term`` (SQLite then reads along the sort index)."""
+    where = _synced_terms(_synced_value(flt))
+    for name, column, op, value in _terms(flt):
+        hidden = walk and _TERM_SORT.get(name) != keep_index_for
+        where.append(_compare(_NoIndex(column) if hidden else column, op, value))
     return where
+
+
+def needs_walk(flt: BordererFilter, sort: str) -> bool:
+    """True when the filter has terms whose index is not the sort's, so that the plan depends
+    on how many rows match (``fetch_page`` tries a budgeted walk first)."""
+    names = {name for name, *_ in _terms(flt)}
+    if not SORT_COLUMNS.get(sort, ()):
+        return False  # by id: SQLite weighs the rowid scan against the filter's index itself
+    if names & _KEEP_INDEX:
+        return False  # one record: its index
+    return any(_TERM_SORT.get(name) != sort for name in names)
 
 
 def _check(flt: BordererFilter) -> None:
@@ -161,36 +273,57 @@ def _check(flt: BordererFilter) -> None:
 
 
 def count_statement(flt: BordererFilter) -> Select[Any]:
-    return select(func.count()).select_from(BORDERER).where(true(), *conditions(flt))
+    """COUNT of the matches; 同步状态 全部 sums the two ``synced`` halves, so that each count
+    runs on a ``(synced, …)`` index."""
+    if flt.sync_state is not None:
+        return select(func.count()).select_from(BORDERER).where(true(), *conditions(flt))
+    halves = [
+        select(func.count())
+        .select_from(BORDERER)
+        .where(T.synced == synced, *conditions(flt))
+        .scalar_subquery()
+        for synced in (True, False)
+    ]
+    return select(halves[0] + halves[1])
 
 
 def _nullable(column: ColumnElement[Any]) -> bool:
     return bool(getattr(column, "nullable", False))
 
 
-def page_statement(
-    flt: BordererFilter, sort: str, order: SortOrder, offset: int, limit: int
-) -> Select[Any]:
-    """SELECT of one page. Unknown sort keys raise StoreError (the UI passes field names)."""
-    try:
-        keys = SORT_COLUMNS[sort]
-    except KeyError:
-        raise StoreError("无法按该列排序", f"unknown sort key {sort!r}") from None
+def _order_by(keys: Sequence[ColumnElement[Any]], order: SortOrder) -> list[ColumnElement[Any]]:
     # NULL (no 最近操作日期) sorts first ascending and last descending on every database
     # (SQLite's own order, so its indexes still serve the sort; PostgreSQL differs by default).
     if order is SortOrder.DESCENDING:
-        order_by = [k.desc().nulls_last() if _nullable(k) else k.desc() for k in keys]
-        order_by.append(T.id.desc())
-    else:
-        order_by = [k.asc().nulls_first() if _nullable(k) else k.asc() for k in keys]
-        order_by.append(T.id.asc())
-    return (
-        select(BORDERER)
-        .where(true(), *conditions(flt))
-        .order_by(*order_by)
-        .offset(max(0, offset))
-        .limit(max(0, min(limit, MAX_PAGE)))
-    )
+        return [k.desc().nulls_last() if _nullable(k) else k.desc() for k in keys]
+    return [k.asc().nulls_first() if _nullable(k) else k.asc() for k in keys]
+
+
+def page_statement(
+    flt: BordererFilter,
+    sort: str,
+    order: SortOrder,
+    offset: int,
+    limit: int,
+    *,
+    walk_sort_index: bool = False,
+) -> Select[Any] | CompoundSelect[Any]:
+    """SELECT of one page. Unknown sort keys raise StoreError (the UI passes field names).
+    ``walk_sort_index``: many rows match, read them along the sort index (module docstring)."""
+    try:
+        keys = (*SORT_COLUMNS[sort], T.id)
+    except KeyError:
+        raise StoreError("无法按该列排序", f"unknown sort key {sort!r}") from None
+    where = conditions(flt, keep_index_for=sort, walk=walk_sort_index)
+    offset, limit = max(0, offset), max(0, min(limit, MAX_PAGE))
+    if flt.sync_state is not None or not SORT_COLUMNS[sort]:  # by id: the table's own order
+        stmt = select(BORDERER).where(true(), *where)
+        return stmt.order_by(*_order_by(keys, order)).offset(offset).limit(limit)
+    # 全部: the two halves merged in index order (ORDER BY of a compound names its columns).
+    halves = [select(BORDERER).where(T.synced == synced, *where) for synced in (True, False)]
+    merged = union_all(*halves)
+    by_name = [merged.selected_columns[str(k.key)] for k in keys]
+    return merged.order_by(*_order_by(by_name, order)).offset(offset).limit(limit)
 
 
 def decode(kind: type[E], code: str) -> E:
@@ -239,8 +372,42 @@ def fetch_page(
     """One page of matches, sorted by a ``domain.Borderer`` field name. Worker thread."""
     _check(flt)
     with db.session() as session:
+        if needs_walk(flt, sort) and session.get_bind().dialect.name == "sqlite":
+            walked = _budgeted_walk(session, flt, sort, order, offset=offset, limit=limit)
+            if walked is not None:
+                return [to_borderer(row) for row in walked]
         rows = session.execute(page_statement(flt, sort, order, offset, limit))
         return [to_borderer(row) for row in rows]
+
+
+def _budgeted_walk(
+    session: Session, flt: BordererFilter, sort: str, order: SortOrder, *, offset: int, limit: int
+) -> list[Any] | None:
+    """The page along the sort index, or None when the walk ran out of its budget (few
+    matches, or none near the start of the index): SQLite's progress handler interrupts it."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    raw = session.connection().connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    steps = 0
+
+    def spend() -> int:
+        nonlocal steps
+        steps += 1
+        return 1 if steps > WALK_BUDGET else 0
+
+    stmt = page_statement(flt, sort, order, offset, limit, walk_sort_index=True)
+    raw.set_progress_handler(spend, WALK_STEP)
+    try:
+        return list(session.execute(stmt).all())
+    except OperationalError as exc:
+        if not isinstance(exc.orig, sqlite3.OperationalError) or "interrupt" not in str(exc.orig):
+            raise
+        return None
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def get(db: Database, borderer_id: int) -> Borderer | None:

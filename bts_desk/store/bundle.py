@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from typing import Any
 
-from bts_desk.domain import FaceCapture, FingerCapture
+from bts_desk.domain import FaceCapture, FingerCapture, FingerPosition
 from bts_desk.errors import StoreError
 
 _MAGIC = b"BTSB1"
@@ -33,7 +34,10 @@ def pack(fingers: tuple[FingerCapture, ...], face: FaceCapture | None) -> bytes:
         "fingers": [
             {
                 "finger_no": f.finger_no,
+                "position": int(f.position),
                 "press_quality": list(f.press_quality),
+                "geometry": [f.width, f.height, f.bits_per_pixel, f.dpi],
+                "template_format": f.template_format,
                 "template": place(f.template),
                 "image_png": place(f.image_png),
             }
@@ -62,15 +66,7 @@ def unpack(data: bytes) -> tuple[tuple[FingerCapture, ...], FaceCapture | None]:
                 raise ValueError("span outside the bundle")
             return bytes(body[at : at + size])
 
-        fingers = tuple(
-            FingerCapture(
-                finger_no=int(f["finger_no"]),
-                template=take(f["template"]),
-                image_png=take(f["image_png"]),
-                press_quality=tuple(float(q) for q in f["press_quality"]),
-            )
-            for f in header["fingers"]
-        )
+        fingers = tuple(_finger(f, take) for f in header["fingers"])
         raw_face = header["face"]
         face = (
             None
@@ -85,3 +81,20 @@ def unpack(data: bytes) -> tuple[tuple[FingerCapture, ...], FaceCapture | None]:
             "本地采集数据格式错误，无法读取", f"biometric bundle is malformed: {exc}"
         ) from exc
     return fingers, face
+
+
+def _finger(f: dict[str, Any], take: Callable[[list[int]], bytes]) -> FingerCapture:
+    """One finger of the header (bundles written before the geometry was kept have none)."""
+    width, height, bits, dpi = (int(v) for v in f.get("geometry", (0, 0, 0, 0)))
+    return FingerCapture(
+        finger_no=int(f["finger_no"]),
+        template=take(f["template"]),
+        image_png=take(f["image_png"]),
+        press_quality=tuple(float(q) for q in f["press_quality"]),
+        width=width,
+        height=height,
+        bits_per_pixel=bits,
+        dpi=dpi,
+        template_format=str(f.get("template_format", "")),
+        position=FingerPosition.from_code(int(f.get("position", 0))),
+    )

@@ -74,9 +74,12 @@ class BordererRow(Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0)  # service change counter
 
     __table_args__ = (
-        # Every filter of the query form leads with `synced` (its default is 已同步海关), so
-        # each index does too; the trailing `id` gives a stable order for paging.
+        # Every filter of the query form leads with `synced` (its default is 已同步海关), and
+        # every column of the table sorts along one of these, `synced` first too (同步状态 全部
+        # merges the two halves: store.borderers); the trailing `id` makes the order total.
+        # Measured at 1M rows in benchmarks/query_bench.py (index count and store size).
         Index("ix_borderer_synced_name", "synced", "name", "id"),
+        # 关区代码 filter and sort (ties by 生物标识), with the 生物标识 filter.
         Index(
             "ix_borderer_synced_customs_bio",
             "synced",
@@ -89,13 +92,13 @@ class BordererRow(Base):
         Index("ix_borderer_synced_lastop", "synced", "last_op_date", "id"),
         Index("ix_borderer_synced_enabled", "synced", "enabled", "id"),
         Index("ix_borderer_synced_gender", "synced", "gender", "id"),
-        # Sorts officers use on the whole registry: 状态, 有效期止, 身份证有效期止.
-        Index("ix_borderer_synced_state", "synced", "state", "id"),
-        Index("ix_borderer_synced_valid_to", "synced", "valid_to", "id"),
+        Index("ix_borderer_synced_address", "synced", "address", "id"),
+        Index("ix_borderer_synced_id_valid_from", "synced", "id_valid_from", "id"),
         Index("ix_borderer_synced_id_valid_to", "synced", "id_valid_to", "id"),
-        # 同步状态 全部: 姓名 prefix and the two usual sorts without the leading `synced`.
-        Index("ix_borderer_name", "name", "id"),
-        Index("ix_borderer_lastop", "last_op_date", "id"),
+        Index("ix_borderer_synced_state", "synced", "state", "id"),
+        Index("ix_borderer_synced_data_source", "synced", "data_source", "id"),
+        Index("ix_borderer_synced_valid_to", "synced", "valid_to", "id"),
+        # 身份证号: the full-number search and its (masked) column's sort, any 同步状态.
         Index("ix_borderer_id_number", "id_number"),
         Index("ix_borderer_revision", "revision"),
     )
@@ -118,6 +121,8 @@ class EnrollmentRow(Base):
     has_face: Mapped[bool] = mapped_column(Boolean, default=False)
     has_finger: Mapped[bool] = mapped_column(Boolean, default=False)
     quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
+    # ISO/IEC 19794 finger position codes in slot order, "2,7" (migration 0004)
+    finger_positions: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")

@@ -16,6 +16,12 @@ from bts_desk.store.models import SyncStateRow
 PULL_CURSOR = "pull_cursor"
 LAST_SYNC_AT = "last_sync_at"  # ISO 8601 UTC of the last pass with no failure
 LAST_PULL_AT = "last_pull_at"
+GRANTED_DISTRICTS = "granted_districts"  # comma-separated 关区 of the last sync session
+
+
+def granted_districts(target: Database | Session) -> tuple[str, ...]:
+    """The districts (关区代码) whose records the desk pulls: the last session's grant."""
+    return tuple(d for d in get_value(target, GRANTED_DISTRICTS).split(",") if d)
 
 
 def get_value(target: Database | Session, key: str, default: str = "") -> str:

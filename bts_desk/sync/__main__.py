@@ -23,8 +23,9 @@ from pathlib import Path
 
 from bts_desk.config import Settings, load_settings
 from bts_desk.errors import DeskError
-from bts_desk.store.crypto import load_or_create_key
-from bts_desk.store.db import Database, open_database
+from bts_desk.store.crypto import DeskKey
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 from bts_desk.store.enrollments import outbox_counts
 from bts_desk.sync.auth import PemSigner, TokenBroker
 from bts_desk.sync.client import SyncClient, default_retry
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["sync-once", "run", "status"])
     p.add_argument("--db", help="SQLAlchemy URL of the desk store (default: settings)")
     p.add_argument("--url", help="base URL of the sync service (default: settings)")
+    p.add_argument("--ca-cert", help="PEM of the CA of the service's TLS certificate")
     p.add_argument("--key", type=Path, help="desk key file (default: settings)")
     p.add_argument("--desk-id", help="desk id (default: settings)")
     p.add_argument("--officer-key", type=Path, help="PEM private key of the officer")
@@ -60,12 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = load_settings()
     try:
-        db = open_database(args.db or settings.database_url)
+        if args.db:
+            settings = settings.replace("database", url=args.db)
+        if args.key:
+            settings = settings.replace("security", key_file=str(args.key))
+        db, key = open_desk_store(settings)
         if args.action == "status":
             counts = outbox_counts(db)
             print(json.dumps(counts.__dict__))
             return 0
-        worker = _worker(args, settings, db)
+        worker = _worker(args, settings, db, key)
         if args.action == "sync-once":
             result = worker.run_once(force=True)
             print(json.dumps(result.__dict__))
@@ -77,11 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _worker(args: argparse.Namespace, settings: Settings, db: Database) -> SyncWorker:
+def _worker(args: argparse.Namespace, settings: Settings, db: Database, key: DeskKey) -> SyncWorker:
     client = SyncClient(
         args.url or settings.sync.url,
         desk_id=args.desk_id or settings.desk.id,
         timeout_s=args.timeout or settings.sync.timeout_s,
+        ca_cert=args.ca_cert or settings.sync.ca_cert,
         retry=default_retry(total=3, backoff_factor=0.2, backoff_jitter=0.2),
     )
     tokens = TokenBroker(client)
@@ -91,7 +98,7 @@ def _worker(args: argparse.Namespace, settings: Settings, db: Database) -> SyncW
         db,
         client,
         tokens,
-        load_or_create_key(args.key or settings.key_file),
+        key,
         interval_s=args.interval or settings.sync.interval_s,
         backoff=Backoff(base_s=args.backoff),
         batch_size=args.batch_size,

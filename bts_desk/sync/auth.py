@@ -127,6 +127,25 @@ class OfficerAuth:
         with self._lock:
             self._grant = None
 
+    @property
+    def districts(self) -> tuple[str, ...]:
+        """The districts of the current session (empty before the first login)."""
+        grant = self._grant
+        return grant.districts if grant is not None else ()
+
+    def revoke(self) -> None:
+        """End the session on the service and forget it (blocking HTTP: a worker thread).
+        Failing to reach the service is logged, not raised: the session then simply expires."""
+        with self._lock:
+            grant, self._grant = self._grant, None
+        if grant is None:
+            return
+        try:
+            self._client.close_session(grant.token)
+            log.info("sync session of officer %s ended", self.officer_id)
+        except SyncError as exc:
+            log.warning("could not end the sync session of %s: %s", self.officer_id, exc.detail)
+
     def _login(self) -> SessionGrant:
         for attempt in range(2):
             challenge = self._client.challenge()
@@ -159,11 +178,15 @@ class TokenBroker:
         self._lock = threading.Lock()
 
     def set_signer(self, signer: ChallengeSigner | None) -> None:
-        """Call after an officer logs in (their card session) and with None on logout.
-        Any thread; the card is only used later, from the sync worker."""
+        """Call after an officer logs in (their card session) and with None on logout or when
+        the card is pulled: the previous officer's session is then ended on the service, on a
+        short-lived thread (this may be called on the GUI thread). The card is only used
+        later, from the sync worker."""
         auth = OfficerAuth(self._client, signer) if signer is not None else None
         with self._lock:
-            self._auth = auth
+            previous, self._auth = self._auth, auth
+        if previous is not None and previous is not auth:
+            threading.Thread(target=previous.revoke, name="bts-sync-logout", daemon=True).start()
 
     def officers(self) -> set[str]:
         """Officer ids whose enrollments can be uploaded now."""

@@ -22,25 +22,32 @@ at most a couple at a time).
 
 from __future__ import annotations
 
-import json
+import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
+from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bts_desk import __version__
+from bts_desk.biometrics.errors import RecordError
 from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import SyncError
 from bts_desk.sync import wire
+from bts_desk.sync.wire.report import PATH_DESK_REPORT, DeskReport, DeskReportAck
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 502, 503, 504)
+A = TypeVar("A", bound=BaseModel)
 
 
 class SyncAuthError(SyncError):
@@ -62,6 +69,7 @@ class SessionGrant:
     token: str
     expires_at: float  # time.monotonic() deadline
     officer: Officer
+    districts: tuple[str, ...] = ()  # the 关区 this session may pull and upload for
 
 
 def default_retry(
@@ -95,8 +103,36 @@ def make_session(retry: Retry | None = None, pool_size: int = 4) -> requests.Ses
     return session
 
 
+def check_service_url(url: str) -> str:
+    """``url`` without its trailing slash, if the desk may send to it: ``https://`` anywhere,
+    ``http://`` only to a loopback address (the demo, tests). SyncError otherwise."""
+    if not url:
+        raise SyncError("未配置同步服务器地址", "sync.url is empty")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return url.rstrip("/")
+    if parts.scheme == "http" and _is_loopback(host):
+        return url.rstrip("/")
+    raise SyncError(
+        "同步服务器地址必须以 https:// 开头",
+        f"sync.url {url!r} refused: only https, or http to a loopback address",
+        retryable=False,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SyncClient:
-    """Typed calls of the sync API (``bts_desk.sync.wire``) over the desk's one Session."""
+    """Typed calls of the sync API over the desk's one Session: requests are encoded and
+    answers decoded with the wire models (``bts_desk.sync.wire``), the service's own."""
 
     def __init__(
         self,
@@ -106,13 +142,22 @@ class SyncClient:
         timeout_s: float = 10.0,
         retry: Retry | None = None,
         session: requests.Session | None = None,
+        ca_cert: str = "",
     ) -> None:
-        if not base_url:
-            raise SyncError("未配置同步服务器地址", "sync.url is empty")
-        self.base_url = base_url.rstrip("/")
+        """``ca_cert``: PEM file of the CA(s) the service's certificate must chain to (the
+        system's store when empty). Raises SyncError for a URL the desk will not use:
+        ``http://`` to anything but this machine's loopback (biometrics never travel in clear
+        over a network), or another scheme; nothing is sent then."""
+        self.base_url = check_service_url(base_url)
         self.desk_id = desk_id
         self.timeout_s = timeout_s
         self.session = session or make_session(retry)
+        # The environment must not redirect the desk (proxies) or swap its trust anchors
+        # (REQUESTS_CA_BUNDLE beats a session's own ``verify`` in requests).
+        self.session.trust_env = False
+        if ca_cert and not Path(ca_cert).is_file():
+            raise SyncError("同步服务器的 CA 证书文件不存在", f"sync.ca_cert {ca_cert} not found")
+        self.verify: str | bool = ca_cert or True
 
     def close(self) -> None:
         self.session.close()
@@ -121,66 +166,67 @@ class SyncClient:
 
     def health(self) -> str:
         """The service version; raises SyncError when it cannot be reached."""
-        body = self._call("GET", wire.PATH_HEALTH)
-        if not isinstance(body, dict) or body.get("status") != "ok":
-            raise SyncError("同步服务器状态异常", f"health answered {body!r:.200}")
-        return str(body.get("version", ""))
+        return self._call("GET", wire.PATH_HEALTH, wire.HealthAnswer).version
 
     def challenge(self) -> bytes:
-        body = self._call("POST", wire.PATH_CHALLENGE)
-        value = body.get("challenge") if isinstance(body, dict) else None
-        return wire.b64decode(value, "challenge", max_bytes=wire.CHALLENGE_BYTES)
+        return self._call("POST", wire.PATH_CHALLENGE, wire.ChallengeAnswer).challenge
 
     def open_session(
         self, certificate_der: bytes, challenge: bytes, signature: bytes
     ) -> SessionGrant:
         started = time.monotonic()
-        body = self._call(
-            "POST",
-            wire.PATH_SESSION,
-            payload=wire.encode_session_request(
-                certificate_der, challenge, signature, self.desk_id
-            ),
+        body = wire.SessionBody(
+            certificate=certificate_der,
+            challenge=challenge,
+            signature=signature,
+            desk_id=self.desk_id,
         )
-        try:
-            officer = body["officer"]
-            return SessionGrant(
-                token=str(body["token"]),
-                expires_at=started + float(body["expires_in"]),
-                officer=Officer(
-                    str(officer["officer_id"]), str(officer["name"]), str(officer["customs_code"])
-                ),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _malformed("POST", wire.PATH_SESSION, f"session answer: {exc!r}") from exc
+        answer = self._call("POST", wire.PATH_SESSION, wire.SessionAnswer, payload=body)
+        who = answer.officer
+        return SessionGrant(
+            token=answer.token,
+            expires_at=started + answer.expires_in,
+            officer=Officer(who.officer_id, who.name, who.customs_code),
+            districts=tuple(answer.districts),
+        )
+
+    def close_session(self, token: str) -> None:
+        """End the session on the service (logout, card pulled): the token is refused from
+        now on. An already-ended session is not an error."""
+        with contextlib.suppress(SyncAuthError):
+            self._call("DELETE", wire.PATH_SESSION, _NoBody, token=token)
 
     def put_enrollment(self, token: str, draft: EnrollmentDraft) -> str:
         """Upload one enrollment; returns ``stored`` or ``already_stored``."""
         path = wire.PATH_ENROLLMENT.format(uuid=draft.uuid)
-        body = self._call("PUT", path, token=token, payload=wire.encode_enrollment(draft))
-        status = body.get("status") if isinstance(body, dict) else None
-        if status not in (wire.STATUS_STORED, wire.STATUS_ALREADY_STORED):
-            raise _malformed("PUT", path, f"status {status!r}")
-        return str(status)
+        body = _enrollment(draft)
+        return self._call("PUT", path, wire.PutAnswer, token=token, payload=body).status
 
     def put_batch(self, token: str, drafts: Sequence[EnrollmentDraft]) -> list[wire.BatchResult]:
         """Upload several enrollments in one request; one result per UUID."""
-        payload = wire.encode_batch([(d.uuid, d) for d in drafts])
-        body = self._call("POST", wire.PATH_ENROLLMENT_BATCH, token=token, payload=payload)
-        results = wire.decode_batch_results(body)
+        payload = wire.BatchBody(
+            items=[wire.BatchItem(uuid=d.uuid, enrollment=_enrollment(d)) for d in drafts]
+        )
+        path = wire.PATH_ENROLLMENT_BATCH
+        results = self._call("POST", path, wire.BatchAnswer, token=token, payload=payload).results
         if {r.uuid for r in results} != {d.uuid for d in drafts}:
-            raise _malformed("POST", wire.PATH_ENROLLMENT_BATCH, "results do not match items")
+            raise _malformed("POST", path, "results do not match items")
         return results
 
     def pull_page(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> wire.PullPage:
-        return wire.decode_pull_page(self.pull_page_json(token, cursor, limit))
-
-    def pull_page_json(self, token: str, cursor: int, limit: int = wire.MAX_PULL_LIMIT) -> Any:
-        """The page as parsed JSON, not yet checked (``wire.decode_pull_page`` does that): the
-        puller starts the next request before it checks this page."""
+        """One page of records above ``cursor``, decoded (the items are ``BordererItem``
+        dicts with dates as ``datetime.date``, ready for the store)."""
         return self._call(
-            "GET", wire.PATH_BORDERERS, token=token, params={"cursor": cursor, "limit": limit}
+            "GET",
+            wire.PATH_BORDERERS,
+            wire.PullPage,
+            token=token,
+            params={"cursor": cursor, "limit": limit},
         )
+
+    def post_report(self, token: str, report: DeskReport) -> DeskReportAck:
+        """Send a desk status report (``bts_desk.sync.reporter``); the service's receipt."""
+        return self._call("POST", PATH_DESK_REPORT, DeskReportAck, token=token, payload=report)
 
     # --- one request, every failure mapped ---------------------------------------------------
 
@@ -188,45 +234,71 @@ class SyncClient:
         self,
         method: str,
         path: str,
+        answer: type[A],
         *,
         token: str | None = None,
-        payload: Any = None,
+        payload: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> A:
         headers = {"Accept": "application/json"}
         data = None
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if payload is not None:
             headers["Content-Type"] = "application/json"
-            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            data = payload.model_dump_json().encode()
         url = self.base_url + path
         try:
             response = self.session.request(
-                method, url, data=data, params=params, headers=headers, timeout=self.timeout_s
+                method,
+                url,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout_s,
+                verify=self.verify,
             )
         except requests.Timeout as exc:
             raise SyncOfflineError("同步服务器响应超时", f"{method} {url}: timeout: {exc}") from exc
+        except requests.exceptions.SSLError as exc:
+            raise SyncOfflineError(
+                "同步服务器证书校验失败，请联系信息科", f"{method} {url}: TLS: {exc}"
+            ) from exc
         except requests.RequestException as exc:
             raise SyncOfflineError("无法连接同步服务器", f"{method} {url}: {exc}") from exc
         try:
-            return _judge(method, path, response)
+            return _judge(method, path, response, answer)
         finally:
             response.close()
 
 
-def _judge(method: str, path: str, response: requests.Response) -> Any:
-    status = response.status_code
+class _NoBody(BaseModel):
+    """The empty answer of a 204."""
+
+
+def _enrollment(draft: EnrollmentDraft) -> wire.EnrollmentBody:
     try:
-        body: Any = response.json()
-        parsed = True
-    except ValueError:
-        body, parsed = None, False
+        return wire.EnrollmentBody.from_draft(draft)
+    except ValidationError as exc:  # the desk's own data does not fit: sending won't help
+        error = wire.wire_error(exc.errors(include_url=False, include_input=False))
+        raise SyncError(error.user_message, f"enrollment {draft.uuid}: {error.detail}") from None
+    except RecordError as exc:  # a capture no standard record can hold: sending won't help
+        raise SyncError(
+            exc.user_message, f"enrollment {draft.uuid}: {exc.detail}", retryable=False
+        ) from None
+
+
+def _judge(method: str, path: str, response: requests.Response, answer: type[A]) -> A:
+    status = response.status_code
     if 200 <= status < 300:
-        if not parsed:
-            raise _malformed(method, path, f"HTTP {status} with a non-JSON body")
-        return body
-    error = wire.decode_error(body)
+        try:
+            return answer.model_validate_json(response.content or b"{}")
+        except ValidationError as exc:
+            raise _malformed(method, path, f"HTTP {status}: {exc}"[:500]) from None
+    try:
+        error = wire.decode_error(response.json())
+    except ValueError:
+        error = None
     where = f"{method} {path}: HTTP {status}"
     if status == 401:
         raise SyncAuthError(

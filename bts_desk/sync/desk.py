@@ -1,7 +1,8 @@
 """The desk's sync, assembled from the settings: client, officer tokens, worker.
 
     sync = DeskSync.from_settings(settings, db, key)   # None when no sync.url is configured
-    sync.start()                                       # with the app (a background thread)
+    sync.reporter.watch_devices(reader.status, ...)    # device lamps in the status reports
+    sync.start()                                       # with the app (background threads)
     bridge.session_changed.connect(                    # the card session drives the tokens
         lambda event: sync.follow_card_session(event, bridge.session.sign_challenge))
     sync.saved()                                       # after save_enrollment: upload soon
@@ -24,6 +25,7 @@ from bts_desk.store.db import Database
 from bts_desk.sync.auth import CallableSigner, ChallengeSigner, TokenBroker
 from bts_desk.sync.client import SyncClient
 from bts_desk.sync.outbox import SyncWorker
+from bts_desk.sync.reporter import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class DeskSync:
     client: SyncClient
     tokens: TokenBroker
     worker: SyncWorker
+    reporter: StatusReporter
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, key: DeskKey) -> DeskSync | None:
@@ -41,16 +44,29 @@ class DeskSync:
             log.info("no sync.url configured: enrollments stay in the outbox")
             return None
         client = SyncClient(
-            settings.sync.url, desk_id=settings.desk.id, timeout_s=settings.sync.timeout_s
+            settings.sync.url,
+            desk_id=settings.desk.id,
+            timeout_s=settings.sync.timeout_s,
+            ca_cert=settings.sync.ca_cert,
         )
         tokens = TokenBroker(client)
         worker = SyncWorker(db, client, tokens, key, interval_s=settings.sync.interval_s)
-        return cls(client, tokens, worker)
+        reporter = StatusReporter(
+            db,
+            client,
+            tokens,
+            desk_id=settings.desk.id,
+            district=settings.desk.customs_code,
+            interval_s=settings.sync.report_interval_s,
+        )
+        return cls(client, tokens, worker, reporter)
 
     def start(self) -> None:
         self.worker.start()
+        self.reporter.start()
 
     def stop(self) -> None:
+        self.reporter.stop()
         self.worker.stop()
         self.client.close()
 
@@ -62,6 +78,8 @@ class DeskSync:
     def set_signer(self, signer: ChallengeSigner | None) -> None:
         self.tokens.set_signer(signer)
         self.worker.wake()
+        if signer is not None:
+            self.reporter.wake()  # a report waiting for a login goes now
 
     def officer_logged_out(self) -> None:
         self.tokens.set_signer(None)

@@ -434,6 +434,8 @@ class SyncWorker:
             ),
         )
         result.pull_done = not self._stopping.is_set()
+        if auth.districts:  # shown on the query page: which districts this desk holds
+            sync_state.set_value(self._db, sync_state.GRANTED_DISTRICTS, ",".join(auth.districts))
 
     # --- listeners ------------------------------------------------------------------------------
 

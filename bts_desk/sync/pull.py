@@ -86,14 +86,13 @@ class Puller:
     ) -> int:
         total = 0
         with ThreadPoolExecutor(1, thread_name_prefix="bts-pull-fetch") as fetcher:
-            ahead: Future[Any] = fetcher.submit(self._fetch, token, cursor)
+            ahead: Future[wire.PullPage] = fetcher.submit(self._fetch, token, cursor)
             while True:
-                body = ahead.result()
-                # Ask for the next page before checking and storing this one (overlap).
-                following = _peek_cursor(body)
+                page = ahead.result()
+                # Ask for the next page before storing this one (overlap).
+                following = page.next_cursor if page.has_more and page.items else None
                 if following is not None and not should_stop():
                     ahead = fetcher.submit(self._fetch, token, following)
-                page = wire.decode_pull_page(body)
                 if bulk and following is not None and total == 0:
                     self._set_indexes(present=False)
                 self._store_page(page, bulk=bulk)
@@ -103,8 +102,9 @@ class Puller:
                 if following is None or should_stop():
                     return total
 
-    def _fetch(self, token: str, cursor: int) -> Any:
-        return self._client.pull_page_json(token, cursor, self.page_size)
+    def _fetch(self, token: str, cursor: int) -> wire.PullPage:
+        """HTTP and decoding of one page (on the helper thread)."""
+        return self._client.pull_page(token, cursor, self.page_size)
 
     def _store_is_empty(self) -> bool:
         with self._db.session() as session:
@@ -129,18 +129,10 @@ class Puller:
             sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
 
 
-def _peek_cursor(body: Any) -> int | None:
-    """The next page's cursor when this (not yet checked) page says there is more."""
-    if not isinstance(body, dict) or body.get("has_more") is not True or not body.get("items"):
-        return None
-    cursor = body.get("next_cursor")
-    return cursor if type(cursor) is int else None
-
-
-def _record(item: dict[str, Any]) -> BordererRecord:
-    return BordererRecord(
-        **{**item, "gender": _GENDERS[item["gender"]], "state": _STATES[item["state"]]}
-    )
+def _record(item: wire.BordererItem) -> BordererRecord:
+    fields: dict[str, Any] = {**item}
+    fields.update(gender=_GENDERS[item["gender"]], state=_STATES[item["state"]])
+    return BordererRecord(**fields)
 
 
 def keep_unsent_flags(session: Session) -> None:

@@ -1,8 +1,9 @@
 """Synthetic enrollments of realistic size for the demo, the sync benchmark and the tests.
 
-Two fingers (a 512-byte R30x char file each and an 8-bit 256×288 greyscale PNG of a ridge-like
-pattern) and a ~30 KB JPEG portrait stand-in: the same sizes and formats a real 补录 produces,
-so upload and storage figures mean something. Images are made with OpenCV (no Qt); any thread.
+Two fingers (a template and an 8-bit greyscale PNG of a ridge-like pattern, of the sizes an
+R307 module gives: ``SAMPLE_SENSOR``, recorded in each FingerCapture as a real one is) and a
+~30 KB JPEG portrait stand-in: the sizes and formats a real 补录 produces, so upload and
+storage figures mean something. Images are made with OpenCV (no Qt); any thread.
 """
 
 from __future__ import annotations
@@ -10,18 +11,33 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid as uuidlib
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from bts_desk.domain import EnrollmentDraft, FaceCapture, FingerCapture, Officer
 
-TEMPLATE_BYTES = 512
+
+@dataclass(frozen=True)
+class SampleSensor:
+    """The scanner a sample enrollment pretends to come from (drivers/r30x/profiles.py R307)."""
+
+    width: int = 256
+    height: int = 288
+    bits_per_pixel: int = 4
+    dpi: int = 500
+    template_bytes: int = 512
+    template_format: str = "synochip-r30x-char"
+
+
+SAMPLE_SENSOR = SampleSensor()
 
 
 @functools.cache
 def _finger_png(finger_no: int) -> bytes:
-    yy, xx = np.mgrid[0:288, 0:256].astype(np.float32)
+    sensor = SAMPLE_SENSOR
+    yy, xx = np.mgrid[0 : sensor.height, 0 : sensor.width].astype(np.float32)
     cx, cy = 128 + 9 * finger_no, 150 - 7 * finger_no
     radius = np.hypot(xx - cx, (yy - cy) * 0.8)
     ridges = 127 + 110 * np.sin(radius / (2.2 + 0.3 * finger_no))
@@ -44,8 +60,9 @@ def _face_jpeg() -> bytes:
 
 
 def sample_template(seed: int) -> bytes:
-    """A 512-byte char file: header byte 0x03 as the R30x writes it, then pseudo-minutiae."""
-    body = np.random.default_rng(seed).integers(0, 256, TEMPLATE_BYTES - 1, dtype=np.uint8)
+    """A char file of the sample sensor's size: header byte 0x03, then pseudo-minutiae."""
+    size = SAMPLE_SENSOR.template_bytes
+    body = np.random.default_rng(seed).integers(0, 256, size - 1, dtype=np.uint8)
     return b"\x03" + bytes(body.tobytes())
 
 
@@ -55,6 +72,7 @@ def sample_draft(
     *,
     desk_id: str = "desk-test",
     with_face: bool = True,
+    with_fingers: bool = True,
     seed: int | None = None,
     captured_at: dt.datetime | None = None,
 ) -> EnrollmentDraft:
@@ -67,8 +85,13 @@ def sample_draft(
             template=sample_template(seed * 2 + n),
             image_png=_finger_png(n),
             press_quality=(81.0 + n, 77.5, 90.25),
+            width=SAMPLE_SENSOR.width,
+            height=SAMPLE_SENSOR.height,
+            bits_per_pixel=SAMPLE_SENSOR.bits_per_pixel,
+            dpi=SAMPLE_SENSOR.dpi,
+            template_format=SAMPLE_SENSOR.template_format,
         )
-        for n in (1, 2)
+        for n in ((1, 2) if with_fingers else ())
     )
     face = (
         FaceCapture(jpeg=_face_jpeg(), quality={"sharpness": 0.82, "brightness": 0.61})

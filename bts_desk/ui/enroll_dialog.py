@@ -5,11 +5,19 @@ The manual's steps 2–6: 第一指纹录入 ("请按三次指纹" → "指纹�
 保存 ("保存成功"). Device work runs on the scanner and camera workers; the save runs on Qt's
 thread pool; this widget only reacts to their callbacks on the GUI thread. Captured data lives
 only in this dialog until 保存 (the session lock covers the dialog and keeps it as it is).
+
+Layout as in the manual's picture: the 指纹1 / 指纹2 pictures side by side, each with its
+red/green lamp under it and the finger it is for (右手食指 / 左手食指 by default, remembered per
+desk), and the buttons 第一指纹录入 / 第二指纹录入 at the bottom left. The keyboard does it all
+(the manual: Enter goes on): Enter starts the next step — 第一指纹录入, 第二指纹录入, the 人脸 tab,
+开始拍照, 拍照, 保存 — Tab walks the controls in that order, every button has an Alt mnemonic,
+and Esc asks before discarding what was captured.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,6 +26,7 @@ from concurrent.futures import Future
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFormLayout,
     QFrame,
@@ -38,22 +47,33 @@ from bts_desk.capture.finger import (
 )
 from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
-from bts_desk.domain import Borderer, EnrollmentDraft, FaceCapture, FingerCapture, Officer
+from bts_desk.domain import (
+    DEFAULT_FINGER_POSITIONS,
+    Borderer,
+    EnrollmentDraft,
+    FaceCapture,
+    FingerCapture,
+    FingerPosition,
+    Officer,
+)
 from bts_desk.errors import DeskError
 from bts_desk.ui.face_panel import FacePanel
-from bts_desk.ui.labels import field_caption
+from bts_desk.ui.labels import field_caption, label
 from bts_desk.ui.tasks import gui_poster, run_in_background
 
 log = logging.getLogger(__name__)
 
 SaveFunction = Callable[[EnrollmentDraft], None]  # runs on a pool thread; raises DeskError
+RememberFingers = Callable[[FingerPosition, FingerPosition], None]  # GUI thread
+SAME_FINGER_MARK = "换个手指"  # in the capture's reason when finger 2 is finger 1 again
 RED, GREEN, AMBER = "#d9363e", "#2e9e44", "#e6a23c"
 
 
 class FingerSlot(QFrame):
-    """指纹1 / 指纹2: the captured image (once there) and the red/green indicator under it."""
+    """指纹1 / 指纹2: the captured image (once there), the red/green lamp under it with the
+    caption, and the finger it is for."""
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, position: FingerPosition, parent: QWidget | None = None):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.image = QLabel(self)
@@ -63,6 +83,11 @@ class FingerSlot(QFrame):
         self.lamp = QLabel(self)
         self.lamp.setFixedSize(16, 16)
         self.caption = QLabel(title, self)
+        self.finger = QComboBox(self)
+        self.finger.setObjectName("fingerPosition")
+        for choice in FingerPosition.choices():
+            self.finger.addItem(label(choice), int(choice))
+        self.finger.setCurrentIndex(self.finger.findData(int(position)))
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.lamp)
@@ -71,7 +96,15 @@ class FingerSlot(QFrame):
         layout = QVBoxLayout(self)
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(row)
+        layout.addWidget(self.finger)
         self.set_state(RED)
+
+    @property
+    def position(self) -> FingerPosition:
+        return FingerPosition.from_code(int(self.finger.currentData()))
+
+    def set_position(self, position: FingerPosition) -> None:
+        self.finger.setCurrentIndex(self.finger.findData(int(position)))
 
     def set_state(self, colour: str) -> None:
         self.lamp.setProperty("colour", colour)
@@ -118,6 +151,8 @@ class EnrollDialog(QDialog):
         save: SaveFunction,
         parent: QWidget | None = None,
         finger_timeout: float = 30.0,
+        positions: tuple[FingerPosition, FingerPosition] | None = None,
+        remember_fingers: RememberFingers | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("enrollDialog")
@@ -130,7 +165,12 @@ class EnrollDialog(QDialog):
         self.face: FaceCapture | None = None
         self._capture: FingerCaptureHandle | None = None
         self._capturing_finger = 0
+        self._same_finger_refused = False
         self._saving = False
+        self._positions = positions or (DEFAULT_FINGER_POSITIONS[1], DEFAULT_FINGER_POSITIONS[2])
+        if self._positions[0] == self._positions[1]:
+            self._positions = (DEFAULT_FINGER_POSITIONS[1], DEFAULT_FINGER_POSITIONS[2])
+        self._remember_fingers = remember_fingers
         self.saved_notice: QMessageBox | None = None
         self.face_panel = FacePanel(camera.factory, monitor=camera)
         self.face_panel.captured.connect(self._face_captured)
@@ -143,15 +183,15 @@ class EnrollDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self._identity_box())
         self.pages = QTabWidget(self)
-        self.pages.addTab(self._finger_page(), self.tr("Fingerprints"))
-        self.pages.addTab(self.face_panel, self.tr("Face"))
+        self.pages.addTab(self._finger_page(), self.tr("Fin&gerprints"))
+        self.pages.addTab(self.face_panel, self.tr("&Face"))
         layout.addWidget(self.pages, 1)
         self.message = QLabel(self)
         self.message.setObjectName("enrollMessage")
         self.message.setWordWrap(True)
-        self.save_button = QPushButton(self.tr("Save"), self)
+        self.save_button = QPushButton(self.tr("&Save"), self)
         self.save_button.setObjectName("primaryButton")
-        self.cancel_button = QPushButton(self.tr("Cancel"), self)
+        self.cancel_button = QPushButton(self.tr("&Cancel"), self)
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.request_cancel)
         bottom = QHBoxLayout()
@@ -159,7 +199,30 @@ class EnrollDialog(QDialog):
         bottom.addWidget(self.save_button)
         bottom.addWidget(self.cancel_button)
         layout.addLayout(bottom)
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)  # Enter means "next step" (keyPressEvent), not a button
+        self._tab_order()
         self.resize(900, 640)
+
+    def _tab_order(self) -> None:
+        """The order of the work: the fingers' choices, the two captures, stop, the tabs,
+        the face panel's buttons, 保存, 取消."""
+        chain: list[QWidget] = [
+            self.slots[1].finger,
+            self.slots[2].finger,
+            self.first_button,
+            self.second_button,
+            self.stop_button,
+            self.pages.tabBar(),
+            self.face_panel.start_button,
+            self.face_panel.shoot_button,
+            self.face_panel.retake_button,
+            self.face_panel.retry_button,
+            self.save_button,
+            self.cancel_button,
+        ]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
 
     def _identity_box(self) -> QWidget:
         box = QFrame(self)
@@ -167,12 +230,12 @@ class EnrollDialog(QDialog):
         form = QFormLayout(box)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         row = QHBoxLayout()
-        for label, value in (
+        for caption_text, value in (
             (field_caption("name"), self.borderer.name),
             (field_caption("id_number_masked"), self.borderer.id_number_masked),
             (field_caption("customs_code"), self.borderer.customs_code),
         ):
-            caption = QLabel(label + "：", box)
+            caption = QLabel(caption_text + "：", box)
             shown = QLabel(value, box)
             shown.setObjectName("identityValue")
             shown.setStyleSheet("font-weight: bold;")
@@ -186,33 +249,33 @@ class EnrollDialog(QDialog):
     def _finger_page(self) -> QWidget:
         page = QWidget(self)
         self.slots = {
-            1: FingerSlot(self.tr("Finger 1"), page),
-            2: FingerSlot(self.tr("Finger 2"), page),
+            1: FingerSlot(self.tr("Finger 1"), self._positions[0], page),
+            2: FingerSlot(self.tr("Finger 2"), self._positions[1], page),
         }
+        for number, slot in self.slots.items():
+            slot.finger.activated.connect(lambda _i, n=number: self._finger_chosen(n))
         slots = QHBoxLayout()
-        slots.addStretch(1)
         for slot in self.slots.values():
             slots.addWidget(slot)
-            slots.addSpacing(32)
+            slots.addSpacing(24)
         slots.addStretch(1)
         self.prompt = QLabel(page)
         self.prompt.setObjectName("fingerPrompt")
-        self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prompt.setStyleSheet("font-size: 18px;")
         self.reason = QLabel(page)  # why the last press was refused; stays until one is taken
         self.reason.setObjectName("fingerRetryReason")
-        self.reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.reason.setStyleSheet(f"color: {RED}; font-weight: bold;")
         self.presses = QLabel(page)
         self.presses.setObjectName("fingerPresses")
-        self.presses.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.first_button = QPushButton(self.tr("Enrol first finger"), page)
-        self.second_button = QPushButton(self.tr("Enrol second finger"), page)
-        self.stop_button = QPushButton(self.tr("Stop capture"), page)
+        self.first_button = QPushButton(page)
+        self.first_button.setObjectName("firstFingerButton")
+        self.second_button = QPushButton(page)
+        self.second_button.setObjectName("secondFingerButton")
+        self.stop_button = QPushButton(self.tr("S&top capture"), page)
         self.first_button.clicked.connect(lambda: self.start_finger(1))
         self.second_button.clicked.connect(lambda: self.start_finger(2))
         self.stop_button.clicked.connect(self.stop_capture)
-        buttons = QHBoxLayout()
+        buttons = QHBoxLayout()  # the manual: bottom left, under the pictures
         buttons.addWidget(self.first_button)
         buttons.addWidget(self.second_button)
         buttons.addWidget(self.stop_button)
@@ -225,6 +288,23 @@ class EnrollDialog(QDialog):
         layout.addStretch(1)
         layout.addLayout(buttons)
         return page
+
+    @property
+    def finger_positions(self) -> tuple[FingerPosition, FingerPosition]:
+        """The fingers chosen for 指纹1 and 指纹2 (always two different ones)."""
+        return self.slots[1].position, self.slots[2].position
+
+    def _finger_chosen(self, number: int) -> None:
+        """A finger was chosen for one slot; the same finger in the other slot swaps with the
+        slot's previous choice, so the two always differ. Remembered for the next 补录."""
+        other = 2 if number == 1 else 1
+        chosen, previous = self.slots[number].position, self._positions[number - 1]
+        if self.slots[other].position == chosen:
+            self.slots[other].set_position(previous)
+        self._positions = self.finger_positions
+        if self._remember_fingers is not None:
+            self._remember_fingers(*self._positions)
+        self._update_actions()
 
     # --- fingers --------------------------------------------------------------------------
 
@@ -260,9 +340,11 @@ class EnrollDialog(QDialog):
         self._update_actions()
 
     def _first_prompt(self, finger_no: int) -> str:
+        """请按右手食指三次 / 请换左手食指再按三次: the manual's prompts, naming the finger."""
+        finger = label(self.slots[finger_no].position)
         if finger_no == 1:
-            return self.tr("Press the finger three times")
-        return self.tr("Change to another finger and press three times")
+            return self.tr("Press the %1 three times").replace("%1", finger)
+        return self.tr("Change to the %1 and press three times").replace("%1", finger)
 
     def _press_dots(self, done: int, total: int = 3) -> str:
         return "  ".join("●" if i < done else "○" for i in range(total))
@@ -271,16 +353,23 @@ class EnrollDialog(QDialog):
         if event.finger_no != self._capturing_finger:
             return
         if event.kind is EventKind.PRESS:
-            text = self.tr("%1 (press %2 of %3)").replace("%1", self._first_prompt(event.finger_no))
+            base = self._first_prompt(event.finger_no)
+            if self._same_finger_refused:  # until a press is taken: the manual's words
+                base = self.tr("Change to another finger and press three times")
+            text = self.tr("%1 (press %2 of %3)").replace("%1", base)
             self._set_prompt(text.replace("%2", str(event.press)).replace("%3", str(event.total)))
             self.presses.setText(self._press_dots(event.press - 1, event.total))
         elif event.kind is EventKind.ACCEPTED:
+            self._same_finger_refused = False
             self.reason.clear()
             self.presses.setText(self._press_dots(event.press, event.total))
         elif event.kind is EventKind.LIFT:
             self._set_prompt(self.tr("Lift the finger"))
         elif event.kind in (EventKind.RETRY, EventKind.RESTART):
             self.reason.setText(event.reason)
+            if SAME_FINGER_MARK in event.reason:  # finger 1 offered again: the manual's words
+                self._same_finger_refused = True
+                self._set_prompt(self.tr("Change to another finger and press three times"))
             if event.kind is EventKind.RESTART:
                 self.presses.setText(self._press_dots(0, event.total))
         elif event.kind is EventKind.UPLOADING:
@@ -331,11 +420,27 @@ class EnrollDialog(QDialog):
         self.second_button.setEnabled(idle and 1 in self.fingers)
         self.stop_button.setEnabled(self.capturing)
         self.save_button.setEnabled(idle and {1, 2} <= self.fingers.keys())
-        for number, button in ((1, self.first_button), (2, self.second_button)):
-            base = self.tr("Enrol first finger") if number == 1 else self.tr("Enrol second finger")
-            button.setText(
-                self.tr("Redo %1").replace("%1", base) if number in self.fingers else base
-            )
+        for number, slot in self.slots.items():  # a captured finger keeps its name
+            slot.finger.setEnabled(idle and number not in self.fingers)
+        # 第一指纹录入(&1) / 重新录入第一指纹(&1): Alt+1 and Alt+2 whatever the language
+        first = self.tr("Re-enrol finger &1") if 1 in self.fingers else self.tr("Enrol finger &1")
+        second = self.tr("Re-enrol finger &2") if 2 in self.fingers else self.tr("Enrol finger &2")
+        self.first_button.setText(first)
+        self.second_button.setText(second)
+
+    def next_step(self) -> None:
+        """Enter: the next step of the manual's order that is not done yet."""
+        if self.capturing or self._saving:
+            return
+        if 1 not in self.fingers:
+            self.start_finger(1)
+        elif 2 not in self.fingers:
+            self.start_finger(2)
+        elif self.face is None and self.pages.currentWidget() is not self.face_panel:
+            self.pages.setCurrentWidget(self.face_panel)
+            self.face_panel.setFocus()
+        elif self.face is not None:
+            self.save()
 
     def has_captured_data(self) -> bool:
         return bool(self.fingers) or self.face is not None or self.capturing
@@ -411,9 +516,19 @@ class EnrollDialog(QDialog):
         super().reject()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc: 取消 (asks first); Enter: the next step (the face panel takes its own Enter
+        while the camera is to be started or the photo taken)."""
         if event.key() == Qt.Key.Key_Escape:
             event.accept()
             self.request_cancel()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            focus = self.focusWidget()
+            if isinstance(focus, QComboBox) and focus.view().isVisible():
+                super().keyPressEvent(event)  # choosing in an open list
+                return
+            event.accept()
+            self.next_step()
             return
         super().keyPressEvent(event)
 

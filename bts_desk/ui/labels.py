@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication
 if TYPE_CHECKING:
     import datetime as dt
 
-    from bts_desk.domain import LabelledEnum
+    from bts_desk.domain import FingerPosition, LabelledEnum
 
 CONTEXT = "Domain"
 
@@ -45,6 +45,17 @@ _SOURCES = (
     QT_TRANSLATE_NOOP("Domain", "Uploaded"),
     QT_TRANSLATE_NOOP("Domain", "Refused"),
     QT_TRANSLATE_NOOP("Domain", "All"),
+    QT_TRANSLATE_NOOP("Domain", "Unknown finger"),
+    QT_TRANSLATE_NOOP("Domain", "Right thumb"),
+    QT_TRANSLATE_NOOP("Domain", "Right index finger"),
+    QT_TRANSLATE_NOOP("Domain", "Right middle finger"),
+    QT_TRANSLATE_NOOP("Domain", "Right ring finger"),
+    QT_TRANSLATE_NOOP("Domain", "Right little finger"),
+    QT_TRANSLATE_NOOP("Domain", "Left thumb"),
+    QT_TRANSLATE_NOOP("Domain", "Left index finger"),
+    QT_TRANSLATE_NOOP("Domain", "Left middle finger"),
+    QT_TRANSLATE_NOOP("Domain", "Left ring finger"),
+    QT_TRANSLATE_NOOP("Domain", "Left little finger"),
 )
 
 
@@ -73,7 +84,7 @@ def field_caption(key: str) -> str:
     return QCoreApplication.translate("Field", FIELD_CAPTIONS[key])
 
 
-def label(member: LabelledEnum) -> str:
+def label(member: LabelledEnum | FingerPosition) -> str:
     """The member's label in the UI language (English when no translation is loaded)."""
     return QCoreApplication.translate(CONTEXT, member.label_en)
 

@@ -45,7 +45,7 @@ from bts_desk.domain import (
     SyncState,
 )
 from bts_desk.errors import DeskError
-from bts_desk.store import borderers
+from bts_desk.store import borderers, sync_state
 from bts_desk.store.db import Database
 from bts_desk.ui.borderer_model import COLUMNS, BordererTableModel
 from bts_desk.ui.date_field import DateField
@@ -236,6 +236,8 @@ class QueryPage(QWidget):
         self.enroll_button.setAutoDefault(True)
         self.total_label = QLabel(self)
         self.total_label.setObjectName("totalLabel")
+        self.districts_label = QLabel(self)  # the districts the sync service grants this desk
+        self.districts_label.setObjectName("districtsLabel")
         self.columns_button = QToolButton(self)
         self.columns_button.setText(self.tr("Choose columns"))
         self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -253,6 +255,7 @@ class QueryPage(QWidget):
         row.addWidget(self.details_button)
         row.addWidget(self.enroll_button)
         row.addStretch(1)
+        row.addWidget(self.districts_label)
         row.addWidget(self.total_label)
         row.addWidget(self.columns_button)
         return row
@@ -328,8 +331,24 @@ class QueryPage(QWidget):
     def refresh(self) -> None:
         """Run the current query again (after a 补录 or a sync pull)."""
         self.model.refresh()
+        self._load_districts()
+
+    def _load_districts(self) -> None:
+        run_in_background(
+            lambda: sync_state.granted_districts(self._db),
+            self._show_districts,
+            lambda exc: log.warning("cannot read the granted districts: %s", exc),
+        )
+
+    def _show_districts(self, districts: tuple[str, ...]) -> None:
+        if not isValid(self):
+            return
+        self.districts_label.setVisible(bool(districts))
+        text = self.tr("Districts held: %1").replace("%1", "、".join(districts))
+        self.districts_label.setText(text)
 
     def _load_customs_codes(self) -> None:
+        self._load_districts()
         run_in_background(
             lambda: borderers.customs_codes(self._db),
             self._set_customs_codes,

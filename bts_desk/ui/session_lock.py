@@ -6,6 +6,9 @@ session locks, the stack flips to the lock page, the menu bar and tool bars are 
 tool bars marked ``keepEnabledWhenLocked``, such as the demo card control), and every open
 dialog is covered by a lock page of its own (a modal dialog would block the window's PIN field;
 covering it instead of closing it keeps an enrollment in progress intact for the same officer).
+The covers are only what the officer sees: ``InputGuard`` (``ui.input_guard``), an
+application-wide event filter, is what keeps every key, click and shortcut from reaching any
+window behind them, covers dialogs opened after the lock too and keeps the focus in a PIN field.
 
 Unlocking needs the same card and its PIN. Another officer's card ends the session: open
 dialogs are closed without saving (unsaved work is discarded, and the page says so), the
@@ -37,17 +40,22 @@ from bts_desk.card.monitor import PresenceSnapshot
 from bts_desk.card.session import OtherOfficerCardError, Reason, SessionEvent, SessionState
 from bts_desk.domain import Officer
 from bts_desk.ui.card_session import CardSessionBridge
+from bts_desk.ui.input_guard import KEEP_ENABLED, InputGuard
 from bts_desk.ui.login_dialog import ERROR_STYLE, OK_STYLE, error_text, pin_complete, pin_field
 
 log = logging.getLogger(__name__)
 
-KEEP_ENABLED = "keepEnabledWhenLocked"  # QToolBar property: stays usable while locked
+__all__ = ["KEEP_ENABLED", "LockPage", "SessionLock", "attach_session"]
 
 
 def lock_title(reason: Reason) -> str:
     if reason is Reason.READER_GONE:
         return QCoreApplication.translate(
             "SessionLock", "Card reader disconnected: the window is locked"
+        )
+    if reason is Reason.REVOKED:
+        return QCoreApplication.translate(
+            "SessionLock", "The card's certificate has been revoked: the window is locked"
         )
     if reason is Reason.CARD_RESET:
         return QCoreApplication.translate(
@@ -170,6 +178,10 @@ class LockPage(QWidget):
         self.unlock_requested.emit(pin)
 
 
+def _is_lock_page(widget: QWidget) -> bool:
+    return isinstance(widget, LockPage)
+
+
 class _DialogCover(QObject):
     """A LockPage laid over a dialog's whole area, following its size."""
 
@@ -221,6 +233,8 @@ class SessionLock(QObject):
         self.locked_at: float | None = None  # time.monotonic() when the content was hidden
         self._covers: list[_DialogCover] = []
         self._card_seen = False
+        self._last_lock: SessionEvent | None = None
+        self.guard = InputGuard(_is_lock_page, self._pin_field_for, self._late_dialog, self)
         content = window.takeCentralWidget()
         self.stack = QStackedWidget(window)
         self.content = content if content is not None else QWidget(window)
@@ -260,18 +274,40 @@ class SessionLock(QObject):
 
     def _on_session(self, event: SessionEvent) -> None:
         if event.state is SessionState.LOCKED:
+            self._last_lock = event
+            self.guard.install()  # first: it remembers where each window had the focus
             self._hide_content()
             self._cover_dialogs()
             for page in self._pages():
                 page.show_locked(event.reason, event.officer)
             self._card_seen = False
-            self.page.pin_edit.setFocus()
+            self.guard.focus_pin_field()
         elif event.state is SessionState.LOGGED_IN:
             self._show_content()
+            self.guard.remove()  # last: it puts the focus back where it was
         else:
             self._end(event)
 
+    def _pin_field_for(self, window: QWidget | None) -> QWidget:
+        for cover in self._covers:
+            if cover.dialog is window:
+                return cover.page.pin_edit
+        return self.page.pin_edit
+
+    def _late_dialog(self, dialog: QDialog) -> None:
+        """A dialog shown while locked (the guard saw it): cover it like the others."""
+        event = self._last_lock
+        if event is None or self.bridge.state is not SessionState.LOCKED:
+            return
+        if any(cover.dialog is dialog for cover in self._covers):
+            return
+        page = self._new_page(dialog)
+        self._covers.append(_DialogCover(dialog, page))
+        page.show_locked(event.reason, event.officer)
+        self.guard.focus_pin_field()
+
     def _end(self, event: SessionEvent) -> None:
+        self.guard.remove()
         self._hide_content()
         self._uncover_dialogs()
         for dialog in self._open_dialogs():

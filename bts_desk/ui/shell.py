@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bts_desk.config import Settings
-from bts_desk.domain import Borderer, EnrollmentDraft, Officer
+from bts_desk.domain import Borderer, EnrollmentDraft, FingerPosition, Officer
 from bts_desk.errors import DeskError
 from bts_desk.ui.main_window import OPENING_STORE, MainWindow
 from bts_desk.ui.tasks import run_in_background
@@ -48,26 +49,34 @@ class Prepared:
 
 def prepare(settings: Settings, demo: bool) -> Prepared:
     """Worker thread: the demo's emulators (if asked), the store, the desk key."""
-    from bts_desk.store.crypto import load_or_create_key
+    from bts_desk.store.crypto import load_key
+    from bts_desk.store.desk_store import open_desk_store
 
     env = None
     if demo:
         from bts_desk.demo import DemoEnvironment
 
-        env = DemoEnvironment.start(settings)
+        env = DemoEnvironment.start(settings)  # opens (and fills) the encrypted demo store
         settings, db = env.settings, env.db
-    else:
-        from bts_desk.store.db import open_database
-
-        db = open_database(settings.database_url)
-    return Prepared(settings, db, load_or_create_key(settings.key_file), env)
+        return Prepared(settings, db, load_key(settings.key_file), env)
+    db, key = open_desk_store(settings)  # refuses a missing or foreign desk key
+    return Prepared(settings, db, key, env)
 
 
 class DeskShell:
     """Owns the running parts of one desk window (GUI thread)."""
 
-    def __init__(self, app: QApplication, window: MainWindow, settings: Settings, *, demo: bool):
+    def __init__(
+        self,
+        app: QApplication,
+        window: MainWindow,
+        settings: Settings,
+        *,
+        demo: bool,
+        user_config: Path | None = None,
+    ):
         self.app, self.window, self.settings, self.demo = app, window, settings, demo
+        self.user_config = user_config  # --config FILE; None: the platform's per-user file
         self.parts: Prepared | None = None
         self.bridge: CardSessionBridge | None = None
         self.lock: SessionLock | None = None
@@ -75,8 +84,10 @@ class DeskShell:
         self.camera: CameraMonitor | None = None
         self.sync: DeskSync | None = None
         self.query_key = ""
+        self.start_error = ""
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
+        self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
 
     def start(self) -> None:
         self.window.show_status(self.window.tr(OPENING_STORE))
@@ -85,12 +96,17 @@ class DeskShell:
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.user_message if isinstance(exc, DeskError) else str(exc)
+        self.start_error = message
         log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
         self.window.show_status("")
         for callback in self.ready_callbacks:
             callback(False)
         if not self.ready_callbacks:
             QMessageBox.critical(self.window, self.window.windowTitle(), message)
+
+    def show_start_error(self) -> None:
+        """Why the desk could not start (e.g. the desk key refused), for the officer and IT."""
+        QMessageBox.critical(self.window, self.window.windowTitle(), self.start_error)
 
     def _ready(self, parts: Prepared) -> None:
         self.parts, self.settings = parts, parts.settings
@@ -132,6 +148,7 @@ class DeskShell:
         self.camera = CameraMonitor(parts.settings.camera)
         self.camera.restart()
         reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        self.device_sources = [reader.status, self.scanner.status, self.camera.status]
         device_panel.register(
             self.window,
             {DeviceKind.CARD_READER: reader, DeviceKind.CAMERA: self.camera},
@@ -164,6 +181,7 @@ class DeskShell:
             bridge.session_changed.connect(
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
+            sync.reporter.watch_devices(*self.device_sources)
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------
@@ -224,10 +242,36 @@ class DeskShell:
             camera=self.camera,
             save=save,
             parent=self.window,
+            positions=self._finger_positions(),
+            remember_fingers=self._remember_fingers,
         )
         dialog.saved.connect(self._enrollment_saved)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _finger_positions(self) -> tuple[FingerPosition, FingerPosition] | None:
+        ui = self.settings.ui
+        try:
+            return (
+                FingerPosition.from_code(ui.finger1_position),
+                FingerPosition.from_code(ui.finger2_position),
+            )
+        except ValueError:
+            log.warning("ignoring finger positions %r", (ui.finger1_position, ui.finger2_position))
+            return None
+
+    def _remember_fingers(self, first: FingerPosition, second: FingerPosition) -> None:
+        """The officer's choice of fingers, for the next 补录 and the next start (per-user
+        settings file, written on a worker)."""
+        from bts_desk.config import save_user_values
+
+        values = {"finger1_position": int(first), "finger2_position": int(second)}
+        self.settings = self.settings.replace("ui", **values)
+        run_in_background(
+            lambda: save_user_values("ui", values, self.user_config),
+            lambda _path: None,
+            lambda exc: log.warning("cannot save the finger choice: %s", exc),
+        )
 
     def _enrollment_saved(self, _uuid: str) -> None:
         from bts_desk.ui.query_page import QueryPage

@@ -18,7 +18,7 @@ from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
 from bts_desk.domain import BioFlag, EnableState
-from bts_desk.ui.enroll_dialog import EnrollDialog
+from bts_desk.ui.enroll_dialog import SAME_FINGER_MARK, EnrollDialog
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.query_page import QueryPage
 
@@ -170,7 +170,14 @@ def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
     tour.add_step("no-biometrics", story.find_candidates, story.candidates_loaded)
     tour.add_step("enroll-dialog", story.open_enrollment, lambda: story.dialog() is not None)
     tour.add_step("finger-1", story.press("first_button"), story.has_finger(1), timeout_s=90)
-    tour.add_step("finger-2", story.press("second_button"), story.has_finger(2), timeout_s=90)
+    # the demo's person first offers 指纹1's finger again: the desk refuses it (请换个手指)
+    tour.add_step(
+        "finger-2-same-finger-refused",
+        story.press("second_button"),
+        story.same_finger_refused,
+        timeout_s=90,
+    )
+    tour.add_step("finger-2", lambda: None, story.has_finger(2), timeout_s=90)
     tour.add_step("face-preview", story.start_face, story.face_ready, timeout_s=60)
     tour.add_step("face-taken", story.press_face, story.face_taken)
     tour.add_step("saved", story.press("save_button"), story.saved_notice, subject=lambda: window)
@@ -184,6 +191,7 @@ class _EnrollmentStory:
     def __init__(self, shell: DeskShell) -> None:
         self.shell = shell
         self.name = ""
+        self.borderer_id: int | None = None  # the record being enrolled
 
     def page(self) -> QueryPage:
         widget = self.shell.window.open_page(self.shell.query_key)
@@ -213,7 +221,7 @@ class _EnrollmentStory:
         for row in range(min(p.model.rowCount(), 200)):
             borderer = p.model.borderer(row)
             if borderer is not None and borderer.can_enroll:
-                self.name = borderer.name
+                self.name, self.borderer_id = borderer.name, borderer.id
                 p.table.selectRow(row)
                 p.enroll_button.click()
                 return
@@ -224,6 +232,11 @@ class _EnrollmentStory:
                 getattr(d, button).click()
 
         return click
+
+    def same_finger_refused(self) -> bool:
+        """指纹2's first press was 指纹1's finger: the dialog says to change finger."""
+        d = self.dialog()
+        return d is not None and SAME_FINGER_MARK in d.reason.text() and 2 not in d.fingers
 
     def has_finger(self, number: int) -> Callable[[], bool]:
         return lambda: (d := self.dialog()) is not None and number in d.fingers
@@ -259,13 +272,18 @@ class _EnrollmentStory:
         p.run_query()
 
     def flag_changed(self) -> bool:
-        if not self.loaded():
+        """The enrolled record itself (by id, not any namesake) reads 人脸指纹都有."""
+        if not self.loaded() or self.borderer_id is None:
             return False
         p = self.page()
-        p.table.scrollTo(p.model.index(0, p.model.columnCount() - 2))  # 生物标识 in the picture
         model = p.model
-        rows = (model.borderer(r) for r in range(model.rowCount()))
-        return any(b is not None and b.bio_flag is BioFlag.BOTH for b in rows)
+        for row in range(model.rowCount()):
+            borderer = model.borderer(row)
+            if borderer is not None and borderer.id == self.borderer_id:
+                p.table.selectRow(row)
+                p.table.scrollTo(model.index(row, model.columnCount() - 2))  # 生物标识 shown
+                return borderer.bio_flag is BioFlag.BOTH
+        return False
 
     def uploaded(self) -> bool:
         from bts_desk.store.enrollments import outbox_counts

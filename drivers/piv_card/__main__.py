@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from .officer_card import (
     DEMO_CUSTOMS_CODE,
@@ -42,7 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ca-dir", type=Path, default=Path("demo-card"), help="test CA folder")
     parser.add_argument("--no-piv", action="store_true", help="a card without the PIV app")
     parser.add_argument("--cert", type=Path, help="officer certificate (PEM or DER) to carry")
-    parser.add_argument("--key", type=Path, help="its EC P-256 private key (PEM), with --cert")
+    parser.add_argument(
+        "--key", type=Path, help="its private key (PEM: EC P-256/P-384 or RSA-2048), with --cert"
+    )
+    parser.add_argument(
+        "--key-kind",
+        choices=("p256", "p384", "rsa2048"),
+        default="p256",
+        help="key made for a new officer certificate (PIV algorithm 11, 14 or 07)",
+    )
     parser.add_argument("--host", default=VPCD_HOST)
     parser.add_argument("--port", type=int, default=VPCD_PORT, help="vpcd slot port")
     return parser
@@ -56,8 +64,8 @@ def load_credentials(cert_path: Path, key_path: Path) -> OfficerCredentials:
     else:
         certificate = x509.load_der_x509_certificate(raw)
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise SystemExit("--key must be an EC P-256 private key (the card signs with ECDSA)")
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        raise SystemExit("--key must be an EC P-256/P-384 or an RSA-2048 private key")
     return OfficerCredentials(key=key, certificate=certificate)
 
 
@@ -74,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         credentials = load_credentials(args.cert, args.key)
     else:
         ca = load_or_make_ca(args.ca_dir)
-        credentials = issue_officer(ca, args.name, args.officer_id, args.district)
+        credentials = issue_officer(
+            ca, args.name, args.officer_id, args.district, key_kind=args.key_kind
+        )
         print(f"CA certificate for the desk: {(args.ca_dir / 'ca.pem').resolve()}")
     card = make_card(
         credentials,

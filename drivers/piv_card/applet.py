@@ -9,11 +9,16 @@ where it matters to the desk:
   empty data asks for the status (``90 00`` when verified, else ``63 Cx`` with the tries left);
   a wrong PIN counts down and answers ``63 Cx``; at zero the PIN is blocked (``69 83``).
   ``P1 = FF`` resets the security status.
+- Command chaining (CLA ``10``): the data of chained commands is joined before the last one
+  (CLA ``00``) is processed, as a host sends an RSA-2048 template over short APDUs.
 - GET DATA of the PIV Authentication certificate (tag ``5F C1 05``), answered in pieces of at
   most 256 bytes with ``61 xx`` and GET RESPONSE, as over a short-APDU link.
-- GENERAL AUTHENTICATE with key ``9A`` and algorithm ``11`` (ECC P-256): the dynamic
-  authentication template ``7C … 82 00 81 <digest>`` → ``7C … 82 <ECDSA signature>``. Only
-  after a successful VERIFY since the last power-on or reset (``69 82`` otherwise).
+- GENERAL AUTHENTICATE with key ``9A``: the dynamic authentication template
+  ``7C … 82 00 81 <data>`` → ``7C … 82 <signature>``. The algorithm byte must be the key's:
+  ``11`` ECC P-256 (data: a 32-byte digest, answer: DER ECDSA), ``14`` ECC P-384 (a 48-byte
+  digest), ``07`` RSA-2048 (data: the 256-byte PKCS#1 block the host padded, answer: the raw
+  RSA private operation on it, as a real PIV card does); another algorithm answers ``6A 86``.
+  Only after a successful VERIFY since the last power-on or reset (``69 82`` otherwise).
 
 Pure logic, no I/O. Not thread-safe on its own: ``VirtualPivCard`` serialises calls under its
 lock. The PIN is never logged here.
@@ -24,13 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
 PIV_AID = bytes.fromhex("A000000308000010000100")
 PIV_AID_PREFIX = PIV_AID[:5]
 CERT_TAG_PIV_AUTH = bytes.fromhex("5FC105")
 KEY_PIV_AUTH = 0x9A
+ALG_RSA_2048 = 0x07
 ALG_ECC_P256 = 0x11
+ALG_ECC_P384 = 0x14
 PIN_REF = 0x80
 
 SW_OK = b"\x90\x00"
@@ -106,7 +113,7 @@ class PivApplet:
 
     pin: str
     certificate_der: bytes
-    key: ec.EllipticCurvePrivateKey | None = field(repr=False)
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = field(repr=False)
     max_tries: int = 3
     tries_left: int = 3
     has_piv: bool = True
@@ -114,6 +121,7 @@ class PivApplet:
     selected: bool = False
     pin_verified: bool = False
     _pending: bytes = field(default=b"", repr=False)
+    _chained: tuple[int, bytes] | None = field(default=None, repr=False)  # (INS, data so far)
 
     @property
     def blocked(self) -> bool:
@@ -124,20 +132,23 @@ class PivApplet:
         self.selected = False
         self.pin_verified = False
         self._pending = b""
+        self._chained = None
 
     def process(self, apdu: bytes) -> bytes:
         """One command APDU → response APDU (data + SW1 SW2)."""
         if self.failing:
             return b"\x6f"
         data, le = _body(apdu[4:]) if len(apdu) >= 4 else (None, 0)
-        if data is None:
-            return SW_WRONG_LENGTH
+        if data is None or apdu[0] & 0xEF != 0x00:
+            return SW_WRONG_LENGTH if data is None else SW_CLA_NOT_SUPPORTED
         cla, ins, p1, p2 = apdu[0], apdu[1], apdu[2], apdu[3]
-        if cla & 0xEF != 0x00:
-            return SW_CLA_NOT_SUPPORTED
         if ins == 0xC0:
             return self._get_response(p1, p2, data, le)
         self._pending = b""
+        data = self._unchain(ins, data)
+        if cla & 0x10:  # command chaining: more data follows in the next command
+            self._chained = (ins, data)
+            return SW_OK if len(data) <= 4096 else SW_WRONG_LENGTH
         handlers = {
             0xA4: self._select,
             0x20: self._verify,
@@ -148,6 +159,11 @@ class PivApplet:
         if handler is None or (ins != 0xA4 and not self.selected):
             return SW_INS_NOT_SUPPORTED
         return handler(p1, p2, data, le)
+
+    def _unchain(self, ins: int, data: bytes) -> bytes:
+        """``data`` preceded by what chained commands of the same INS sent before it."""
+        chained, self._chained = self._chained, None
+        return chained[1] + data if chained is not None and chained[0] == ins else data
 
     def _select(self, p1: int, p2: int, data: bytes, le: int) -> bytes:
         if p1 != 0x04 or not data.startswith(PIV_AID_PREFIX) or not self.has_piv:
@@ -200,14 +216,14 @@ class PivApplet:
     def _general_authenticate(self, p1: int, p2: int, data: bytes, le: int) -> bytes:
         if p2 != KEY_PIV_AUTH or self.key is None:
             return SW_REF_NOT_FOUND
-        if p1 != ALG_ECC_P256:
+        if p1 != key_algorithm(self.key):
             return SW_WRONG_P1P2
         if not self.pin_verified:
             return SW_SECURITY_NOT_SATISFIED
-        digest = _challenge_digest(data)
-        if digest is None:
+        payload = _challenge_payload(data)
+        signature = _sign(self.key, payload) if payload is not None else None
+        if signature is None:
             return SW_WRONG_DATA
-        signature = self.key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
         return self._respond(tlv(b"\x7c", tlv(b"\x82", signature)), le)
 
     def _respond(self, payload: bytes, le: int) -> bytes:
@@ -224,8 +240,38 @@ class PivApplet:
         return self._respond(self._pending, le)
 
 
-def _challenge_digest(data: bytes) -> bytes | None:
-    """The 32-byte digest of a template ``7C { 82 00, 81 <digest> }``; None if malformed."""
+def key_algorithm(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> int | None:
+    """The PIV algorithm byte of ``key`` (None: not one a PIV card holds in 9A here)."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return ALG_RSA_2048 if key.key_size == 2048 else None
+    return {"secp256r1": ALG_ECC_P256, "secp384r1": ALG_ECC_P384}.get(key.curve.name)
+
+
+def _sign(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, payload: bytes) -> bytes | None:
+    """What the card answers in tag 82 for ``payload``; None if it has the wrong size."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return _rsa_raw(key, payload)
+    if len(payload) != key.curve.key_size // 8:
+        return None
+    hash_kind = hashes.SHA384() if key.curve.key_size == 384 else hashes.SHA256()
+    return key.sign(payload, ec.ECDSA(utils.Prehashed(hash_kind)))
+
+
+def _rsa_raw(key: rsa.RSAPrivateKey, block: bytes) -> bytes | None:
+    """The RSA private operation on a 256-byte block (CRT); None if the block is not < n."""
+    numbers = key.private_numbers()
+    n = numbers.public_numbers.n
+    m = int.from_bytes(block, "big")
+    if len(block) != 256 or m >= n:
+        return None
+    s1 = pow(m, numbers.dmp1, numbers.p)
+    s2 = pow(m, numbers.dmq1, numbers.q)
+    s = s2 + numbers.q * ((numbers.iqmp * (s1 - s2)) % numbers.p)
+    return s.to_bytes(256, "big")
+
+
+def _challenge_payload(data: bytes) -> bytes | None:
+    """The data of a template ``7C { 82 00, 81 <data> }``; None if malformed."""
     try:
         outer = parse_tlv(data)
         if len(outer) != 1 or outer[0][0] != 0x7C:
@@ -233,10 +279,10 @@ def _challenge_digest(data: bytes) -> bytes | None:
         inner = dict(parse_tlv(outer[0][1]))
     except ValueError:
         return None
-    digest = inner.get(0x81)
-    if 0x82 not in inner or digest is None or len(digest) != 32:
+    payload = inner.get(0x81)
+    if 0x82 not in inner or not payload:
         return None
-    return digest
+    return payload
 
 
 def _pad_pin(pin: str) -> bytes:

@@ -202,6 +202,10 @@ class _AppletAccess:
 def _recv_exact(sock: socket.socket, count: int) -> bytes | None:
     buf = bytearray()
     while len(buf) < count:
+        # vpcd writes a message's length and its body separately without TCP_NODELAY: with our
+        # ACK delayed (Linux, ~40 ms) Nagle holds the body back. Acknowledge at once instead.
+        if hasattr(socket, "TCP_QUICKACK"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(count - len(buf))
         if not chunk:
             return None

@@ -4,8 +4,17 @@ devices: the driver above it runs for real through pyserial, byte for byte.
 The emulator owns a pty pair (``os.openpty``, raw mode) and publishes the slave under a stable
 symlink (``path``), so "unplugging" closes the pty and "replugging" makes a new one behind the
 same name, as a USB-serial adapter coming back would. A daemon thread answers EF 01 packets:
-handshake, VfyPwd, ReadSysPara, GenImg, Img2Tz, Match, Search, RegModel, Store, LoadChar,
-UpChar, DownChar, UpImage, TemplateNum, Empty, DeletChar.
+VfyPwd, ReadSysPara, SetSysPara, GenImg, Img2Tz, Match, Search, HighSpeedSearch, RegModel,
+Store, LoadChar, UpChar, DownChar, UpImage, TemplateNum, ReadIndexTable, Empty, DeletChar,
+GetRandomCode, and HandShake / ReadProdInfo where its model has them.
+
+It is one of several modules (``model``, ``--model``; ``EMULATED_MODELS``), each with its
+profile's geometry and template size (``profiles.py``): ``as608`` knows neither HandShake nor
+ReadProdInfo and stays silent on any instruction it does not know; ``r307`` answers unknown
+instructions with 0x01; ``r503`` has both; ``generic`` answers HandShake but not ReadProdInfo.
+It listens at its own baud rate only: bytes sent at another line speed (the pty's termios, as
+the driver set it) go unanswered, as a real module sees only framing errors. SetSysPara
+changes the rate (after its acknowledgement, as the hardware does) and ``pace`` follows it.
 
 The finger on the sensor follows a script: ``place(finger, presses=3)`` queues presses (each
 after ``gap`` GenImg polls without a finger, held for ``hold`` polls); ``no_finger(n)`` keeps
@@ -29,24 +38,27 @@ import os
 import random
 import select
 import signal
+import struct
 import tempfile
+import termios
 import threading
 import time
 import tty
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
 from . import fingerimage as fi
+from .profiles import AS608, BAUD_UNIT, GENERIC, R307, R503, ModuleProfile, ProductInfo
 from .protocol import (
     DEFAULT_ADDRESS,
     PACKET_SIZES,
-    TEMPLATE_BYTES,
     Cmd,
     FrameError,
     FrameParser,
     Packet,
     Pid,
+    SysParaNo,
     encode_packet,
     pack_image,
 )
@@ -59,6 +71,42 @@ class Fault(enum.Enum):
     BAD_CHECKSUM = "bad_checksum"  # the next reply's checksum is wrong
     TRUNCATED = "truncated"  # only the first half of the next reply is sent
     STUCK = "stuck"  # the next command gets no answer at all
+
+
+@dataclass(frozen=True)
+class EmulatedModel:
+    """How one model behaves on the wire beyond its profile's figures."""
+
+    profile: ModuleProfile
+    silent_on_unknown: bool  # True: an unknown instruction gets no answer at all
+    module_type: str = ""  # ReadProdInfo's module type (profiles with ReadProdInfo)
+
+
+EMULATED_MODELS: dict[str, EmulatedModel] = {
+    "as608": EmulatedModel(AS608, silent_on_unknown=True),
+    "r307": EmulatedModel(R307, silent_on_unknown=False),
+    "r503": EmulatedModel(R503, silent_on_unknown=False, module_type="R503"),
+    "generic": EmulatedModel(replace(GENERIC, handshake=True), silent_on_unknown=False),
+}
+
+# termios2 (Linux): the line speed as a number, also for rates without a B-constant.
+_TCGETS2 = 0x802C542A
+_TERMIOS2 = struct.Struct("4I B 19s 2I")
+
+
+def line_speed(fd: int) -> int:
+    """The baud rate the other end of the pty set (0 when it cannot be read)."""
+    try:
+        raw = fcntl.ioctl(fd, _TCGETS2, bytes(_TERMIOS2.size))
+        return int(_TERMIOS2.unpack(raw)[7])
+    except OSError:
+        pass
+    try:
+        speed = termios.tcgetattr(fd)[5]
+    except termios.error:
+        return 0
+    names = {getattr(termios, f"B{r}", -1): r for r in (9600, 19200, 38400, 57600, 115200)}
+    return names.get(speed, 0)
 
 
 @dataclass
@@ -79,21 +127,34 @@ class R30xEmulator:
         password: int = 0,
         packet_size: int = 128,
         baudrate: int = 57600,
-        capacity: int = 300,
+        capacity: int | None = None,
         pace: bool = False,
         auto: bool = False,
         genimg_delay: float = 0.0,
         first_finger: int = 1,
-        product_info: bool = True,
+        repeat_first_finger: bool = False,
+        model: str = "r503",
         serial_number: str = "EMU00001",
+        check_line_speed: bool = True,
     ) -> None:
         self._own_dir = None if link else tempfile.mkdtemp(prefix="r30x-")
         self.path = Path(link) if link else Path(self._own_dir or "") / "ttyR30x"
+        self.model = EMULATED_MODELS[model]
+        self.profile = self.model.profile
         self.address, self.password = address, password
-        self.packet_size, self.baudrate, self.capacity = packet_size, baudrate, capacity
+        self.packet_size, self.baudrate = packet_size, baudrate
+        self.capacity = self.profile.capacity or 300 if capacity is None else capacity
         self.pace, self.auto, self.genimg_delay = pace, auto, genimg_delay
         self.auto_finger = first_finger
-        self.product_info, self.serial_number = product_info, serial_number  # False: an AS608
+        # auto person: offers 指纹1's finger once more for 指纹2 (the desk must refuse it)
+        self.repeat_first_finger = repeat_first_finger
+        self._templates_read = 0
+        self.serial_number = serial_number
+        self.check_line_speed = check_line_speed
+        self.security_level = 3
+        self.ignored_bytes = 0  # arrived at a line speed other than the module's
+        self.switch_lands_at: int | None = None  # fault: SetSysPara(baud) ends at this rate
+        self._next_baudrate = 0
         self._lock = threading.RLock()
         self._timeline: collections.deque[_Segment] = collections.deque()
         self._faults: collections.deque[Fault] = collections.deque()
@@ -255,6 +316,10 @@ class R30xEmulator:
                 continue
             if not data:
                 continue
+            if self.check_line_speed and line_speed(master) not in (0, self.baudrate):
+                self.ignored_bytes += len(data)  # framing errors at the wrong speed: no reply
+                parser = FrameParser()
+                continue
             self.bytes_in += len(data)
             try:
                 packets = parser.feed(data)
@@ -326,7 +391,22 @@ class R30xEmulator:
         with self._lock:
             self.commands.append(packet.payload[0])
             replies = self._command(packet.payload[0], packet.payload[1:])
-        self._send(master, replies)
+        if replies:
+            self._send(master, replies)
+        if self._next_baudrate:  # SetSysPara: the new rate once its ACK is out
+            self._wait_drained(master)
+            self.baudrate, self._next_baudrate = self._next_baudrate, 0
+            log.info("emulated module now at %d baud", self.baudrate)
+
+    def _wait_drained(self, master: int) -> None:
+        """Until the driver has read what was sent (a real UART switches after the stop bit)."""
+        deadline = time.monotonic() + 2.0
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline:
+                pending = fcntl.ioctl(master, termios.TIOCOUTQ, b"\0\0\0\0")
+                if int.from_bytes(pending, "little") == 0:
+                    return
+                time.sleep(0.005)
 
     def _receive_data(self, packet: Packet) -> None:
         with self._lock:
@@ -336,9 +416,19 @@ class R30xEmulator:
             got += packet.payload
             if packet.pid == Pid.END_DATA:
                 self._receiving = None
-                self._buffers[buffer_id] = bytes(got) if len(got) == TEMPLATE_BYTES else None
+                complete = len(got) == self.profile.template_bytes
+                self._buffers[buffer_id] = bytes(got) if complete else None
+
+    def _knows(self, cmd: int) -> bool:
+        if cmd == Cmd.HANDSHAKE:
+            return self.profile.handshake
+        if cmd == Cmd.READ_PROD_INFO:
+            return self.profile.product_info
+        return cmd in Cmd._value2member_map_
 
     def _command(self, cmd: int, args: bytes) -> list[bytes]:  # noqa: PLR0911, PLR0912
+        if not self._knows(cmd):
+            return [] if self.model.silent_on_unknown else [self._ack(0x01)]
         if cmd == Cmd.HANDSHAKE:
             return [self._ack(0x00)]
         if cmd == Cmd.VFY_PWD:
@@ -349,8 +439,16 @@ class R30xEmulator:
             return [self._ack(0x21)]
         if cmd == Cmd.READ_SYS_PARA:
             return [self._ack(0x00, self._sys_para())]
+        if cmd == Cmd.SET_SYS_PARA:
+            return [self._ack(self._set_sys_para(args))]
         if cmd == Cmd.READ_PROD_INFO:
-            return [self._ack(0x00, self._product_info()) if self.product_info else self._ack(0x01)]
+            return [self._ack(0x00, self._product_info())]
+        if cmd == Cmd.GET_RANDOM_CODE:
+            return [self._ack(0x00, random.getrandbits(32).to_bytes(4, "big"))]
+        if cmd == Cmd.READ_INDEX_TABLE:
+            return [self._ack(0x00, self._index_table(args[0] if args else 0))]
+        if cmd == Cmd.DELETE_CHAR:
+            return [self._ack(self._delete(args))]
         if cmd == Cmd.GEN_IMG:
             return [self._ack(self._gen_img())]
         if cmd == Cmd.TEMPLATE_NUM:
@@ -387,7 +485,7 @@ class R30xEmulator:
             if char is None:
                 return [self._ack(0x0D)]
             if self.auto and buffer_id == 1:
-                self.auto_finger += 1  # the template is taken: the person offers another finger
+                self._auto_template_read()
             return [self._ack(0x00), *self._data(char)]
         if cmd == Cmd.DOWN_CHAR:
             self._receiving = (buffer_id, bytearray())
@@ -402,33 +500,79 @@ class R30xEmulator:
                 return [self._ack(0x0C)]
             self._buffers[buffer_id] = self._library[page]
             return [self._ack(0x00)]
-        if cmd == Cmd.SEARCH:
+        if cmd in (Cmd.SEARCH, Cmd.HIGH_SPEED_SEARCH):
             return [self._search(buffer_id, args)]
         return [self._ack(0x19)]
 
+    def _auto_template_read(self) -> None:
+        """The auto person saw a finger's template taken: next time another finger — after
+        one press of the same finger first, when ``repeat_first_finger`` and it was 指纹1's
+        (every other template read: 指纹1, 指纹2, 指纹1 …)."""
+        self._templates_read += 1
+        if self.repeat_first_finger and self._templates_read % 2 == 1:
+            self.place(self.auto_finger, presses=1, hold=1, gap=2)
+        self.auto_finger += 1
+
+    def _set_sys_para(self, args: bytes) -> int:
+        """SetSysPara: 0x1A for an unknown parameter number, 0x1B for a value out of range."""
+        if len(args) != 2:
+            return 0x01
+        number, value = args
+        if number == SysParaNo.BAUD:
+            if value not in self.profile.baud_multipliers:
+                return 0x1B
+            self._next_baudrate = self.switch_lands_at or BAUD_UNIT * value
+        elif number == SysParaNo.SECURITY_LEVEL:
+            if not 1 <= value <= 5:
+                return 0x1B
+            self.security_level = value
+        elif number == SysParaNo.PACKET_SIZE:
+            if value >= len(PACKET_SIZES):
+                return 0x1B
+            self.packet_size = PACKET_SIZES[value]
+        else:
+            return 0x1A
+        return 0x00
+
+    def _index_table(self, page: int) -> bytes:
+        """ReadIndexTable: 32 bytes, bit i of byte j set when template 256·page + 8j + i is."""
+        table = bytearray(32)
+        for number in self._library:
+            if number // 256 == page:
+                table[(number % 256) // 8] |= 1 << (number % 8)
+        return bytes(table)
+
+    def _delete(self, args: bytes) -> int:
+        if len(args) < 4:
+            return 0x01
+        start, count = int.from_bytes(args[:2], "big"), int.from_bytes(args[2:4], "big")
+        if start + count > self.capacity:
+            return 0x10
+        for page in range(start, start + count):
+            self._library.pop(page, None)
+        return 0x00
+
     def _product_info(self) -> bytes:
-        """R503-style ReadProdInfo: type, batch, serial, hardware version, sensor, geometry."""
-        return b"".join(
-            (
-                b"BTS-R30X-EMU".ljust(16, b"\x00"),
-                b"2026",
-                self.serial_number.encode("ascii").ljust(8, b"\x00")[:8],
-                bytes((1, 0)),
-                b"EMU-OPT".ljust(8, b"\x00"),
-                (256).to_bytes(2, "big"),
-                (288).to_bytes(2, "big"),
-                TEMPLATE_BYTES.to_bytes(2, "big"),
-                self.capacity.to_bytes(2, "big"),
-            )
-        )
+        """ReadProdInfo ([R503] §ReadProdInfo): type, batch, serial, version, sensor, sizes."""
+        return ProductInfo(
+            module_type=self.model.module_type or self.profile.name,
+            batch="2026",
+            serial=self.serial_number,
+            hardware_version=(1, 0),
+            sensor="EMU-CAP",
+            width=self.profile.width,
+            height=self.profile.height,
+            template_bytes=self.profile.template_bytes,
+            capacity=self.capacity,
+        ).encode()
 
     def _sys_para(self) -> bytes:
         return b"".join(
             (
                 (0).to_bytes(2, "big"),  # status register
-                (0x0009).to_bytes(2, "big"),  # system identifier code
+                self.profile.system_id.to_bytes(2, "big"),  # system identifier code
                 self.capacity.to_bytes(2, "big"),
-                (3).to_bytes(2, "big"),  # security level
+                self.security_level.to_bytes(2, "big"),
                 self.address.to_bytes(4, "big"),
                 PACKET_SIZES.index(self.packet_size).to_bytes(2, "big"),
                 (self.baudrate // 9600).to_bytes(2, "big"),
@@ -459,8 +603,9 @@ class R30xEmulator:
         if segment is not self._on_sensor:  # a new press (still held: same image)
             self._on_sensor = segment
             self._press_no += 1
-            pixels = fi.press_image(segment.finger, self._press_no, segment.kind)
-            self._image = pack_image(pixels)
+            size = (self.profile.width, self.profile.height)
+            pixels = fi.press_image(segment.finger, self._press_no, segment.kind, size)
+            self._image = pack_image(pixels, self.profile.bits_per_pixel)
             self._pixels_for_tz = pixels
         return 0x00
 
@@ -469,7 +614,8 @@ class R30xEmulator:
         if pixels is None or self._image is None:
             return 0x15
         try:
-            self._buffers[buffer_id] = fi.encode(fi.features_of(pixels))
+            features = fi.features_of(pixels)
+            self._buffers[buffer_id] = fi.encode(features, self.profile.template_bytes)
         except fi.FeatureError as exc:
             return exc.code
         return 0x00
@@ -488,11 +634,16 @@ class R30xEmulator:
         return self._ack(0x00, best[1].to_bytes(2, "big") + best[0].to_bytes(2, "big"))
 
 
-def start_demo_emulator(link: Path | str, *, pace: bool = False) -> R30xEmulator:
+def start_demo_emulator(
+    link: Path | str, *, pace: bool = False, model: str = "r503"
+) -> R30xEmulator:
     """The demo's scanner (``bts-desk --demo``): a patient person who presses whenever asked,
-    about three presses a second as GenImg takes 0.2 s, and offers another finger once a
-    template has been read. Point ``[scanner] port`` at ``.path``; ``stop()`` at exit."""
-    return R30xEmulator(link, auto=True, genimg_delay=0.2, pace=pace).start()
+    about three presses a second as GenImg takes 0.2 s, and, once a template has been read,
+    another finger — for 指纹2 after first offering the same finger once (the desk answers
+    请换个手指再按三次指纹). Point ``[scanner] port`` at ``.path``; ``stop()`` at exit."""
+    return R30xEmulator(
+        link, auto=True, genimg_delay=0.2, pace=pace, model=model, repeat_first_finger=True
+    ).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -502,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pace", action="store_true", help="send at the real baud rate")
     parser.add_argument("--auto", action="store_true", help="a person keeps pressing fingers")
     parser.add_argument("--baudrate", type=int, default=57600)
+    parser.add_argument("--model", choices=sorted(EMULATED_MODELS), default="r503")
     parser.add_argument("--genimg-delay", type=float, default=0.3, help="seconds per GenImg")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -511,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         auto=args.auto,
         baudrate=args.baudrate,
         genimg_delay=args.genimg_delay,
+        model=args.model,
     ).start()
     print(emulator.path, flush=True)
     stop = threading.Event()

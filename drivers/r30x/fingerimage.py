@@ -6,11 +6,13 @@ Only the emulator uses this module (the desk never interprets a real module's ch
   filtering of seeded noise along an orientation field from the zero-pole model (cores and
   deltas, so loops, whorls and arches, with ridge endings and bifurcations appearing where
   the field forces them), plus a seeded smooth perturbation: every finger is different.
-- ``press_image(finger, press)``: one press on the 256×288 sensor: shifted, rotated, with a
-  contact area that depends on the pressure, and sensor noise. Variants make a messy image
-  or a too-small contact, as a real careless press would.
-- ``extract`` turns an 8-bit image into a 512-byte char file (block orientation field and
-  coherence), failing like the module does (0x06 messy, 0x07 too few features);
+- ``press_image(finger, press, size=(256, 288))``: one press on a sensor of that size (each
+  module profile has its own): shifted, rotated, with a contact area that depends on the
+  pressure, and sensor noise. Variants make a messy image or a too-small contact, as a real
+  careless press would.
+- ``features_of`` + ``encode`` turn an 8-bit image into a char file of the profile's template
+  size (block orientation field and coherence, the grid's shape in its header), failing like
+  the module does (0x06 messy, 0x07 too few features);
   ``match_score`` aligns two char files (rotation and shift search) and scores them on the
   module's scale; ``merge`` is RegModel.
 
@@ -28,20 +30,18 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .protocol import IMAGE_HEIGHT, IMAGE_WIDTH, TEMPLATE_BYTES
-
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 BLOCK = 16
-GRID_W = IMAGE_WIDTH // BLOCK  # 16
-GRID_H = IMAGE_HEIGHT // BLOCK  # 18
-CELLS = GRID_W * GRID_H  # 288
+DEFAULT_SIZE = (256, 288)  # (width, height) of the AS608/R307 sensor
+DEFAULT_TEMPLATE_BYTES = 512
 MASTER_W, MASTER_H = 352, 384  # the whole fingertip; a press sees part of it
 MATCH_THRESHOLD = 120  # module scores at or above this mean "same finger" (different: < 90)
 MIN_FOREGROUND_CELLS = 45
 MIN_COHERENCE = 0.42
-_MAGIC = b"R3CF"
+_MAGIC = b"R3CG"
+_HEADER = 8  # magic 4, grid columns 1, grid rows 1, foreground cells 2
 _N_BINS = 16
 
 
@@ -123,22 +123,30 @@ def master_print(finger: int) -> F32:
     return img
 
 
-def press_image(finger: int, press: int, kind: PressKind = PressKind.GOOD) -> U8:
-    """8-bit sensor image (288 rows × 256) of one press: dark ridges on a light ground."""
+def press_image(
+    finger: int,
+    press: int,
+    kind: PressKind = PressKind.GOOD,
+    size: tuple[int, int] = DEFAULT_SIZE,
+) -> U8:
+    """8-bit sensor image (height rows × width) of one press: dark ridges on a light ground."""
+    width, height = size
     rng = np.random.default_rng((finger * 7919 + press * 104729) & 0xFFFFFFFF)
     master = master_print(finger)
     angle = float(rng.uniform(-12, 12))
     dx, dy = rng.uniform(-22, 22, 2)
     matrix = cv2.getRotationMatrix2D((MASTER_W / 2, MASTER_H / 2), angle, 1.0)
-    matrix[0, 2] += dx - (MASTER_W - IMAGE_WIDTH) / 2
-    matrix[1, 2] += dy - (MASTER_H - IMAGE_HEIGHT) / 2
-    ridges = cv2.warpAffine(master, matrix, (IMAGE_WIDTH, IMAGE_HEIGHT), borderValue=0.0)
+    scale = min(width / DEFAULT_SIZE[0], height / DEFAULT_SIZE[1])  # a smaller sensor's shift
+    dx, dy = dx * scale, dy * scale
+    matrix[0, 2] += dx - (MASTER_W - width) / 2
+    matrix[1, 2] += dy - (MASTER_H - height) / 2
+    ridges = cv2.warpAffine(master, matrix, (width, height), borderValue=0.0)
     pressure = float(rng.uniform(0.85, 1.1))
-    axes = (int(95 * pressure), int(125 * pressure))
+    axes = (int(0.37 * width * pressure), int(0.43 * height * pressure))
     if kind is PressKind.SMALL:
-        axes = (int(34 * pressure), int(40 * pressure))
-    mask: npt.NDArray[np.float32] = np.zeros((IMAGE_HEIGHT, IMAGE_WIDTH), np.float32)
-    centre = (int(IMAGE_WIDTH / 2 + dx / 2), int(IMAGE_HEIGHT / 2 + dy / 2))
+        axes = (int(34 * scale * pressure), int(40 * scale * pressure))
+    mask: npt.NDArray[np.float32] = np.zeros((height, width), np.float32)
+    centre = (int(width / 2 + dx / 2), int(height / 2 + dy / 2))
     cv2.ellipse(mask, centre, axes, angle, 0, 360, 1.0, -1)
     soft = cv2.GaussianBlur(mask, (0, 0), 6)
     ink = np.clip(ridges + (pressure - 0.95) * 1.5, -1, 1)  # more pressure: thicker ridges
@@ -161,9 +169,12 @@ def features_of(image: U8) -> Features:
     gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
 
     def blocks(a: F32) -> F32:
-        summed: F32 = a.reshape(GRID_H, BLOCK, GRID_W, BLOCK).sum(axis=(1, 3))
+        summed: F32 = a.reshape(grid_h, BLOCK, grid_w, BLOCK).sum(axis=(1, 3))
         return summed
 
+    grid_h, grid_w = image.shape[0] // BLOCK, image.shape[1] // BLOCK
+    img = img[: grid_h * BLOCK, : grid_w * BLOCK]
+    gx, gy = gx[: grid_h * BLOCK, : grid_w * BLOCK], gy[: grid_h * BLOCK, : grid_w * BLOCK]
     gxx, gyy, gxy = blocks(gx * gx), blocks(gy * gy), blocks(gx * gy)
     energy = gxx + gyy + 1e-6
     coherence = np.sqrt((gxx - gyy) ** 2 + 4 * gxy**2) / energy
@@ -171,7 +182,7 @@ def features_of(image: U8) -> Features:
     orientation = np.mod(grad_angle + np.pi / 2, np.pi).astype(np.float32)
     darkness = blocks(255.0 - img) / (BLOCK * BLOCK)
     foreground = (darkness > 55.0) & (energy / (BLOCK * BLOCK) > 2000.0)
-    if int(foreground.sum()) < MIN_FOREGROUND_CELLS:
+    if int(foreground.sum()) < MIN_FOREGROUND_CELLS * foreground.size / 288:
         raise FeatureError(0x07)
     if float(coherence[foreground].mean()) < MIN_COHERENCE:
         raise FeatureError(0x06)
@@ -179,33 +190,42 @@ def features_of(image: U8) -> Features:
     return Features(orientation, coherence, foreground)
 
 
-def encode(features: Features) -> bytes:
-    """The 512-byte char file: magic, cell count, orientation bytes, coherence nibbles."""
+def encode(features: Features, size: int = DEFAULT_TEMPLATE_BYTES) -> bytes:
+    """A char file of ``size`` bytes: magic, grid shape, cell count, orientation bytes,
+    coherence nibbles, zero padding (a profile with a longer template pads more)."""
+    grid_h, grid_w = features.foreground.shape
     fg = features.foreground.reshape(-1)
     angle = np.round(features.orientation.reshape(-1) / np.pi * 180) % 180
     angle_bytes = np.where(fg, angle, 255).astype(np.uint8)
     nib = np.clip(np.round(features.coherence.reshape(-1) * 15), 0, 15).astype(np.uint8)
     coh_bytes = (nib[0::2] << 4) | nib[1::2]
-    body = _MAGIC + int(fg.sum()).to_bytes(2, "big") + angle_bytes.tobytes() + coh_bytes.tobytes()
-    return body + bytes(TEMPLATE_BYTES - len(body))
+    head = _MAGIC + bytes((grid_w, grid_h)) + int(fg.sum()).to_bytes(2, "big")
+    body = head + angle_bytes.tobytes() + coh_bytes.tobytes()
+    if len(body) > size:
+        raise ValueError(f"a {grid_w}x{grid_h} grid needs {len(body)} bytes, not {size}")
+    return body + bytes(size - len(body))
 
 
 def decode(char: bytes) -> Features | None:
     """The features of a char file, or None if it is not one (garbage from DownChar)."""
-    if len(char) != TEMPLATE_BYTES or not char.startswith(_MAGIC):
+    if len(char) < _HEADER or not char.startswith(_MAGIC):
         return None
-    angle_bytes = np.frombuffer(char, np.uint8, CELLS, 6)
-    coh_bytes = np.frombuffer(char, np.uint8, CELLS // 2, 6 + CELLS)
+    grid_w, grid_h = char[4], char[5]
+    cells = grid_w * grid_h
+    if cells == 0 or cells % 2 or len(char) < _HEADER + cells + cells // 2:
+        return None
+    angle_bytes = np.frombuffer(char, np.uint8, cells, _HEADER)
+    coh_bytes = np.frombuffer(char, np.uint8, cells // 2, _HEADER + cells)
     fg = angle_bytes != 255
     if np.any(angle_bytes[fg] >= 180):
         return None
-    nib = np.empty(CELLS, np.uint8)
+    nib = np.empty(cells, np.uint8)
     nib[0::2], nib[1::2] = coh_bytes >> 4, coh_bytes & 0x0F
     orientation = (np.where(fg, angle_bytes, 0) * (np.pi / 180)).astype(np.float32)
     return Features(
-        orientation.reshape(GRID_H, GRID_W),
-        (nib / 15.0).astype(np.float32).reshape(GRID_H, GRID_W),
-        fg.reshape(GRID_H, GRID_W),
+        orientation.reshape(grid_h, grid_w),
+        (nib / 15.0).astype(np.float32).reshape(grid_h, grid_w),
+        fg.reshape(grid_h, grid_w),
     )
 
 
@@ -216,34 +236,42 @@ class _Alignment:
     rotation: float
 
 
-_CENTRES = np.stack(
-    np.meshgrid(
-        (np.arange(GRID_W) + 0.5) * BLOCK - IMAGE_WIDTH / 2,
-        (np.arange(GRID_H) + 0.5) * BLOCK - IMAGE_HEIGHT / 2,
-    ),
-    axis=-1,
-).reshape(-1, 2)
+@functools.lru_cache(maxsize=8)
+def _centres(grid_w: int, grid_h: int) -> npt.NDArray[np.float64]:
+    """Block centres relative to the image centre, one row per cell."""
+    centres: npt.NDArray[np.float64] = np.stack(
+        np.meshgrid(
+            (np.arange(grid_w) + 0.5) * BLOCK - grid_w * BLOCK / 2,
+            (np.arange(grid_h) + 0.5) * BLOCK - grid_h * BLOCK / 2,
+        ),
+        axis=-1,
+    ).reshape(-1, 2)
+    return centres
 
 
 def _align(ref: Features, probe: Features) -> _Alignment:
     """Best rotation/shift of probe onto ref by coherence-weighted orientation agreement."""
+    grid_h, grid_w = ref.foreground.shape
+    cells = grid_w * grid_h
     ref_fg, ref_o = ref.foreground.reshape(-1), ref.orientation.reshape(-1)
     ref_c = ref.coherence.reshape(-1)
     p_fg = probe.foreground.reshape(-1)
     p_idx = np.flatnonzero(p_fg)
     p_o, p_c = probe.orientation.reshape(-1)[p_idx], probe.coherence.reshape(-1)[p_idx]
     need = 0.4 * min(int(ref_fg.sum()), len(p_idx))
-    best = _Alignment(-1.0, np.full(CELLS, -1, np.intp), 0.0)
+    best = _Alignment(-1.0, np.full(cells, -1, np.intp), 0.0)
+    if probe.foreground.shape != ref.foreground.shape:
+        return best  # prints of different sensors never match
     shifts = np.arange(-3, 3.5, 0.5) * BLOCK
     for rot in np.deg2rad(np.arange(-24, 25, 4)):
         c, s = math.cos(rot), math.sin(rot)
-        pts = _CENTRES[p_idx] @ np.array([[c, s], [-s, c]], np.float64)
+        pts = _centres(grid_w, grid_h)[p_idx] @ np.array([[c, s], [-s, c]], np.float64)
         # every (dx, dy) shift at once: arrays of shape (shifts, shifts, probe cells)
-        gx = np.floor((pts[None, :, 0] + shifts[:, None] + IMAGE_WIDTH / 2) / BLOCK)
-        gy = np.floor((pts[None, :, 1] + shifts[:, None] + IMAGE_HEIGHT / 2) / BLOCK)
+        gx = np.floor((pts[None, :, 0] + shifts[:, None] + grid_w * BLOCK / 2) / BLOCK)
+        gy = np.floor((pts[None, :, 1] + shifts[:, None] + grid_h * BLOCK / 2) / BLOCK)
         gx3, gy3 = gx.astype(np.intp)[:, None, :], gy.astype(np.intp)[None, :, :]
-        inside = (gx3 >= 0) & (gx3 < GRID_W) & (gy3 >= 0) & (gy3 < GRID_H)
-        idx = np.where(inside, gy3 * GRID_W + gx3, 0)
+        inside = (gx3 >= 0) & (gx3 < grid_w) & (gy3 >= 0) & (gy3 < grid_h)
+        idx = np.where(inside, gy3 * grid_w + gx3, 0)
         ok = inside & ref_fg[idx]
         w = np.where(ok, p_c * ref_c[idx], 0.0)
         agree = np.cos(2 * (p_o + rot - ref_o[idx]))
@@ -251,7 +279,7 @@ def _align(ref: Features, probe: Features) -> _Alignment:
         sims[ok.sum(axis=2) < need] = -1.0
         i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
         if sims[i, j] > best.similarity:
-            full = np.full(CELLS, -1, np.intp)
+            full = np.full(cells, -1, np.intp)
             full[p_idx[ok[i, j]]] = idx[i, j][ok[i, j]]
             best = _Alignment(float(sims[i, j]), full, float(rot))
     return best
@@ -274,6 +302,7 @@ def merge(a: bytes, b: bytes) -> bytes | None:
     alignment = _align(fa, fb)
     if max(0, round((alignment.similarity - 0.80) * 1500)) < MATCH_THRESHOLD:
         return None
+    grid = fa.foreground.shape
     vec = (fa.coherence * np.exp(2j * fa.orientation)).reshape(-1)
     weight = fa.coherence.reshape(-1).copy()
     src = np.flatnonzero(alignment.ref_index >= 0)
@@ -287,9 +316,6 @@ def merge(a: bytes, b: bytes) -> bytes | None:
     orientation = np.mod(np.angle(vec) / 2, np.pi).astype(np.float32)
     coherence = np.where(fg, np.abs(vec) / np.maximum(weight, 1e-6), 0).astype(np.float32)
     return encode(
-        Features(
-            orientation.reshape(GRID_H, GRID_W),
-            coherence.reshape(GRID_H, GRID_W),
-            fg.reshape(GRID_H, GRID_W),
-        )
+        Features(orientation.reshape(grid), coherence.reshape(grid), fg.reshape(grid)),
+        len(a),
     )

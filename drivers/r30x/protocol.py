@@ -28,10 +28,6 @@ DEFAULT_ADDRESS = 0xFFFFFFFF
 MAX_PAYLOAD = 256 + 16  # the largest data packet (256 bytes) with room for a command reply
 _PREFIX_LEN = 9  # header 2 + address 4 + PID 1 + length 2
 
-IMAGE_WIDTH = 256
-IMAGE_HEIGHT = 288
-IMAGE_BYTES = IMAGE_WIDTH * IMAGE_HEIGHT // 2  # 4 bits per pixel: 36,864 bytes
-TEMPLATE_BYTES = 512  # one char file / template (UpChar, DownChar)
 PACKET_SIZES = (32, 64, 128, 256)  # ReadSysPara's packet-size code 0..3
 
 
@@ -62,9 +58,20 @@ class Cmd(enum.IntEnum):
     READ_SYS_PARA = 0x0F
     SET_PWD = 0x12
     VFY_PWD = 0x13
+    GET_RANDOM_CODE = 0x14
+    HIGH_SPEED_SEARCH = 0x1B
     TEMPLATE_NUM = 0x1D
-    READ_PROD_INFO = 0x3C  # R502/R503 and later: model and serial number
-    HANDSHAKE = 0x40
+    READ_INDEX_TABLE = 0x1F
+    READ_PROD_INFO = 0x3C  # R502/R503 and later: model, serial number, sensor geometry
+    HANDSHAKE = 0x40  # R50x only: a module of another model may not answer it at all
+
+
+class SysParaNo(enum.IntEnum):
+    """SetSysPara's parameter numbers ([ZFM] §5, [R503] §SetSysPara)."""
+
+    BAUD = 4  # N: 9600 × N bps
+    SECURITY_LEVEL = 5
+    PACKET_SIZE = 6  # code 0..3: 32, 64, 128, 256 bytes
 
 
 class FrameError(ScannerError):
@@ -84,6 +91,10 @@ class TruncatedFrameError(FrameError):
 
 class BadFrameError(FrameError):
     """A packet with an unknown PID, an impossible length or an unexpected shape."""
+
+
+class BadImageError(FrameError):
+    """An uploaded image whose size fits neither 4 nor 8 bits per pixel of the sensor."""
 
 
 # Confirmation codes of the AS608 / R30x user manuals, with what the officer should read.
@@ -273,20 +284,31 @@ class FrameParser:
             return Packet(pid, payload, address)
 
 
-def pack_image(pixels: npt.NDArray[np.uint8]) -> bytes:
-    """8-bit grey pixels (288 rows × 256) → the module's 4 bpp, high nibble first."""
-    if pixels.shape != (IMAGE_HEIGHT, IMAGE_WIDTH):
-        raise ValueError(f"need a {IMAGE_HEIGHT}x{IMAGE_WIDTH} image, got {pixels.shape}")
-    flat = pixels.astype(np.uint8).reshape(-1) >> 4
-    return bytes((flat[0::2] << 4) | flat[1::2])
+def pack_image(pixels: npt.NDArray[np.uint8], bits_per_pixel: int = 4) -> bytes:
+    """8-bit grey pixels (rows × columns) → UpImage's bytes: 4 bpp high nibble first, or 8."""
+    if pixels.ndim != 2 or bits_per_pixel not in (4, 8) or pixels.shape[1] % 2:
+        raise ValueError(f"cannot pack a {pixels.shape} image at {bits_per_pixel} bpp")
+    flat = pixels.astype(np.uint8).reshape(-1)
+    if bits_per_pixel == 8:
+        return bytes(flat.tobytes())
+    nibbles = flat >> 4
+    return bytes((nibbles[0::2] << 4) | nibbles[1::2])
 
 
-def unpack_image(packed: bytes) -> npt.NDArray[np.uint8]:
-    """The module's 4 bpp image → 8-bit grey pixels, 288 rows × 256 (nibbles scaled ×17)."""
-    if len(packed) != IMAGE_BYTES:
-        raise ValueError(f"need {IMAGE_BYTES} bytes, got {len(packed)}")
+def unpack_image(packed: bytes, width: int, height: int) -> tuple[npt.NDArray[np.uint8], int]:
+    """UpImage's bytes → (8-bit grey pixels, height × width; bits per pixel on the wire).
+
+    The depth is told by the length (4 bpp: nibbles scaled ×17; 8 bpp as is), so a module
+    whose manual does not say still reads right; any other length is a BadImageError."""
+    pixels = width * height
+    if pixels <= 0 or len(packed) not in (pixels // 2, pixels):
+        raise BadImageError(
+            f"image of {len(packed)} bytes fits no {width}x{height} sensor at 4 or 8 bpp"
+        )
     raw = np.frombuffer(packed, dtype=np.uint8)
+    if len(packed) == pixels:
+        return raw.reshape(height, width).copy(), 8
     out = np.empty(raw.size * 2, dtype=np.uint8)
     out[0::2] = (raw >> 4) * 17
     out[1::2] = (raw & 0x0F) * 17
-    return out.reshape(IMAGE_HEIGHT, IMAGE_WIDTH)
+    return out.reshape(height, width), 4

@@ -38,7 +38,7 @@ def test_self_test(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[-1] == "self-test passed"
     assert any(line.startswith("ok   translations:") for line in lines)
-    assert any(line.startswith("ok   store: SQLite store at revision") for line in lines)
+    assert any(line.startswith("ok   store: SQLCipher 4.") for line in lines)
     assert any("driver" in line for line in lines)
 
 

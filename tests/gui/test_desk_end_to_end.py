@@ -67,7 +67,9 @@ def test_the_manual_story_end_to_end(desk: DeskShell, tmp_path: Path) -> None:
     tour = Tour(desk.window, tmp_path / "shots")
     add_demo_steps(tour, desk)
     assert tour.run() == 0, "a step of the story did not complete (see the log)"
-    assert (tmp_path / "shots").is_dir()
+    shots = sorted(p.name for p in (tmp_path / "shots").iterdir())
+    # the demo's person first offers 指纹1's finger for 指纹2: the picture of the refusal
+    assert any(name.endswith("-finger-2-same-finger-refused.png") for name in shots), shots
 
     parts = desk.parts
     assert parts is not None

@@ -97,7 +97,8 @@ def test_panel_follows_the_scanner_and_restarts_devices(
     qtbot.waitUntil(lambda: scanner_row.lamp.property("state") == "ok", timeout=5000)
     qtbot.waitUntil(lambda: camera_row.lamp.property("state") == "error", timeout=5000)
     assert panel.rows[DeviceKind.CARD_READER].lamp.property("state") == "ok"
-    assert "EF01" in scanner_row.detail_label.text()
+    assert "R503" in scanner_row.detail_label.text()  # the model the module reported
+    assert "192×192 508 dpi" in scanner_row.detail_label.text()
     assert scanner_row.state_label.text() in ("Working", "正常")
     assert camera_row.summary_label.text()  # the camera's Chinese reason
     form = panel.scanner_form

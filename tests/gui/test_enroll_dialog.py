@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bts_desk.config import CameraSettings, ScannerSettings
 from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
-from bts_desk.domain import BioFlag, Borderer, EnrollmentDraft, Officer
+from bts_desk.domain import BioFlag, Borderer, EnrollmentDraft, FingerPosition, Officer
 from bts_desk.drivers.camera_standin import demo_camera_source
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.store import borderers
@@ -25,6 +25,7 @@ from bts_desk.store.demo_data import populate
 from bts_desk.store.enrollments import save_enrollment
 from bts_desk.store.models import AuditRow, EnrollmentRow, OutboxRow
 from bts_desk.ui.enroll_dialog import GREEN, RED, EnrollDialog
+from bts_desk.ui.labels import label
 
 OFFICER = Officer(officer_id="GY860901", name="李海关", customs_code="8609")
 LEFT = Qt.MouseButton.LeftButton
@@ -59,11 +60,15 @@ def person(db: Database, name: str) -> Borderer:
     return rows[0]
 
 
+REMEMBERED: list[tuple[FingerPosition, FingerPosition]] = []
+
+
 @pytest.fixture
 def dialog(
     qtbot: QtBot, db: Database, scanner: ScannerMonitor, camera: CameraMonitor
 ) -> Iterator[EnrollDialog]:
     key = DeskKey.generate()
+    REMEMBERED.clear()
 
     def save(draft: EnrollmentDraft) -> None:
         save_enrollment(db, draft, key)
@@ -76,6 +81,7 @@ def dialog(
         camera=camera,
         save=save,
         finger_timeout=20.0,
+        remember_fingers=lambda a, b: REMEMBERED.append((a, b)),
     )
     widget.show()  # not qtbot.addWidget: its close() would ask the (absent) officer to confirm
     yield widget
@@ -167,7 +173,7 @@ def test_capture_can_be_stopped_and_dialog_stays_responsive(
     qtbot: QtBot, dialog: EnrollDialog
 ) -> None:
     qtbot.mouseClick(dialog.first_button, LEFT)  # nobody presses
-    prompt = dialog.tr("Press the finger three times")
+    prompt = dialog.tr("Press the %1 three times").replace("%1", label(FingerPosition.RIGHT_INDEX))
     qtbot.waitUntil(lambda: prompt in dialog.prompt.text(), timeout=5000)
     assert dialog.stop_button.isEnabled() and not dialog.save_button.isEnabled()
     qtbot.mouseClick(dialog.stop_button, LEFT)
@@ -194,3 +200,150 @@ def _auto_close_message_boxes(qtbot: QtBot, answered: list[str]) -> None:
         QTimer.singleShot(50, close)
 
     QTimer.singleShot(50, close)
+
+
+# --- 补录 by keyboard alone ----------------------------------------------------------------
+
+
+def focused() -> object:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.focusWidget()
+
+
+def press(
+    qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    """A key as the officer types it: to whatever has the focus."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    target = QApplication.focusWidget() or QApplication.activeWindow()
+    assert isinstance(target, QWidget)
+    qtbot.keyClick(target, key, modifier)
+
+
+def answer_next_box(qtbot: QtBot, key: Qt.Key, seen: list[str]) -> None:
+    """Type ``key`` into the next message box that opens (it runs its own event loop)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.isVisible():
+            seen.append(box.text())
+            qtbot.keyClick(box, key)
+            return
+        QTimer.singleShot(50, answer)
+
+    QTimer.singleShot(50, answer)
+
+
+def test_whole_enrollment_by_keyboard_alone(  # noqa: PLR0915 - the manual's steps, in order
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator, db: Database, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.grab().save(str(tmp_path / "kbd-01-open.png"))
+    # every button has its own mnemonic
+    buttons = dialog.findChildren(QPushButton)
+    marks = [b.text().split("&", 1)[1][:1].upper() for b in buttons if "&" in b.text()]
+    assert len(marks) == len(buttons) and len(set(marks)) == len(marks), marks
+    # Tab walks the work in order: fingers' choices, the two captures, stop, the tabs
+    dialog.slots[1].finger.setFocus()
+    expected = [dialog.slots[2].finger, dialog.first_button]  # disabled buttons are skipped
+    for widget in expected:
+        press(qtbot, Qt.Key.Key_Tab)
+        assert focused() is widget
+    # 指纹2 is another finger: Down in its list chooses 左手中指, remembered for the desk
+    press(qtbot, Qt.Key.Key_Backtab)
+    assert focused() is dialog.slots[2].finger
+    press(qtbot, Qt.Key.Key_Down)
+    assert dialog.finger_positions == (FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_MIDDLE)
+    assert REMEMBERED[-1] == dialog.finger_positions
+    # choosing 指纹1's finger for 指纹2 swaps them: the two never name the same finger
+    dialog.slots[1].finger.setFocus()
+    for _ in range(3):  # 右手食指 → 中指 → 环指 → 小指 … until the list reaches 左手中指
+        press(qtbot, Qt.Key.Key_Down)
+    dialog.slots[1].set_position(FingerPosition.RIGHT_INDEX)  # back to the defaults' order
+    dialog.slots[1].finger.activated.emit(dialog.slots[1].finger.currentIndex())
+    assert dialog.finger_positions[0] != dialog.finger_positions[1]
+    dialog.slots[2].set_position(FingerPosition.LEFT_INDEX)
+    dialog.slots[2].finger.activated.emit(dialog.slots[2].finger.currentIndex())
+    assert dialog.finger_positions == (FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX)
+
+    # Enter: 第一指纹录入, naming the finger ("请按右手食指三次")
+    r30x_emulator.place(finger=1, presses=3)
+    press(qtbot, Qt.Key.Key_Return)
+    first = dialog.tr("Press the %1 three times").replace("%1", label(FingerPosition.RIGHT_INDEX))
+    qtbot.waitUntil(lambda: first in dialog.prompt.text(), timeout=10000)
+    qtbot.waitUntil(lambda: 1 in dialog.fingers, timeout=30000)
+    assert dialog.slots[1].colour == GREEN
+    assert dialog.first_button.text() == dialog.tr("Re-enrol finger &1")  # 重新录入第一指纹
+    assert not dialog.slots[1].finger.isEnabled()  # a captured finger keeps its name
+    dialog.grab().save(str(tmp_path / "kbd-02-finger-1.png"))
+
+    # Enter: 第二指纹录入; the same finger again is refused with the manual's words
+    r30x_emulator.place(finger=1, presses=1)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "换个手指" in dialog.reason.text(), timeout=20000)
+    change = dialog.tr("Change to another finger and press three times")
+    assert dialog.prompt.text().startswith(change) and 2 not in dialog.fingers
+    dialog.grab().save(str(tmp_path / "kbd-03-same-finger.png"))
+    r30x_emulator.place(finger=2, presses=3)
+    qtbot.waitUntil(lambda: 2 in dialog.fingers, timeout=30000)
+    second = dialog.tr("Change to the %1 and press three times")
+    assert label(FingerPosition.LEFT_INDEX) in second.replace(
+        "%1", label(FingerPosition.LEFT_INDEX)
+    )
+    assert dialog.slots[2].colour == GREEN and not dialog.reason.text()
+    dialog.grab().save(str(tmp_path / "kbd-04-finger-2.png"))
+
+    # Enter: the 人脸 tab; Enter: 开始拍照; Enter (once the face is in the frame): 拍照
+    press(qtbot, Qt.Key.Key_Return)
+    assert dialog.pages.currentWidget() is dialog.face_panel
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(dialog.face_panel.shoot_button.isEnabled, timeout=20000)
+    dialog.grab().save(str(tmp_path / "kbd-05-face-preview.png"))
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.face is not None, timeout=5000)
+    assert not dialog.face_panel.shoot_button.isEnabled()  # 拍照 greys out
+    dialog.grab().save(str(tmp_path / "kbd-06-face-taken.png"))
+
+    # Esc asks before discarding; Esc on the question keeps everything
+    seen: list[str] = []
+    answer_next_box(qtbot, Qt.Key.Key_Escape, seen)
+    press(qtbot, Qt.Key.Key_Escape)
+    assert seen and dialog.isVisible() and dialog.face is not None and len(dialog.fingers) == 2
+    dialog.activateWindow()  # what a window manager does when the question closes
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+
+    # Enter: 保存 → 保存成功, closed with Enter too
+    notices: list[str] = []
+    with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
+        press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.saved_notice is not None and dialog.saved_notice.isVisible())
+    notice = dialog.saved_notice
+    assert notice is not None
+    notices.append(notice.text())
+    qtbot.keyClick(notice, Qt.Key.Key_Return)
+    assert notices == [dialog.tr("Saved successfully")] and not dialog.isVisible()
+    uuid = saved.args[0]
+    with db.session() as s:
+        assert s.get(EnrollmentRow, uuid) is not None
+    assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.BOTH  # type: ignore[union-attr]
+
+
+def test_escape_then_yes_discards(
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator
+) -> None:
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    r30x_emulator.place(finger=1, presses=3)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: 1 in dialog.fingers, timeout=30000)
+    seen: list[str] = []
+    answer_next_box(qtbot, Qt.Key.Key_Y, seen)  # 是(&Y)
+    press(qtbot, Qt.Key.Key_Escape)
+    assert seen and not dialog.isVisible()

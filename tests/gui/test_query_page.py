@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from bts_desk.domain import BioFlag, BordererFilter, EnableState, Gender, RecordState, SyncState
-from bts_desk.store import borderers
+from bts_desk.store import borderers, sync_state
 from bts_desk.store.db import Database
 from bts_desk.store.demo_data import MANUAL_ROWS
 from bts_desk.ui.details_dialog import DetailsDialog
@@ -456,3 +456,15 @@ def _render(text: str, font: QFont) -> bytes:
     painter.drawText(4, 30, text)
     painter.end()
     return bytes(image.constBits())
+
+
+def test_the_districts_the_desk_holds_are_shown(qtbot: QtBot, page: QueryPage) -> None:
+    """The sync session's grant (saved by the sync worker after a pull) is shown beside the
+    count; before any sync there is nothing to show."""
+    assert page.districts_label.isHidden()
+    sync_state.set_value(page._db, sync_state.GRANTED_DISTRICTS, "7218,8609")
+    page.refresh()
+    qtbot.waitUntil(lambda: not page.districts_label.isHidden(), timeout=5000)
+    assert page.districts_label.text() == "本机关区：7218、8609"
+    qtbot.wait(50)  # let the row lay the longer text out
+    page.grab().save(str(Path(page._ui_state.fileName()).with_name("districts.png")))

@@ -12,11 +12,11 @@ from pytestqt.qtbot import QtBot
 from sync_support import OFFICER_A, OFFICER_B, Desk, Pki, make_desk, make_pki, start_service
 
 from bts_desk.domain import OutboxState, RecordState
+from bts_desk.service.borderers import update_record
+from bts_desk.service.local import LocalService
 from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
 from bts_desk.ui import audit_page, outbox_page
 from bts_desk.ui.audit_page import AuditPage
 from bts_desk.ui.outbox_page import OutboxPage

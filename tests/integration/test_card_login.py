@@ -318,14 +318,15 @@ def test_signing_needs_a_verified_pin_on_the_card(
     virtual_cards: CardFactory,
     officer_credentials: Callable[..., OfficerCredentials],
 ) -> None:
-    virtual_cards(officer_credentials())
+    credentials = officer_credentials()
+    virtual_cards(credentials)
     link = CardLink.open()
     try:
         profile = PivProfile()
         profile.open(link)
         assert profile.pin_tries_left(link) == 3
         with pytest.raises(CardError) as error:
-            profile.sign_challenge(link, b"no pin yet")
+            profile.sign_challenge(link, b"no pin yet", credentials.der)
         assert "PIN" in error.value.user_message
     finally:
         link.close()

@@ -18,9 +18,9 @@ from bts_desk.card.monitor import PresenceMonitor
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.session import NotLoggedInError, OfficerSession, SessionState
 from bts_desk.drivers.piv_card import pki
+from bts_desk.service.local import LocalService, start_local_service
 from bts_desk.sync.auth import CallableSigner, OfficerAuth
 from bts_desk.sync.client import SyncClient
-from bts_desk.sync.server.local import LocalService, start_local_service
 
 pytestmark = pytest.mark.pcscd
 

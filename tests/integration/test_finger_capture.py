@@ -54,9 +54,16 @@ def _kinds(events: list[FingerEvent]) -> list[tuple[str, int]]:
 
 def _check_capture(capture: FingerCapture, finger_no: int) -> None:
     assert capture.finger_no == finger_no
-    assert len(capture.template) == 512
+    assert len(capture.template) == 1536  # the R503's (the emulator's default model)
+    assert capture.template_format == "grow-r50x-char"
+    assert (capture.width, capture.height, capture.dpi, capture.bits_per_pixel) == (
+        192,
+        192,
+        508,
+        4,
+    )
     image = cv2.imdecode(np.frombuffer(capture.image_png, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert image.shape == (288, 256) and image.dtype == np.uint8
+    assert image.shape == (capture.height, capture.width) and image.dtype == np.uint8
     assert image.std() > 20  # a ridge pattern, not a blank sensor
     assert len(capture.press_quality) == 3
     assert all(50 <= q <= 100 for q in capture.press_quality)
@@ -229,7 +236,9 @@ def test_monitor_turns_red_on_unplug_and_green_on_replug(r30x_emulator: R30xEmul
     try:
         assert monitor.worker is not None
         _wait_for(lambda: monitor.status().ok)
-        assert monitor.status().capacity == 300 and monitor.status().port == str(r30x_emulator.path)
+        assert monitor.status().capacity == r30x_emulator.capacity and monitor.status().port == str(
+            r30x_emulator.path
+        )
         r30x_emulator.unplug()
         _wait_for(lambda: not monitor.status().ok and not monitor.status().checking)
         assert "USB" in monitor.status().summary_zh
@@ -272,7 +281,9 @@ def test_restart_during_a_capture_cancels_it_and_reopens(r30x_emulator: R30xEmul
         monitor.stop()
 
 
-def test_demo_emulator_gives_two_different_fingers(tmp_path: Path) -> None:
+def test_demo_emulator_offers_the_same_finger_first_then_another(tmp_path: Path) -> None:
+    """The demo's person shows the different-finger rule: 指纹1's finger once more for 指纹2
+    (refused: 请换个手指), then another finger."""
     emulator = start_demo_emulator(tmp_path / "ttyDEMO")
     monitor = ScannerMonitor(ScannerSettings(driver="r30x", port=str(emulator.path)))
     try:
@@ -283,8 +294,12 @@ def test_demo_emulator_gives_two_different_fingers(tmp_path: Path) -> None:
         finger2 = start_finger_capture(
             monitor.worker, 2, events.append, other_template=finger1.template
         ).future.result(30)
-        assert not [e for e in events if e.kind is EventKind.RETRY]
+        retries = [e for e in events if e.kind is EventKind.RETRY]
+        assert [e.finger_no for e in retries] == [2] and "换个手指" in retries[0].reason
         assert finger1.template != finger2.template
+        again = start_finger_capture(monitor.worker, 1, events.append).future.result(30)
+        assert again.template not in (finger1.template, finger2.template)  # the next person
+        assert len([e for e in events if e.kind is EventKind.RETRY]) == 1
     finally:
         monitor.stop()
         emulator.stop()

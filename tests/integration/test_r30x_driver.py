@@ -1,5 +1,7 @@
-"""The R30x driver against the emulated module, through pyserial on a real pty: every command,
-every wire fault, unplug and replug."""
+"""The R30x driver's contract, against every emulated module (``MODELS``: AS608 that ignores
+HandShake and ReadProdInfo, R307 that refuses them, R503 with both and its 192×192 sensor,
+a generic one with HandShake but no ReadProdInfo), through pyserial on a real pty: every
+command, every wire fault, unplug and replug, baud rates."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scanner_stack import MODELS
 
 from bts_desk.capture.finger import FingerEnroller
 from bts_desk.devices.fingerprint import (
@@ -23,9 +26,20 @@ from bts_desk.devices.fingerprint import (
 from bts_desk.devices.ports import AUTO, list_serial_ports, resolve_port
 from bts_desk.drivers.r30x import fingerimage
 from bts_desk.drivers.r30x.driver import R30xScanner
-from bts_desk.drivers.r30x.emulator import Fault, R30xEmulator
-from bts_desk.drivers.r30x.protocol import BadChecksumError, Cmd, TruncatedFrameError
+from bts_desk.drivers.r30x.emulator import EMULATED_MODELS, Fault, R30xEmulator
+from bts_desk.drivers.r30x.protocol import (
+    BadChecksumError,
+    BadImageError,
+    Cmd,
+    TruncatedFrameError,
+)
 from bts_desk.errors import ScannerError
+
+
+@pytest.fixture(params=MODELS)
+def emulator_model(request: pytest.FixtureRequest) -> str:
+    model: str = request.param
+    return model
 
 
 def _press(scanner: R30xScanner, slot: int) -> None:
@@ -33,28 +47,58 @@ def _press(scanner: R30xScanner, slot: int) -> None:
     scanner.extract(slot)
 
 
-def test_open_reads_the_system_parameters(
+def test_open_reads_the_system_parameters_and_learns_the_model(
     r30x_emulator: R30xEmulator, r30x_scanner: R30xScanner
 ) -> None:
     info = r30x_scanner.check()
+    profile = r30x_emulator.profile
     assert info.port == str(r30x_emulator.path)
-    assert (info.capacity, info.packet_size, info.baudrate) == (300, 128, 57600)
+    assert (info.capacity, info.packet_size, info.baudrate) == (r30x_emulator.capacity, 128, 57600)
     assert info.security_level == 3
-    assert (info.model, info.serial) == ("BTS-R30X-EMU (EF01)", "EMU00001")  # ReadProdInfo
-    assert r30x_emulator.commands[:4] == [
-        Cmd.HANDSHAKE,
-        Cmd.VFY_PWD,
-        Cmd.READ_SYS_PARA,
-        Cmd.READ_PROD_INFO,
-    ]
+    assert (info.width, info.height, info.dpi) == (profile.width, profile.height, profile.dpi)
+    assert info.template_bytes == profile.template_bytes
+    assert info.template_format == profile.template_format
+    # opened as every module of the family is: VfyPwd, ReadSysPara; ReadProdInfo asked once
+    assert r30x_emulator.commands[:3] == [Cmd.VFY_PWD, Cmd.READ_SYS_PARA, Cmd.READ_PROD_INFO]
+    if profile.product_info:
+        assert (info.model, info.serial) == ("R503", "EMU00001")
+    else:
+        assert (info.model, info.serial) == ("R30x/AS608 (EF01)", "FFFFFFFF")
+    # the idle check: HandShake only where the model has it, else ReadSysPara
+    assert r30x_emulator.commands[-1] == (
+        Cmd.HANDSHAKE if r30x_scanner.profile.handshake else Cmd.READ_SYS_PARA
+    )
+    if not profile.handshake:
+        assert Cmd.HANDSHAKE not in r30x_emulator.commands
 
 
-def test_a_module_without_product_info_is_named_by_its_address() -> None:
-    with R30xEmulator(product_info=False, address=0x0000ABCD) as emulator:
-        scanner = R30xScanner(str(emulator.path), address=0x0000ABCD, retries=0)
+def test_a_configured_model_is_not_asked_what_it_has_not(emulator_model: str) -> None:
+    with R30xEmulator(model=emulator_model, address=0x0000ABCD) as emulator:
+        scanner = R30xScanner(
+            str(emulator.path), address=0x0000ABCD, retries=0, profile=emulator_model
+        )
         info = scanner.open()
-        assert (info.model, info.serial) == ("R30x/AS608 (EF01)", "0000ABCD")
+        assert info.template_bytes == emulator.profile.template_bytes
+        assert scanner.check() == info
+        if not emulator.profile.product_info:
+            assert info.serial == "0000ABCD"  # no serial number: named by its address
+            assert Cmd.READ_PROD_INFO not in emulator.commands
         assert scanner.capture() is False  # talks to the module at its own address
+        scanner.close()
+
+
+def test_a_module_that_ignores_handshake_opens_quickly() -> None:
+    """An AS608 that never answers 0x40 or 0x3C opens (the old driver timed out after 4 s)
+    and stays green."""
+    with R30xEmulator(model="as608") as emulator:
+        scanner = R30xScanner(str(emulator.path), retries=0)
+        started = time.monotonic()
+        info = scanner.open()
+        assert time.monotonic() - started < 2.0
+        assert (info.width, info.height, info.template_bytes) == (256, 288, 512)
+        for _ in range(3):
+            assert scanner.check() == info
+        assert Cmd.HANDSHAKE not in emulator.commands
         scanner.close()
 
 
@@ -79,7 +123,8 @@ def test_same_finger_matches_and_merges_other_finger_does_not(
     assert 50 <= same.quality <= 100
     r30x_scanner.merge()
     template = r30x_scanner.read_template(1)
-    assert len(template) == 512 and r30x_scanner.read_template(2) == template
+    assert len(template) == r30x_emulator.profile.template_bytes
+    assert r30x_scanner.read_template(2) == template
     _press(r30x_scanner, 2)
     other = r30x_scanner.compare()
     assert not other.matched and other.score < fingerimage.MATCH_THRESHOLD
@@ -95,22 +140,25 @@ def test_down_char_then_match(r30x_emulator: R30xEmulator, r30x_scanner: R30xSca
     _press(r30x_scanner, 1)
     r30x_scanner.write_template(2, template)
     assert r30x_scanner.compare().matched
-    r30x_scanner.write_template(2, bytes(512))  # not a char file: no match, no crash
+    blank = bytes(r30x_emulator.profile.template_bytes)
+    r30x_scanner.write_template(2, blank)  # not a char file: no match, no crash
     assert not r30x_scanner.compare().matched
     with pytest.raises(ValueError):
-        r30x_scanner.write_template(2, b"short")
+        r30x_scanner.write_template(2, b"")
 
 
 @pytest.mark.parametrize("packet_size", [32, 128, 256])
-def test_up_image_in_the_module_packet_size(packet_size: int) -> None:
-    with R30xEmulator(packet_size=packet_size) as emulator:
+def test_up_image_in_the_module_packet_size(packet_size: int, emulator_model: str) -> None:
+    with R30xEmulator(packet_size=packet_size, model=emulator_model) as emulator:
         scanner = R30xScanner(str(emulator.path), retries=0)
         assert scanner.open().packet_size == packet_size
         emulator.place(2, gap=0)
         assert scanner.capture()
         image = scanner.read_image()
-        expected = fingerimage.press_image(2, 1)
-        assert image.shape == (288, 256) and image.dtype == np.uint8
+        size = (emulator.profile.width, emulator.profile.height)
+        expected = fingerimage.press_image(2, 1, size=size)
+        assert image.shape == (size[1], size[0]) and image.dtype == np.uint8
+        assert scanner.image_bits == 4
         assert np.abs(image.astype(int) - expected.astype(int)).max() <= 17  # 4-bit levels
         scanner.close()
 
@@ -152,7 +200,7 @@ def test_wrong_password_is_refused_and_right_one_opens() -> None:
             wrong.open()
         assert info.value.code == 0x13 and "口令" in info.value.user_message
         right = R30xScanner(str(emulator.path), password=0x1234, retries=0)
-        assert right.open().capacity == 300
+        assert right.open().capacity == emulator.capacity
         right.close()
 
 
@@ -179,7 +227,7 @@ def test_truncated_reply_is_an_error_then_the_driver_recovers(
     r30x_emulator.inject(Fault.TRUNCATED)
     with pytest.raises(TruncatedFrameError):
         r30x_scanner.check()
-    assert r30x_scanner.check().capacity == 300
+    assert r30x_scanner.check().capacity == r30x_emulator.capacity
 
 
 def test_stuck_module_times_out_then_answers_again(r30x_emulator: R30xEmulator) -> None:
@@ -198,14 +246,15 @@ def test_stuck_module_times_out_then_answers_again(r30x_emulator: R30xEmulator) 
 def test_idempotent_commands_are_sent_again_after_a_garbled_reply(
     r30x_emulator: R30xEmulator,
 ) -> None:
-    scanner = R30xScanner(str(r30x_emulator.path), timeout=1.0, retries=1)
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=2.0, retries=1)
     scanner.open()
     r30x_emulator.place(6, gap=0)
     assert scanner.capture()
     r30x_emulator.inject(Fault.BAD_CHECKSUM)  # the ACK of the upload; its data streams on
-    assert scanner.read_image().shape == (288, 256)
+    profile = r30x_emulator.profile
+    assert scanner.read_image().shape == (profile.height, profile.width)
     r30x_emulator.inject(Fault.STUCK)
-    assert scanner.check().capacity == 300
+    assert scanner.check().capacity == r30x_emulator.capacity
     r30x_emulator.inject(Fault.TRUNCATED, 2)  # more faults than retries: the error shows
     with pytest.raises(TruncatedFrameError):
         scanner.check()
@@ -222,7 +271,7 @@ def test_unplug_gives_a_clear_error_and_replug_recovers(
     with pytest.raises(ScannerDisconnectedError):
         r30x_scanner.check()  # the port has vanished: reopening fails cleanly
     r30x_emulator.replug()
-    assert r30x_scanner.check().capacity == 300
+    assert r30x_scanner.check().capacity == r30x_emulator.capacity
     r30x_emulator.place(1, gap=0)
     assert r30x_scanner.capture()
 
@@ -252,6 +301,8 @@ def test_standalone_emulator_process_with_a_patient_person(tmp_path: Path) -> No
             "0",
             "--link",
             str(link),
+            "--model",
+            "r307",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -267,7 +318,8 @@ def test_standalone_emulator_process_with_a_patient_person(tmp_path: Path) -> No
         finger2 = FingerEnroller(
             scanner, 2, lambda e: events.append(e.kind.value), other_template=finger1.template
         ).run()
-        assert len(finger2.template) == 512 and "retry" not in events
+        assert len(finger2.template) == 512 and "retry" not in events  # the R307's size
+        assert finger2.template_format == "synochip-r30x-char"
         scanner.close()
     finally:
         process.terminate()
@@ -296,11 +348,11 @@ def test_a_port_held_by_another_program_is_named_as_such(
     with pytest.raises(ScannerDisconnectedError) as info:
         other.open()
     assert "占用" in info.value.user_message
-    assert r30x_scanner.check().capacity == 300  # the owner is not disturbed
+    assert r30x_scanner.check().capacity == r30x_emulator.capacity  # the owner is not disturbed
 
 
 def test_unplug_in_the_middle_of_an_image_upload() -> None:
-    with R30xEmulator(pace=True) as emulator:  # the upload takes 7 s at 57,600 baud
+    with R30xEmulator(pace=True, model="as608") as emulator:  # 7 s upload at 57,600 baud
         scanner = R30xScanner(str(emulator.path), retries=0)
         scanner.open()
         emulator.place(3, gap=0)
@@ -316,3 +368,114 @@ def test_unplug_in_the_middle_of_an_image_upload() -> None:
         emulator.place(3, gap=0)
         assert scanner.capture()  # reopened behind the same path
         scanner.close()
+
+
+def test_a_garbled_or_missing_reply_to_gen_img_is_sent_again(
+    r30x_emulator: R30xEmulator,
+) -> None:
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=0.6, retries=1)
+    scanner.open()
+    for fault in (Fault.BAD_CHECKSUM, Fault.STUCK, Fault.TRUNCATED, Fault.GARBAGE):
+        r30x_emulator.place(2, hold=2, gap=0)
+        r30x_emulator.inject(fault)
+        assert scanner.capture(), fault  # the press is not lost to one glitch
+        scanner.extract(1)
+        assert [scanner.capture() for _ in range(2)][-1] is False  # lifted after its hold
+    scanner.close()
+
+
+@pytest.mark.parametrize("rate", [115200, 9600, 19200, 38400])
+def test_a_module_left_at_another_rate_is_found(rate: int, emulator_model: str) -> None:
+    with R30xEmulator(model=emulator_model, baudrate=rate) as emulator:
+        scanner = R30xScanner(str(emulator.path), retries=0)
+        info = scanner.open()
+        assert info.baudrate == rate == scanner.link_rate
+        assert scanner.rates_tried[0] == 57600  # the factory rate first
+        assert emulator.ignored_bytes > 0  # the probes at other rates went unanswered
+        emulator.place(1, gap=0)
+        assert scanner.capture()
+        scanner.close()
+
+
+def test_no_answer_at_any_rate_names_the_rates_tried() -> None:
+    with R30xEmulator(model="as608", baudrate=14400) as emulator:  # no 9600×N rate
+        scanner = R30xScanner(str(emulator.path), retries=0)
+        with pytest.raises(ScannerTimeoutError) as info:
+            scanner.open()
+        assert "57600、115200、9600" in info.value.user_message
+        assert scanner.rates_tried[:3] == [57600, 115200, 9600]
+
+
+def test_switch_to_115200_with_set_sys_para(emulator_model: str) -> None:
+    with R30xEmulator(model=emulator_model) as emulator:
+        scanner = R30xScanner(str(emulator.path), retries=0, switch_baudrate=115200)
+        info = scanner.open()
+        assert info.baudrate == 115200 == emulator.baudrate
+        assert Cmd.SET_SYS_PARA in emulator.commands
+        emulator.place(4, gap=0)
+        assert scanner.capture()
+        scanner.close()
+        again = R30xScanner(str(emulator.path), retries=0)  # the module keeps its new rate
+        assert again.open().baudrate == 115200
+        again.close()
+
+
+def test_a_link_that_does_not_come_back_falls_back_to_the_old_rate() -> None:
+    with R30xEmulator(model="r307") as emulator:
+        emulator.switch_lands_at = 57600  # acknowledges, but stays where it was
+        scanner = R30xScanner(str(emulator.path), retries=0, switch_baudrate=115200)
+        info = scanner.open()
+        assert info.baudrate == 57600 == scanner.link_rate
+        assert scanner.check() == info
+        scanner.close()
+    with R30xEmulator(model="r503") as emulator:  # 9600×3 is not an R50x rate: refused
+        scanner = R30xScanner(str(emulator.path), retries=0, switch_baudrate=28800)
+        assert scanner.open().baudrate == 57600
+        assert Cmd.SET_SYS_PARA not in emulator.commands
+        scanner.close()
+
+
+def test_an_image_of_the_wrong_size_stays_a_scanner_error() -> None:
+    """A module configured as an R307 that is really an R503 sends a 192×192 image."""
+    with R30xEmulator(model="r503") as emulator:
+        scanner = R30xScanner(str(emulator.path), retries=0, profile="r307")
+        scanner.open()
+        emulator.place(1, gap=0)
+        assert scanner.capture()
+        with pytest.raises(BadImageError) as info:
+            scanner.read_image()
+        assert isinstance(info.value, ScannerError) and info.value.user_message
+        assert scanner.check().width == 256  # and the driver carries on
+        scanner.close()
+
+
+def test_library_commands_like_a_real_module(
+    r30x_emulator: R30xEmulator, r30x_scanner: R30xScanner
+) -> None:
+    r30x_emulator.place(5, 2, gap=0)
+    _press(r30x_scanner, 1)
+    last = r30x_emulator.capacity - 1  # 199 on an R503, 299 or 999 on the others
+    r30x_scanner.store(1, 3)
+    r30x_scanner.store(1, last)
+    assert r30x_scanner.template_count() == 2
+    tables = [n for page in range(4) for n in r30x_scanner.index_table(page)]
+    assert tables == [3, last]
+    _press(r30x_scanner, 2)
+    found = r30x_scanner.high_speed_search(2)
+    assert found is not None and found[0] in (3, last)
+    r30x_scanner.load(2, last)
+    assert r30x_scanner.read_template(2) == r30x_scanner.read_template(1)
+    with pytest.raises(ScannerRefusedError) as info:
+        r30x_scanner.load(2, 77)
+    assert info.value.code == 0x0C
+    r30x_scanner.delete(3)
+    assert 3 not in r30x_scanner.index_table(0)
+    r30x_scanner.empty()
+    assert r30x_scanner.template_count() == 0
+    assert r30x_scanner.search(2) is None
+    codes = {r30x_scanner.random_code() for _ in range(3)}
+    assert len(codes) > 1
+
+
+def test_every_model_is_emulated() -> None:
+    assert set(EMULATED_MODELS) == {"as608", "r307", "r503", "generic"}

@@ -23,11 +23,11 @@ from sync_support import (
 )
 
 from bts_desk.domain import EnrollmentDraft, OutboxState
+from bts_desk.service.models import ServerFinger
 from bts_desk.store.db import Database
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
 from bts_desk.store.models import EnrollmentRow, OutboxRow
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.models import ServerFinger
 
 
 def _sync_cmd(desk_dir: Path, url: str, key: Path, cert: Path, *extra: str) -> list[str]:

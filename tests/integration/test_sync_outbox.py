@@ -24,14 +24,15 @@ from sync_support import (
 
 from bts_desk.domain import OutboxState, RecordState
 from bts_desk.errors import SyncError
+from bts_desk.service.borderers import load_records, update_record
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.sessions import utc_now
 from bts_desk.store.enrollments import list_outbox, outbox_counts, retry_refused, save_enrollment
 from bts_desk.store.models import BordererRow, EnrollmentRow
 from bts_desk.sync import wire
+from bts_desk.sync.client import SyncAuthError
 from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import load_records, update_record
-from bts_desk.sync.server.local import LocalService, start_local_service
-from bts_desk.sync.server.sessions import utc_now
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +236,24 @@ def test_expired_token_is_renewed_with_the_card(tmp_path: Path, pki: Pki) -> Non
             assert desk.tokens.any_auth().token() != first  # type: ignore[union-attr]
         finally:
             desk.close()
+
+
+def test_logout_or_a_pulled_card_ends_the_session_on_the_service(desk: Desk, pki: Pki) -> None:
+    """``set_signer(None)`` (logout, card pulled: ``DeskSync.follow_card_session``) ends the
+    officer's session on the service; the old token is refused from then on."""
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    auth = desk.tokens.auth_for(OFFICER_A.officer_id)
+    assert auth is not None
+    token = auth.token()
+    assert auth.districts == ("5301",)
+    desk.client.pull_page(token, 0, 1)
+    desk.tokens.set_signer(None)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            desk.client.pull_page(token, 0, 1)
+        except SyncAuthError as exc:
+            assert exc.code == wire.E_BAD_TOKEN
+            break
+        assert time.monotonic() < deadline, "the session was not ended"
+        time.sleep(0.05)

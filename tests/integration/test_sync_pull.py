@@ -12,13 +12,13 @@ from sync_support import OFFICER_A, Desk, Pki, faulty_proxy, make_desk, make_pki
 
 from bts_desk.domain import RecordState
 from bts_desk.errors import SyncError
+from bts_desk.service.borderers import update_record
+from bts_desk.service.local import LocalService
 from bts_desk.store import sync_state
 from bts_desk.store.enrollments import save_enrollment
 from bts_desk.store.models import BordererRow
 from bts_desk.sync.pull import Puller
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
 
 
 @pytest.fixture(scope="module")

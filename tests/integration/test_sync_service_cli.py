@@ -14,12 +14,12 @@ import requests
 from sqlalchemy import func, select
 
 from bts_desk.drivers.piv_card.pki import make_ca
+from bts_desk.service.cli import main
+from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.local import start_demo_service
+from bts_desk.service.models import ServerBorderer
 from bts_desk.store import demo_data
 from bts_desk.sync import wire
-from bts_desk.sync.server.cli import main
-from bts_desk.sync.server.database import ServiceDatabase
-from bts_desk.sync.server.local import start_demo_service
-from bts_desk.sync.server.models import ServerBorderer
 
 
 def _count(url: str) -> tuple[int, int]:
@@ -52,7 +52,7 @@ def test_the_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [
-        sys.executable, "-m", "bts_desk.sync.server.cli", "--db",
+        sys.executable, "-m", "bts_desk.service.cli", "--db",
         f"sqlite:///{tmp_path / 'svc.db'}", "--ca", str(ca_file), "--port", str(port),
         "--load-demo", "20", "--log-level", "WARNING",
     ]  # fmt: skip

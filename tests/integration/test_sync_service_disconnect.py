@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import socket
 import time
-import uuid
 from urllib.parse import urlsplit
 
-from sync_service_stack import ApiClient, SvcPki, officer_of
+from sync_service_stack import ApiClient, SvcPki, encode_enrollment, officer_of
 
-from bts_desk.sync import wire
+from bts_desk.service import LocalService
 from bts_desk.sync.samples import sample_draft
-from bts_desk.sync.server import LocalService
 
 
 def test_upload_cut_mid_body_is_not_an_internal_error(
@@ -23,8 +21,8 @@ def test_upload_cut_mid_body_is_not_an_internal_error(
     creds = svc_pki.officer_a
     token = api.login(creds)
     draft = sample_draft(borderer_id=1, officer=officer_of(creds))
-    body = json.dumps(wire.encode_enrollment(draft)).encode()
-    key = str(uuid.uuid4())
+    body = json.dumps(encode_enrollment(draft)).encode()
+    key = draft.uuid  # the envelope inside names its enrollment
     host = urlsplit(svc.url)
     head = (
         f"PUT /api/v1/enrollments/{key} HTTP/1.1\r\nHost: {host.netloc}\r\n"

@@ -9,18 +9,28 @@ import base64
 import datetime as dt
 import secrets
 
-from sync_service_stack import ApiClient, FakeClock, SvcPki, draft_body, refusal, sign
+from sync_service_stack import (
+    ApiClient,
+    FakeClock,
+    SvcPki,
+    draft_body,
+    refusal,
+    session_body,
+    sign,
+)
 
 from bts_desk.drivers.piv_card.pki import issue_officer
+from bts_desk.service.local import LocalService
 from bts_desk.sync import wire
-from bts_desk.sync.server.local import LocalService
 
 
-def test_health_and_openapi(api: ApiClient) -> None:
+def test_health_and_the_generated_openapi(api: ApiClient, svc: LocalService) -> None:
     health = api.http.get(api.url + wire.PATH_HEALTH, timeout=10)
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-    spec = api.http.get(api.url + "/openapi.json", timeout=10).json()
+    for hidden in ("/openapi.json", "/docs"):  # off unless the service is started with --docs
+        assert refusal(api.http.get(api.url + hidden, timeout=10)) == (404, "http_404")
+    spec = svc.app.openapi()
     for path in (
         wire.PATH_CHALLENGE,
         wire.PATH_SESSION,
@@ -30,8 +40,24 @@ def test_health_and_openapi(api: ApiClient) -> None:
     ):
         assert path in spec["paths"], path
     put = spec["paths"][wire.PATH_ENROLLMENT]["put"]
-    assert "fingers" in put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert schema == spec["components"]["schemas"]["EnrollmentBody"]  # from the wire model
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["desk_id"]["minLength"] == 1
+    envelope = schema["properties"]["biometrics"]  # the CBEFF envelope, described
+    assert envelope["contentMediaType"] == "application/xml"
+    assert envelope["maxLength"] == wire.MAX_CBEFF_CHARS
+    for term in ("ISO/IEC 19785-3", "19794-4", "19794-5", "owner 257", "type 7", "type 8"):
+        assert term in envelope["description"], term
+    assert "biometrics" in schema["required"] and "fingers" not in schema["properties"]
     assert {"201", "200", "409", "403"} <= set(put["responses"])
+
+
+def test_a_wrong_method_is_405_with_allow(api: ApiClient) -> None:
+    response = api.http.delete(api.url + wire.PATH_HEALTH, timeout=10)
+    assert refusal(response) == (405, "http_405")
+    assert response.headers["Allow"] == "GET"
 
 
 def test_login_gives_a_token_naming_the_officer(api: ApiClient, svc_pki: SvcPki) -> None:
@@ -44,6 +70,7 @@ def test_login_gives_a_token_naming_the_officer(api: ApiClient, svc_pki: SvcPki)
     body = response.json()
     assert body["expires_in"] == wire.TOKEN_TTL_S
     assert body["officer"] == {"officer_id": "GY0001", "name": "李海关", "customs_code": "8609"}
+    assert (body["desk_id"], body["districts"]) == ("desk-7", ["8609"])  # own district only
     assert api.pull(body["token"], limit=1).status_code == 200
 
 
@@ -53,8 +80,7 @@ def test_calls_without_a_valid_token_are_refused(api: ApiClient, svc_pki: SvcPki
     assert refusal(api.put(None, uuid, body)) == (401, wire.E_NO_TOKEN)
     assert refusal(api.pull("not-a-token")) == (401, wire.E_BAD_TOKEN)
     token = api.login(svc_pki.officer_a)
-    payload, mac = token.split(".")
-    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + mac
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")  # one guess of 2**256
     assert refusal(api.pull(forged)) == (401, wire.E_BAD_TOKEN)
     basic = api.http.get(
         api.url + wire.PATH_BORDERERS, headers={"Authorization": f"Basic {token}"}, timeout=10
@@ -116,12 +142,16 @@ def test_expired_certificate_is_refused(api: ApiClient, svc_pki: SvcPki) -> None
 
 def test_malformed_session_requests_are_4xx(api: ApiClient, svc_pki: SvcPki) -> None:
     url = api.url + wire.PATH_SESSION
-    assert refusal(api.http.post(url, data=b"{nope", timeout=10)) == (400, wire.E_BAD_JSON)
+    as_json = {"Content-Type": "application/json"}
+    bad = api.http.post(url, data=b"{nope", headers=as_json, timeout=10)
+    assert refusal(bad) == (400, wire.E_BAD_JSON)
+    # Not declared as JSON: not read as JSON.
+    assert refusal(api.http.post(url, data=b"{}", timeout=10)) == (422, wire.E_BAD_FIELD)
     assert refusal(api.http.post(url, json=[1, 2], timeout=10)) == (422, wire.E_BAD_FIELD)
-    body = wire.encode_session_request(svc_pki.officer_a.der, api.challenge(), b"sig", "d")
+    body = session_body(svc_pki.officer_a.der, api.challenge(), b"sig", "d")
     body["certificate"] = "***"
     assert refusal(api.http.post(url, json=body, timeout=10)) == (422, wire.E_BAD_BASE64)
-    body = wire.encode_session_request(b"not a certificate", api.challenge(), b"sig", "d")
+    body = session_body(b"not a certificate", api.challenge(), b"sig", "d")
     assert refusal(api.http.post(url, json=body, timeout=10)) == (401, wire.E_BAD_CERTIFICATE)
 
 

@@ -24,10 +24,10 @@ from sync_service_stack import (
     refusal,
 )
 
+from bts_desk.service.borderers import update_record
+from bts_desk.service.local import LocalService
+from bts_desk.service.models import ServerEnrollment, ServerFace, ServerFinger
 from bts_desk.sync import wire
-from bts_desk.sync.server.borderers import update_record
-from bts_desk.sync.server.local import LocalService
-from bts_desk.sync.server.models import ServerEnrollment, ServerFace, ServerFinger
 
 
 def count(svc: LocalService, model: Any) -> int:
@@ -42,7 +42,7 @@ def pull_all(
     while True:
         response = api.pull(token, cursor, limit)
         assert response.status_code == 200, response.text
-        page = wire.decode_pull_page(response.json())
+        page = wire.decode(wire.PullPage, response.content)
         assert len(page.items) <= limit
         items += page.items
         cursor = page.next_cursor
@@ -52,7 +52,7 @@ def pull_all(
 
 def test_pull_pages_through_every_record_once(api: ApiClient, svc_pki: SvcPki) -> None:
     token = api.login(svc_pki.officer_a)
-    first = wire.decode_pull_page(api.pull(token, 0, 12).json())
+    first = wire.decode(wire.PullPage, api.pull(token, 0, 12).content)
     assert len(first.items) == 12 and first.has_more
     items, cursor = pull_all(api, token, 0, 12)
     assert sorted(i["id"] for i in items) == list(range(1, SVC_RECORDS + 1))
@@ -61,7 +61,7 @@ def test_pull_pages_through_every_record_once(api: ApiClient, svc_pki: SvcPki) -
     assert cursor == revisions[-1]
     assert set(items[0]) == set(wire.BORDERER_FIELDS)
     assert items[0]["id_number"] == "53262519800101001X"  # the desk masks it, not the wire
-    nothing = wire.decode_pull_page(api.pull(token, cursor).json())
+    nothing = wire.decode(wire.PullPage, api.pull(token, cursor).content)
     assert (nothing.items, nothing.next_cursor, nothing.has_more) == ([], cursor, False)
 
 
@@ -119,8 +119,7 @@ def test_flags_accumulate_over_partial_enrollments(api: ApiClient, svc_pki: SvcP
     assert api.put(token, uuid, body).status_code == 201
     items, cursor = pull_all(api, token, cursor, 1000)
     assert (items[0]["has_face"], items[0]["has_finger"]) == (False, True)
-    uuid, body = draft_body(RECORD_BARE, svc_pki.officer_a)
-    body["fingers"] = []
+    uuid, body = draft_body(RECORD_BARE, svc_pki.officer_a, with_fingers=False)
     assert api.put(token, uuid, body).status_code == 201
     items, _ = pull_all(api, token, cursor, 1000)
     assert (items[0]["has_face"], items[0]["has_finger"]) == (True, True)
@@ -224,13 +223,11 @@ def test_batch_judges_each_item_like_its_put(
         fresh[1],
         fresh[1],  # the same item twice in one batch
         fresh[2],  # a second enrollment of the same record
-        (str(uuidlib.uuid4()), {"borderer_id": 21}),  # malformed
-        ("not-a-uuid", fresh[0][1]),
         draft_body(21, svc_pki.officer_b),  # someone else's
     ]
     response = api.batch(token, items)
     assert response.status_code == 200, response.text
-    results = wire.decode_batch_results(response.json())
+    results = wire.decode(wire.BatchAnswer, response.content).results
     got = [(r.uuid, r.http_status, r.status, r.code) for r in results]
     assert got == [
         (items[0][0], 201, wire.STATUS_STORED, ""),
@@ -240,13 +237,22 @@ def test_batch_judges_each_item_like_its_put(
         (items[4][0], 201, wire.STATUS_STORED, ""),
         (items[4][0], 200, wire.STATUS_ALREADY_STORED, ""),
         (items[6][0], 201, wire.STATUS_STORED, ""),
-        (items[7][0], 422, wire.STATUS_REFUSED, wire.E_BAD_FIELD),
-        ("not-a-uuid", 400, wire.STATUS_REFUSED, wire.E_BAD_UUID),
-        (items[9][0], 403, wire.STATUS_REFUSED, wire.E_OFFICER_MISMATCH),
+        (items[7][0], 403, wire.STATUS_REFUSED, wire.E_OFFICER_MISMATCH),
     ]
     assert all(r.message for r in results if r.status == wire.STATUS_REFUSED)
     assert count(svc, ServerEnrollment) == 4
     assert api.batch(token, items[:2]).json()["results"][0]["status"] == "already_stored"
+
+
+def test_a_batch_with_a_body_that_does_not_fit_the_models_is_refused_whole(
+    api: ApiClient, svc_pki: SvcPki, svc: LocalService
+) -> None:
+    token = api.login(svc_pki.officer_a)
+    good = draft_body(21, svc_pki.officer_a)
+    malformed = (str(uuidlib.uuid4()), {"borderer_id": 21})
+    assert refusal(api.batch(token, [good, malformed])) == (422, wire.E_BAD_FIELD)
+    assert refusal(api.batch(token, [good, ("not-a-uuid", good[1])])) == (400, wire.E_BAD_UUID)
+    assert count(svc, ServerEnrollment) == 0
 
 
 @pytest.mark.parametrize("size", [0, wire.MAX_BATCH_ITEMS + 1])

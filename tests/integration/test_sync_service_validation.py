@@ -8,11 +8,10 @@ import base64
 import copy
 import logging
 import uuid as uuidlib
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
-import cv2
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sync_service_stack import (
@@ -26,33 +25,16 @@ from sync_service_stack import (
     refusal,
 )
 
+from bts_desk.biometrics import cbeff
+from bts_desk.service.local import LocalService
+from bts_desk.service.models import ServerEnrollment
 from bts_desk.sync import wire
-from bts_desk.sync.server.local import LocalService
-from bts_desk.sync.server.models import ServerEnrollment
 
 Body = dict[str, Any]
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    return bytes(cv2.imencode(".png", image)[1].tobytes())
-
-
-def set_finger(key: str, value: Any) -> Callable[[Body], None]:
-    def change(body: Body) -> None:
-        body["fingers"][0][key] = value
-
-    return change
-
-
-def set_face(key: str, value: Any) -> Callable[[Body], None]:
-    def change(body: Body) -> None:
-        body["face"][key] = value
-
-    return change
 
 
 def set_field(key: str, value: Any) -> Callable[[Body], None]:
@@ -69,50 +51,82 @@ def drop(key: str) -> Callable[[Body], None]:
     return change
 
 
-def jpeg_segments(jpeg: bytes) -> list[tuple[int, bytes]]:
-    """(marker, whole segment) from after SOI up to SOS; the rest is returned as marker 0."""
-    out, pos = [], 2
-    while jpeg[pos + 1] != 0xDA:
-        length = int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
-        out.append((jpeg[pos + 1], jpeg[pos : pos + 2 + length]))
-        pos += 2 + length
-    out.append((0, jpeg[pos:]))
-    return out
+NS = {"c": cbeff.NAMESPACE}
 
 
-def without_quant_tables(body: Body) -> None:
-    jpeg = base64.b64decode(body["face"]["jpeg"])
-    kept = b"".join(seg for marker, seg in jpeg_segments(jpeg) if marker != 0xDB)
-    body["face"]["jpeg"] = b64(jpeg[:2] + kept)
+def xml(edit: Callable[[ET.Element], None]) -> Callable[[Body], None]:
+    """Edit the envelope's XML as elements (the BIRs in order: finger 1, its vendor block,
+    finger 2, its vendor block, face)."""
 
-
-def jpeg_zero_width(body: Body) -> None:
-    jpeg = base64.b64decode(body["face"]["jpeg"])
-    segments = [
-        seg[:7] + b"\x00\x00" + seg[9:] if marker == 0xC0 else seg
-        for marker, seg in jpeg_segments(jpeg)
-    ]
-    body["face"]["jpeg"] = b64(jpeg[:2] + b"".join(segments))
-
-
-def truncate(kind: str) -> Callable[[Body], None]:
     def change(body: Body) -> None:
-        holder = body["face"] if kind == "jpeg" else body["fingers"][0]
-        key = "jpeg" if kind == "jpeg" else "image_png"
-        data = base64.b64decode(holder[key])
-        holder[key] = b64(data[: len(data) // 2])
+        root = ET.fromstring(body["biometrics"].encode())
+        edit(root)
+        body["biometrics"] = ET.tostring(
+            root, encoding="unicode", default_namespace=cbeff.NAMESPACE
+        )
 
     return change
 
 
-def png_broken_crc(body: Body) -> None:
-    data = bytearray(base64.b64decode(body["fingers"][0]["image_png"]))
-    data[40] ^= 0xFF  # inside the first IDAT chunk: its CRC no longer matches
-    body["fingers"][0]["image_png"] = b64(bytes(data))
+def blocks(root: ET.Element) -> list[ET.Element]:
+    return root.findall("c:BIR", NS)
 
 
-SIXTEEN_BIT = png_bytes(np.zeros((288, 256), np.uint16))
-HUGE_CLAIM = png_bytes(np.zeros((4000, 8), np.uint8))  # small file, 4000 pixels tall
+def record(index: int, damage: Callable[[bytearray], bytes | bytearray]) -> Callable[[Body], None]:
+    """Damage the record (BDB) of block ``index``."""
+
+    def edit(root: ET.Element) -> None:
+        bdb = blocks(root)[index].find("c:BDB", NS)
+        assert bdb is not None and bdb.text
+        bdb.text = b64(bytes(damage(bytearray(base64.b64decode(bdb.text)))))
+
+    return xml(edit)
+
+
+def text_of(index: int, path: str, value: str) -> Callable[[Body], None]:
+    def edit(root: ET.Element) -> None:
+        node = blocks(root)[index].find(path, NS)
+        assert node is not None
+        node.text = value
+
+    return xml(edit)
+
+
+def patch(at: int, value: bytes) -> Callable[[bytearray], bytearray]:
+    def damage(data: bytearray) -> bytearray:
+        data[at : at + len(value)] = value
+        return data
+
+    return damage
+
+
+def cut(data: bytearray) -> bytes:
+    return bytes(data[: len(data) // 2])
+
+
+def png_crc(data: bytearray) -> bytearray:
+    data[46 + 40] ^= 0xFF  # inside the PNG's first IDAT chunk: its CRC no longer matches
+    return data
+
+
+def face_jpeg_cut(data: bytearray) -> bytes:
+    return bytes(data[: len(data) - 2000])  # record length then disagrees too
+
+
+def same_finger_twice(root: ET.Element) -> None:
+    root.append(copy.deepcopy(blocks(root)[0]))
+
+
+def no_blocks(root: ET.Element) -> None:
+    for block in blocks(root):
+        root.remove(block)
+
+
+def index_of_another(root: ET.Element) -> None:
+    node = root.find("c:BIRInfo/c:Index", NS)
+    assert node is not None
+    node.text = str(uuidlib.uuid4())
+
 
 CASES: dict[str, tuple[Callable[[Body], None], int, str]] = {
     "borderer_id missing": (drop("borderer_id"), 422, wire.E_BAD_FIELD),
@@ -123,67 +137,51 @@ CASES: dict[str, tuple[Callable[[Body], None], int, str]] = {
     "desk_id empty": (set_field("desk_id", " "), 422, wire.E_BAD_FIELD),
     "captured_at naive": (set_field("captured_at", "2026-11-24T10:00:00"), 422, wire.E_BAD_FIELD),
     "captured_at garbage": (set_field("captured_at", "yesterday"), 422, wire.E_BAD_FIELD),
-    "fingers not a list": (set_field("fingers", {"1": 2}), 422, wire.E_BAD_FIELD),
-    "nothing captured": (
-        lambda b: b.update(fingers=[], face=None),
-        422,
-        wire.E_BAD_FINGERS,
-    ),
-    "finger number 3": (set_finger("finger_no", 3), 422, wire.E_BAD_FINGERS),
-    "finger number true": (set_finger("finger_no", True), 422, wire.E_BAD_FINGERS),
-    "same finger twice": (
-        lambda b: b["fingers"][1].update(finger_no=b["fingers"][0]["finger_no"]),
-        422,
-        wire.E_BAD_FINGERS,
-    ),
-    "template 511 bytes": (set_finger("template", b64(bytes(511))), 422, wire.E_BAD_TEMPLATE),
-    "template 513 bytes": (set_finger("template", b64(bytes(513))), 422, wire.E_BAD_TEMPLATE),
-    "template not base64": (set_finger("template", "@@@@" * 171), 422, wire.E_BAD_BASE64),
-    "template with newline": (
-        set_finger("template", b64(bytes(512))[:40] + "\n" + b64(bytes(512))[40:]),
-        422,
-        wire.E_BAD_BASE64,
-    ),
-    "template not text": (set_finger("template", 512), 422, wire.E_BAD_FIELD),
-    "png not an image": (set_finger("image_png", b64(b"hello" * 100)), 422, wire.E_BAD_IMAGE),
-    "png is a jpeg": (
-        lambda b: b["fingers"][0].update(image_png=b["face"]["jpeg"]),
-        422,
-        wire.E_BAD_IMAGE,
-    ),
-    "png truncated": (truncate("png"), 422, wire.E_BAD_IMAGE),
-    "png bad crc": (png_broken_crc, 422, wire.E_BAD_IMAGE),
-    "png 16-bit": (set_finger("image_png", b64(SIXTEEN_BIT)), 422, wire.E_BAD_IMAGE),
-    "png claims 4000 px": (set_finger("image_png", b64(HUGE_CLAIM)), 422, wire.E_BAD_IMAGE),
-    "png over the size limit": (
-        set_finger("image_png", b64(bytes(wire.MAX_PNG_BYTES + 1))),
+    "old payload fields": (set_field("fingers", []), 422, wire.E_BAD_FIELD),
+    "biometrics missing": (drop("biometrics"), 422, wire.E_BAD_FIELD),
+    "biometrics not text": (set_field("biometrics", 12), 422, wire.E_BAD_FIELD),
+    "biometrics not xml": (set_field("biometrics", "hello"), 422, wire.E_BAD_FIELD),
+    "biometrics over the size limit": (
+        set_field("biometrics", "<" + "x" * wire.MAX_CBEFF_CHARS),
         413,
         wire.E_TOO_LARGE,
     ),
-    "press quality 150": (set_finger("press_quality", [150.0]), 422, wire.E_BAD_FIELD),
-    "press quality text": (set_finger("press_quality", ["good"]), 422, wire.E_BAD_FIELD),
-    "press quality NaN": (set_finger("press_quality", "NaN"), 422, wire.E_BAD_FIELD),
-    "too many presses": (set_finger("press_quality", [50.0] * 11), 422, wire.E_BAD_FIELD),
-    "face not an object": (set_field("face", "jpeg"), 422, wire.E_BAD_FIELD),
-    "jpeg not an image": (
-        set_face("jpeg", b64(b"\xff\xd8\xff" + bytes(900))),
+    "envelope not well-formed": (set_field("biometrics", "<BIR"), 422, "cbeff.malformed_xml"),
+    "envelope with entities": (
+        set_field("biometrics", '<!DOCTYPE a [<!ENTITY b "c">]><BIR/>'),
         422,
-        wire.E_BAD_IMAGE,
+        "cbeff.malformed_xml",
     ),
-    "jpeg is a png": (
-        lambda b: b["face"].update(jpeg=b["fingers"][0]["image_png"]),
+    "envelope of another enrollment": (xml(index_of_another), 422, "cbeff.inconsistent"),
+    "nothing captured": (xml(no_blocks), 422, "cbeff.block_count"),
+    "same finger twice": (xml(same_finger_twice), 422, "cbeff.duplicate_position"),
+    "minutiae format": (text_of(0, "c:BDBInfo/c:Format/c:Type", "2"), 422, "cbeff.unknown_format"),
+    "subtype not the record's finger": (
+        text_of(0, "c:BDBInfo/c:Subtype", "Left Thumb"),
         422,
-        wire.E_BAD_IMAGE,
+        "cbeff.inconsistent",
     ),
-    "jpeg truncated": (truncate("jpeg"), 422, wire.E_BAD_IMAGE),
-    "jpeg without quantisation tables": (without_quant_tables, 422, wire.E_BAD_IMAGE),
-    "jpeg zero width": (jpeg_zero_width, 422, wire.E_BAD_IMAGE),
-    "jpeg over the size limit": (
-        set_face("jpeg", b64(bytes(wire.MAX_JPEG_BYTES + 1))),
-        413,
-        wire.E_TOO_LARGE,
+    "quality 101": (text_of(0, "c:BDBInfo/c:Quality/c:Score", "101"), 422, "cbeff.field_invalid"),
+    "record not base64": (text_of(0, "c:BDB", "@@@@"), 422, "cbeff.bad_base64"),
+    "vendor template over 16 KiB": (
+        text_of(1, "c:BDB", b64(bytes(cbeff.MAX_VENDOR_BYTES + 1))),
+        422,
+        "cbeff.oversized",
     ),
-    "face quality text": (set_face("quality", {"sharpness": "high"}), 422, wire.E_BAD_FIELD),
+    "finger record truncated": (record(0, cut), 422, "fir.truncated"),
+    "finger record version 020": (record(0, patch(4, b"020\x00")), 422, "fir.version"),
+    "finger position 11": (record(0, patch(36, b"\x0b")), 422, "fir.field_out_of_range"),
+    "finger record WSQ": (record(0, patch(29, b"\x02")), 422, "fir.compression_unsupported"),
+    "finger image bad crc": (record(0, png_crc), 422, "image.corrupt"),
+    "finger width not the image's": (
+        record(0, patch(41, b"\x00\x10")),
+        422,
+        "image.dimensions_mismatch",
+    ),
+    "finger claims 8191 px": (record(0, patch(43, b"\x1f\xff")), 422, "image.too_large"),
+    "face record truncated": (record(4, face_jpeg_cut), 422, "fac.truncated"),
+    "face record version": (record(4, patch(4, b"011\x00")), 422, "fac.version"),
+    "face image type 7": (record(4, patch(34, b"\x07")), 422, "fac.field_out_of_range"),
     "record missing": (set_field("borderer_id", SVC_RECORDS + 100), 404, wire.E_RECORD_MISSING),
     "record suspended": (
         set_field("borderer_id", RECORD_SUSPENDED),
@@ -200,32 +198,56 @@ CASES: dict[str, tuple[Callable[[Body], None], int, str]] = {
 
 
 @pytest.fixture
-def base(svc_pki: SvcPki) -> Body:
-    return draft_body(10, svc_pki.officer_a)[1]
+def based(svc_pki: SvcPki) -> tuple[str, Body]:
+    return draft_body(10, svc_pki.officer_a)
+
+
+@pytest.fixture
+def base(based: tuple[str, Body]) -> Body:
+    return based[1]
 
 
 def test_each_bad_body_gets_its_status_and_reason(
-    api: ApiClient, svc_pki: SvcPki, svc: LocalService, base: Body, caplog: pytest.LogCaptureFixture
+    api: ApiClient,
+    svc_pki: SvcPki,
+    svc: LocalService,
+    based: tuple[str, Body],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """All cases against one service (one start per database keeps this quick); the service's
     log holds the reasons but no biometric bytes."""
     caplog.set_level(logging.DEBUG)
     token = api.login(svc_pki.officer_a)
+    uuid, base = based
     wrong = []
     for name, (change, status, code) in CASES.items():
         body = copy.deepcopy(base)
         change(body)
-        response = api.put(token, str(uuidlib.uuid4()), body)
+        response = api.put(token, uuid, body)
         got = refusal(response) if response.status_code >= 400 else (response.status_code, "")
         if got != (status, code):
             wrong.append((name, got, (status, code)))
     assert wrong == [], "\n".join(map(str, wrong))
     with svc.app.state.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(ServerEnrollment)).scalar_one() == 0
-    assert api.put(token, str(uuidlib.uuid4()), base).status_code == 201  # the base is fine
-    assert "bad_template" in caplog.text and "fingers[0].template: 511 bytes" in caplog.text
-    for secret in (base["fingers"][0]["template"], base["fingers"][1]["image_png"]):
+    assert api.put(token, uuid, base).status_code == 201  # the base is fine
+    assert "fir.truncated" in caplog.text and "finger record 1" in caplog.text
+    parsed = cbeff.parse(base["biometrics"].encode())
+    for block in parsed.envelope.blocks:
+        secret = b64(block.data)
         assert secret[100:140] not in caplog.text
+
+
+@pytest.mark.parametrize("size", [1, 511, 513, 1536, cbeff.MAX_VENDOR_BYTES])
+def test_templates_of_any_module_size_are_accepted(
+    api: ApiClient, svc_pki: SvcPki, based: tuple[str, Body], size: int
+) -> None:
+    """Scanner models differ in template size and format: the vendor block takes them all."""
+    token = api.login(svc_pki.officer_a)
+    uuid, base = based
+    template = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    text_of(1, "c:BDB", b64(template))(base)
+    assert api.put(token, uuid, base).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -254,9 +276,11 @@ def test_uuid_must_be_in_the_hyphenated_form(
     assert refusal(api.put(token, uuid, base)) == (400, wire.E_BAD_UUID)
 
 
-def test_uuid_case_does_not_make_a_second_copy(api: ApiClient, svc_pki: SvcPki, base: Body) -> None:
+def test_uuid_case_does_not_make_a_second_copy(
+    api: ApiClient, svc_pki: SvcPki, based: tuple[str, Body]
+) -> None:
     token = api.login(svc_pki.officer_a)
-    lower = str(uuidlib.uuid4())
+    lower, base = based
     first = api.put(token, lower.upper(), base)
     assert (first.status_code, first.json()["uuid"]) == (201, lower)
     assert api.put(token, lower, base).status_code == 200

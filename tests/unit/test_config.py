@@ -13,11 +13,12 @@ def test_layers_override_in_order(tmp_path: Path) -> None:
     user = tmp_path / "user.toml"
     machine.write_text('[scanner]\nport = "COM3"\nbaudrate = 115200\n[sync]\nurl = "https://m"\n')
     user.write_text('[scanner]\nport = "COM7"\n')
-    env = {"BTS_DESK_SYNC_URL": "https://env", "BTS_DESK_CAMERA_WIDTH": "1920"}
+    env = {"BTS_DESK_SYNC_INTERVAL_S": "60", "BTS_DESK_CAMERA_WIDTH": "1920"}
     s = load_settings(machine_file=machine, user_file=user, env=env, registry=False)
     assert s.scanner.port == "COM7"  # user beats machine
     assert s.scanner.baudrate == 115200  # machine beats default
-    assert s.sync.url == "https://env"  # env beats all
+    assert s.sync.url == "https://m"
+    assert s.sync.interval_s == 60  # env beats all
     assert s.camera.width == 1920  # env strings are typed
     assert s.camera.height == 720  # default
 
@@ -57,3 +58,26 @@ def test_database_url_defaults_into_data_dir(tmp_path: Path) -> None:
     s = load_settings(machine_file=tmp_path / "n", user_file=tmp_path / "n", env={}, registry=False)
     s = s.replace("paths", data_dir=str(tmp_path / "d"))
     assert s.database_url == f"sqlite:///{tmp_path / 'd' / 'desk.db'}"
+
+
+def test_security_settings_come_only_from_the_machine_layer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    machine = tmp_path / "machine.toml"
+    machine.write_text('[sync]\nurl = "https://sync.gov"\nca_cert = "/etc/bts-desk/sync-ca.pem"\n')
+    user = tmp_path / "user.toml"
+    user.write_text(
+        '[sync]\nurl = "https://rogue"\nca_cert = "/tmp/rogue.pem"\n'
+        '[card]\nca_cert = "/tmp/ca.pem"\ncrl = "/tmp/x.crl"\nreader = "ACS"\n'
+        '[security]\nkey_file = "/tmp/k"\n'
+    )
+    env = {"BTS_DESK_SYNC_URL": "https://env-rogue", "BTS_DESK_CARD_CA_CERT": "/tmp/e.pem"}
+    s = load_settings(machine_file=machine, user_file=user, env=env, registry=False)
+    assert (s.sync.url, s.sync.ca_cert) == ("https://sync.gov", "/etc/bts-desk/sync-ca.pem")
+    assert (s.card.ca_cert, s.card.crl, s.security.key_file) == ("", "", "")
+    assert s.card.reader == "ACS"  # the device panel's per-user settings still apply
+    assert "machine-wide setting" in caplog.text
+    trusted = load_settings(
+        machine_file=machine, user_file=user, env=env, registry=False, trust_user_security=True
+    )
+    assert (trusted.sync.url, trusted.card.ca_cert) == ("https://env-rogue", "/tmp/e.pem")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import stat
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from bts_desk.config import Settings
-from bts_desk.domain import Gender, Officer, OutboxState, RecordState
+from bts_desk.domain import FingerPosition, Gender, Officer, OutboxState, RecordState
 from bts_desk.errors import StoreError
 from bts_desk.store import bundle
 from bts_desk.store.audit import AuditAction, query_audit, record
@@ -119,6 +120,21 @@ def test_bundle_round_trip() -> None:
     assert face == draft.face
     with pytest.raises(StoreError):
         bundle.unpack(b"BTSB1\x00\x00\x00\x05{}xyz")
+
+
+def test_finger_positions_are_kept_and_listed(db: Database, key: DeskKey) -> None:
+    person(db, 2)
+    draft = sample_draft(2, OFFICER)
+    chosen = (FingerPosition.LEFT_THUMB, FingerPosition.UNKNOWN)  # finger 2: none recorded
+    fingers = tuple(
+        dataclasses.replace(f, position=p) for f, p in zip(draft.fingers, chosen, strict=True)
+    )
+    draft = dataclasses.replace(draft, fingers=fingers)
+    assert bundle.unpack(bundle.pack(fingers, None))[0] == fingers
+    save_enrollment(db, draft, key)
+    with db.session() as session:
+        row = session.get(EnrollmentRow, draft.uuid)
+        assert row is not None and row.finger_positions == "6,7"  # 7: finger 2's default
 
 
 def test_save_is_atomic_and_encrypted(db: Database, key: DeskKey, settings: Settings) -> None:

@@ -14,11 +14,9 @@ from hypothesis import strategies as st
 
 from bts_desk.drivers.r30x.protocol import (
     CONFIRMATION_MESSAGES,
-    IMAGE_BYTES,
-    IMAGE_HEIGHT,
-    IMAGE_WIDTH,
     BadChecksumError,
     BadFrameError,
+    BadImageError,
     Cmd,
     FrameError,
     FrameParser,
@@ -106,16 +104,26 @@ def test_every_confirmation_code_has_a_chinese_message() -> None:
     assert CONFIRMATION_MESSAGES[0x02] == "传感器上没有手指"
 
 
-def test_image_packing_high_nibble_first() -> None:
-    pixels = np.zeros((IMAGE_HEIGHT, IMAGE_WIDTH), np.uint8)
+@pytest.mark.parametrize("width,height", [(256, 288), (192, 192)])
+def test_image_packing_high_nibble_first(width: int, height: int) -> None:
+    pixels = np.zeros((height, width), np.uint8)
     pixels[0, 0], pixels[0, 1] = 0xF0, 0x30
     packed = pack_image(pixels)
-    assert len(packed) == IMAGE_BYTES and packed[0] == 0xF3
-    unpacked = unpack_image(packed)
-    assert unpacked[0, 0] == 255 and unpacked[0, 1] == 51
+    assert len(packed) == width * height // 2 and packed[0] == 0xF3
+    unpacked, bits = unpack_image(packed, width, height)
+    assert bits == 4 and unpacked[0, 0] == 255 and unpacked[0, 1] == 51
     rng = np.random.default_rng(1)
-    noisy = rng.integers(0, 256, (IMAGE_HEIGHT, IMAGE_WIDTH), dtype=np.uint8)
-    assert np.array_equal(unpack_image(pack_image(noisy)) >> 4, noisy >> 4)
+    noisy = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    assert np.array_equal(unpack_image(pack_image(noisy), width, height)[0] >> 4, noisy >> 4)
+    eight, bits = unpack_image(pack_image(noisy, 8), width, height)
+    assert bits == 8 and np.array_equal(eight, noisy)
+
+
+@pytest.mark.parametrize("size", [0, 1, 36863, 36865, 18432])
+def test_an_image_of_another_size_is_a_scanner_error(size: int) -> None:
+    with pytest.raises(BadImageError) as info:
+        unpack_image(bytes(size), 256, 288)
+    assert isinstance(info.value, ScannerError)
 
 
 @settings(max_examples=400, deadline=None)

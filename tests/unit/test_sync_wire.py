@@ -1,99 +1,146 @@
-"""The shared sync wire format: round trips, the idempotency hash, strict decoding."""
+"""The shared sync wire models: round trips, the idempotency hash, strict decoding, limits."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict
 
-from bts_desk.domain import FaceCapture, FingerCapture, Officer
+from bts_desk.biometrics import cbeff
+from bts_desk.domain import FingerPosition, Officer
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
+from bts_desk.sync.wire.types import Base64
 
 OFFICER = Officer("GY0001", "李海关", "8609")
 
-fingers = st.lists(
-    st.builds(
-        FingerCapture,
-        finger_no=st.sampled_from([1, 2]),
-        template=st.binary(min_size=wire.TEMPLATE_BYTES, max_size=wire.TEMPLATE_BYTES),
-        image_png=st.binary(max_size=64),
-        press_quality=st.lists(st.floats(0, 100), max_size=3).map(tuple),
-    ),
-    max_size=2,
-    unique_by=lambda f: f.finger_no,
-)
-faces = st.none() | st.builds(
-    FaceCapture,
-    jpeg=st.binary(max_size=64),
-    quality=st.dictionaries(st.text(max_size=8), st.floats(-1e6, 1e6), max_size=3),
-)
-texts = st.text(min_size=1, max_size=20).filter(str.strip)
-enrollments = st.builds(
-    wire.WireEnrollment,
-    borderer_id=st.integers(1, 2**53),
-    officer_id=texts,
-    desk_id=texts,
-    captured_at=st.datetimes(timezones=st.just(dt.UTC)),
-    fingers=fingers.map(tuple),
-    face=faces,
-    scanner_model=st.text(max_size=20),
-    scanner_serial=st.text(max_size=20),
-    camera_name=st.text(max_size=20),
-).filter(lambda e: e.fingers or e.face is not None)
+printable = st.characters(min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=["Cs"])
+texts = st.text(printable, min_size=1).filter(lambda t: t.strip(" ") != "")
+enrollments = st.fixed_dictionaries(
+    dict(
+        borderer_id=st.integers(1, 2**53),
+        officer_id=texts.map(lambda t: t[:32]).filter(lambda t: t.strip(" ") != ""),
+        desk_id=texts.map(lambda t: t[:64]).filter(lambda t: t.strip(" ") != ""),
+        captured_at=st.datetimes(timezones=st.just(dt.UTC)),
+        biometrics=st.text(max_size=200).map(lambda t: "<" + t),
+        scanner_model=st.text(printable, max_size=20),
+    )
+).map(lambda e: wire.EnrollmentBody(**e))
 
 
 @settings(max_examples=150, deadline=None)
-@given(enrollments)
-def test_enrollment_round_trips_through_json(enrollment: wire.WireEnrollment) -> None:
-    text = json.dumps(wire.encode_enrollment(enrollment))
-    decoded = wire.decode_enrollment(json.loads(text))
+@given(st.data())
+def test_enrollment_round_trips_through_json(data: st.DataObject) -> None:
+    enrollment = data.draw(enrollments)
+    text = enrollment.model_dump_json()
+    decoded = wire.decode(wire.EnrollmentBody, text)
     assert decoded == enrollment
-    assert wire.enrollment_body_sha256(decoded) == wire.enrollment_body_sha256(enrollment)
+    assert decoded.body_sha256() == enrollment.body_sha256()
+    again = wire.decode(wire.EnrollmentBody, json.loads(text))  # FastAPI's way: parsed first
+    assert again == enrollment
 
 
 def test_a_draft_encodes_to_what_the_service_decodes() -> None:
     draft = sample_draft(7, OFFICER)
-    decoded = wire.decode_enrollment(json.loads(json.dumps(wire.encode_enrollment(draft))))
-    assert decoded == wire.enrollment_from_draft(draft)
-    assert decoded.officer_id == "GY0001" and decoded.has_face and decoded.has_finger
+    body = wire.EnrollmentBody.from_draft(draft)
+    decoded = wire.decode(wire.EnrollmentBody, body.model_dump_json())
+    assert decoded.officer_id == "GY0001"
+    parsed = cbeff.parse(decoded.biometrics.encode())
+    assert parsed.envelope.index == draft.uuid
+    assert set(parsed.fingers) == {FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX}
+    assert parsed.face is not None
+    templates = {p: b.data for p, b in parsed.vendor.items()}
+    assert templates == {
+        FingerPosition.RIGHT_INDEX: draft.fingers[0].template,
+        FingerPosition.LEFT_INDEX: draft.fingers[1].template,
+    }
+    assert parsed.face.faces[0].image == draft.face.jpeg  # type: ignore[union-attr]
+
+
+def test_the_envelope_of_a_draft_is_deterministic() -> None:
+    """A retried upload must carry the same body (the service's idempotency hash)."""
+    draft = sample_draft(7, OFFICER, seed=3)
+    first = wire.EnrollmentBody.from_draft(draft)
+    assert wire.EnrollmentBody.from_draft(draft).body_sha256() == first.body_sha256()
 
 
 def test_hash_ignores_spelling_but_not_content() -> None:
-    body = wire.encode_enrollment(sample_draft(7, OFFICER, seed=1))
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER, seed=1)).model_dump(mode="json")
     same = json.loads(json.dumps(dict(reversed(list(body.items())))))
-    same["fingers"][0]["press_quality"] = [
-        int(q) if q == int(q) else q for q in same["fingers"][0]["press_quality"]
-    ]
     local = dt.datetime.fromisoformat(body["captured_at"]).astimezone(
         dt.timezone(dt.timedelta(hours=8))
     )
     same["captured_at"] = local.isoformat()  # the same instant in UTC+8
-    digest = wire.enrollment_body_sha256(wire.decode_enrollment(body))
-    assert wire.enrollment_body_sha256(wire.decode_enrollment(same)) == digest
+    digest = wire.decode(wire.EnrollmentBody, body).body_sha256()
+    assert wire.decode(wire.EnrollmentBody, same).body_sha256() == digest
     other = dict(body, camera_name="another camera")
-    assert wire.enrollment_body_sha256(wire.decode_enrollment(other)) != digest
+    assert wire.decode(wire.EnrollmentBody, other).body_sha256() != digest
+    changed = dict(body, biometrics=body["biometrics"].replace("<Score>", "<Score>1", 1))
+    assert wire.decode(wire.EnrollmentBody, changed).body_sha256() != digest
 
 
 @pytest.mark.parametrize(
-    "value",
-    ["QUJD\n", "QUJ", "QU=D", "QUJD====", "QUJD!", " QUJD", 12, None, "QUJDx"],
+    ("value", "code", "status"),
+    [
+        (12, wire.E_BAD_FIELD, 422),
+        (None, wire.E_BAD_FIELD, 422),
+        ("", wire.E_BAD_FIELD, 422),
+        ("not xml", wire.E_BAD_FIELD, 422),
+        ("<" + "x" * wire.MAX_CBEFF_CHARS, wire.E_TOO_LARGE, 413),
+    ],
 )
-def test_base64_is_strict(value: Any) -> None:
+def test_the_envelope_field_is_checked(value: Any, code: str, status: int) -> None:
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER)).model_dump(mode="json")
     with pytest.raises(wire.WireError) as info:
-        wire.b64decode(value, "x")
-    assert info.value.code in (wire.E_BAD_BASE64, wire.E_BAD_FIELD)
-    assert wire.b64decode("QUJD", "x") == b"ABC"
+        wire.decode(wire.EnrollmentBody, dict(body, biometrics=value))
+    assert (info.value.code, info.value.status) == (code, status)
+
+
+def test_the_old_payload_fields_are_refused() -> None:
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER)).model_dump(mode="json")
+    with pytest.raises(wire.WireError) as info:
+        wire.decode(wire.EnrollmentBody, dict(body, fingers=[]))
+    assert info.value.code == wire.E_BAD_FIELD
+
+
+class _Blob(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: Annotated[bytes, Base64(1, wire.MAX_TEMPLATE_BYTES, short_code=wire.E_BAD_TEMPLATE)]
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("QUJD\n", wire.E_BAD_BASE64),
+        ("QUJ", wire.E_BAD_BASE64),
+        ("QU=D", wire.E_BAD_BASE64),
+        ("QUJD====", wire.E_BAD_BASE64),
+        ("QUJD!", wire.E_BAD_BASE64),
+        (" QUJD", wire.E_BAD_BASE64),
+        (12, wire.E_BAD_FIELD),
+        (None, wire.E_BAD_FIELD),
+        ("", wire.E_BAD_TEMPLATE),
+    ],
+)
+def test_base64_is_strict(value: Any, code: str) -> None:
+    with pytest.raises(wire.WireError) as info:
+        wire.decode(_Blob, {"data": value})
+    assert info.value.code == code
+    assert wire.decode(_Blob, {"data": "QUJD"}).data == b"ABC"
 
 
 def test_base64_size_limit_is_exact() -> None:
-    assert wire.b64decode(wire.b64encode(bytes(10)), "x", max_bytes=10) == bytes(10)
+    top = wire.b64encode(bytes(wire.MAX_TEMPLATE_BYTES))
+    assert len(wire.decode(_Blob, {"data": top}).data) == 4096
+    over = wire.b64encode(bytes(wire.MAX_TEMPLATE_BYTES + 1))
     with pytest.raises(wire.WireError) as info:
-        wire.b64decode(wire.b64encode(bytes(11)), "x", max_bytes=10)
+        wire.decode(_Blob, {"data": over})
     assert (info.value.code, info.value.status) == (wire.E_TOO_LARGE, 413)
 
 
@@ -105,13 +152,13 @@ def _record(**changes: Any) -> dict[str, Any]:
         "gender": "M",
         "id_number": "440306198503020128",
         "address": "广东省深圳市",
-        "id_valid_from": dt.date(2019, 12, 13),
-        "id_valid_to": dt.date(2039, 12, 13),
+        "id_valid_from": "2019-12-13",
+        "id_valid_to": "2039-12-13",
         "state": "normal",
         "data_source": "服务应用系统",
-        "valid_to": dt.date(2023, 4, 25),
-        "has_face": 1,
-        "has_finger": 0,
+        "valid_to": "2023-04-25",
+        "has_face": True,
+        "has_finger": False,
         "enabled": True,
         "synced": True,
         "last_op_date": None,
@@ -121,11 +168,15 @@ def _record(**changes: Any) -> dict[str, Any]:
     return record
 
 
-def test_borderer_round_trip() -> None:
-    item = json.loads(json.dumps(wire.encode_borderer(_record())))
-    assert item["has_face"] is True and item["last_op_date"] is None
-    decoded = wire.decode_borderer(item)
-    assert decoded == _record(has_face=True, has_finger=False)
+def _page(*items: dict[str, Any]) -> bytes:
+    return json.dumps({"items": list(items), "next_cursor": 9, "has_more": False}).encode()
+
+
+def test_pulled_records_decode_to_store_ready_dicts() -> None:
+    page = wire.decode(wire.PullPage, _page(_record()))
+    item = page.items[0]
+    assert item["id_valid_from"] == dt.date(2019, 12, 13) and item["last_op_date"] is None
+    assert set(item) == set(wire.BORDERER_FIELDS) and page.next_cursor == 9
 
 
 @pytest.mark.parametrize(
@@ -138,21 +189,23 @@ def test_borderer_round_trip() -> None:
         {"has_face": 1},
         {"valid_to": "2023-02-30"},
         {"name": None},
+        {"surprise": 1},
     ],
 )
-def test_borderer_decoding_refuses_odd_items(change: dict[str, Any]) -> None:
-    item = dict(wire.encode_borderer(_record()), **change)
+def test_pull_decoding_refuses_odd_items(change: dict[str, Any]) -> None:
     with pytest.raises(wire.WireError):
-        wire.decode_borderer(item)
+        wire.decode(wire.PullPage, _page(_record(**change)))
 
 
-def test_pull_page_and_batch_results_shape() -> None:
-    page = {"items": [wire.encode_borderer(_record())], "next_cursor": 9, "has_more": False}
-    assert wire.decode_pull_page(page).next_cursor == 9
-    for bad in ({"items": []}, {"items": {}, "next_cursor": 1, "has_more": False}, []):
+def test_answers_and_errors_shape() -> None:
+    for bad in (b'{"items": []}', b'{"items": {}, "next_cursor": 1, "has_more": false}', b"[]"):
         with pytest.raises(wire.WireError):
-            wire.decode_pull_page(bad)
+            wire.decode(wire.PullPage, bad)
     with pytest.raises(wire.WireError):
-        wire.decode_batch_results({"results": [{"uuid": 1}]})
+        wire.decode(wire.BatchAnswer, b'{"results": [{"uuid": 1}]}')
+    newer = b'{"uuid": "u", "status": "stored", "added_later": 1}'  # answers ignore new fields
+    assert wire.decode(wire.PutAnswer, newer).status == "stored"
     assert wire.decode_error({"detail": "Not Found"}) is None
-    assert wire.decode_error(wire.error_body("x", "原因")) == wire.ErrorDetail("x", "原因")
+    assert wire.decode_error(wire.error_body("x", "原因")) == wire.ErrorDetail(
+        code="x", message="原因"
+    )

@@ -8,22 +8,6 @@
         <translation>人脸识别信息录入</translation>
     </message>
     <message>
-        <source>Fingerprints</source>
-        <translation>指纹</translation>
-    </message>
-    <message>
-        <source>Face</source>
-        <translation>人脸</translation>
-    </message>
-    <message>
-        <source>Save</source>
-        <translation>保存</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
         <source>Finger 1</source>
         <translation>指纹1</translation>
     </message>
@@ -32,28 +16,40 @@
         <translation>指纹2</translation>
     </message>
     <message>
-        <source>Enrol first finger</source>
-        <translation>第一指纹录入</translation>
-    </message>
-    <message>
-        <source>Enrol second finger</source>
-        <translation>第二指纹录入</translation>
-    </message>
-    <message>
-        <source>Stop capture</source>
-        <translation>停止采集</translation>
-    </message>
-    <message>
-        <source>Press the finger three times</source>
-        <translation>请按三次指纹</translation>
-    </message>
-    <message>
         <source>Change to another finger and press three times</source>
         <translation>请换个手指再按三次指纹</translation>
     </message>
     <message>
         <source>%1 (press %2 of %3)</source>
         <translation>%1（第 %2/%3 次）</translation>
+    </message>
+    <message>
+        <source>Fin&amp;gerprints</source>
+        <translation>指纹(&amp;G)</translation>
+    </message>
+    <message>
+        <source>&amp;Face</source>
+        <translation>人脸(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>取消(&amp;C)</translation>
+    </message>
+    <message>
+        <source>S&amp;top capture</source>
+        <translation>停止采集(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Press the %1 three times</source>
+        <translation>请按%1三次</translation>
+    </message>
+    <message>
+        <source>Change to the %1 and press three times</source>
+        <translation>请换%1再按三次</translation>
     </message>
     <message>
         <source>Lift the finger</source>
@@ -76,8 +72,20 @@
         <translation>指纹采集成功</translation>
     </message>
     <message>
-        <source>Redo %1</source>
-        <translation>重新%1</translation>
+        <source>Re-enrol finger &amp;1</source>
+        <translation>重新录入第一指纹(&amp;1)</translation>
+    </message>
+    <message>
+        <source>Enrol finger &amp;1</source>
+        <translation>第一指纹录入(&amp;1)</translation>
+    </message>
+    <message>
+        <source>Re-enrol finger &amp;2</source>
+        <translation>重新录入第二指纹(&amp;2)</translation>
+    </message>
+    <message>
+        <source>Enrol finger &amp;2</source>
+        <translation>第二指纹录入(&amp;2)</translation>
     </message>
     <message>
         <source>Saving…</source>

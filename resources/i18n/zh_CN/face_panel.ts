@@ -68,20 +68,20 @@
         <translation>照片</translation>
     </message>
     <message>
-        <source>Start camera</source>
-        <translation>开始拍照</translation>
+        <source>Start ca&amp;mera</source>
+        <translation>开始拍照(&amp;M)</translation>
     </message>
     <message>
-        <source>Take photo</source>
-        <translation>拍照</translation>
+        <source>Take &amp;photo</source>
+        <translation>拍照(&amp;P)</translation>
     </message>
     <message>
-        <source>Retake</source>
-        <translation>重拍</translation>
+        <source>&amp;Retake</source>
+        <translation>重拍(&amp;R)</translation>
     </message>
     <message>
-        <source>Retry</source>
-        <translation>重试</translation>
+        <source>Retr&amp;y</source>
+        <translation>重试(&amp;Y)</translation>
     </message>
     <message>
         <source>Opening the camera…</source>

@@ -75,6 +75,50 @@
         <source>All</source>
         <translation>全部</translation>
     </message>
+    <message>
+        <source>Unknown finger</source>
+        <translation>未知手指</translation>
+    </message>
+    <message>
+        <source>Right thumb</source>
+        <translation>右手拇指</translation>
+    </message>
+    <message>
+        <source>Right index finger</source>
+        <translation>右手食指</translation>
+    </message>
+    <message>
+        <source>Right middle finger</source>
+        <translation>右手中指</translation>
+    </message>
+    <message>
+        <source>Right ring finger</source>
+        <translation>右手环指</translation>
+    </message>
+    <message>
+        <source>Right little finger</source>
+        <translation>右手小指</translation>
+    </message>
+    <message>
+        <source>Left thumb</source>
+        <translation>左手拇指</translation>
+    </message>
+    <message>
+        <source>Left index finger</source>
+        <translation>左手食指</translation>
+    </message>
+    <message>
+        <source>Left middle finger</source>
+        <translation>左手中指</translation>
+    </message>
+    <message>
+        <source>Left ring finger</source>
+        <translation>左手环指</translation>
+    </message>
+    <message>
+        <source>Left little finger</source>
+        <translation>左手小指</translation>
+    </message>
 </context>
 <context>
     <name>Field</name>

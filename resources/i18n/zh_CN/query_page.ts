@@ -48,6 +48,10 @@
         <translation>查询中…</translation>
     </message>
     <message>
+        <source>Districts held: %1</source>
+        <translation>本机关区：%1</translation>
+    </message>
+    <message>
         <source>%1 records</source>
         <translation>共 %1 条</translation>
     </message>

@@ -31,6 +31,10 @@
         <translation>读卡器已断开，窗口已锁定</translation>
     </message>
     <message>
+        <source>The card&apos;s certificate has been revoked: the window is locked</source>
+        <translation>此卡证书已被吊销：窗口已锁定</translation>
+    </message>
+    <message>
         <source>The card was reset by another program: the window is locked</source>
         <translation>卡已被其他程序重置，窗口已锁定</translation>
     </message>

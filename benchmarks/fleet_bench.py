@@ -1,0 +1,348 @@
+"""The sync service at fleet scale: simulated desks (Locust) against worker processes on
+PostgreSQL, over loopback HTTP.
+
+    .venv/bin/python benchmarks/fleet_bench.py [--desks 1000] [--ladder 500,1000,1500,2000]
+                                               [--seconds 40] [--rate 10] [--records 20000]
+
+Starts a throw-away PostgreSQL cluster (``tests/pg_cluster.py``, durable: fsync and
+synchronous commit on, as in production), loads ``--records`` 正常 records, and runs the
+service as ``bts-sync-server --workers 2`` (then ``--workers 1`` for the baseline). Each run
+is Locust, headless, bounded in users and time (``benchmarks/fleet_locust.py``: one user per
+desk; at ``--rate`` times a busy desk's rate: a status report a minute, an enrollment of
+about 200 KB a minute, a pull every five minutes, a token refresh every 15 minutes), counting
+from ``WARM_UP_S`` after the last desk has logged in (the login storm of the start is not
+steady state; the token refreshes during the run are counted).
+
+- ``at_target``: 2 workers, ``--desks`` desks: desks, requests/s, failures, p50/p95/p99 per
+  route (ms, as Locust measures them: the client's view, response fully read);
+- ``one_worker``: the same with 1 worker, in the same run (the baseline on this machine now);
+- ``max_desks_p99_300``: the largest desk count of ``--ladder`` (2 workers) with p99 ≤ 300 ms
+  over all requests and no failure (the ladder stops at the first count that misses);
+- ``cpu_ms_per_request_service_plus_pg`` and ``desks_per_core_at_full_cpu``: CPU time the
+  service's processes and PostgreSQL's spent per request (from their process trees, over the
+  whole run), and what one fully available core would sustain at this rate — the capacity
+  per core of the production guide, independent of what else the machine runs;
+- ``exactly_once``: every UUID the desks were told "stored" is in the database exactly once,
+  and the database holds no other enrollment;
+- ``loadavg``: the machine's load average before and after (the machine is shared).
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pg_cluster import PgCluster, _start, find_pg_bindir  # noqa: E402
+
+from bts_desk.domain import Officer  # noqa: E402
+from bts_desk.drivers.piv_card.pki import issue_officer, make_ca  # noqa: E402
+from bts_desk.service.borderers import load_records  # noqa: E402
+from bts_desk.service.database import ServiceDatabase  # noqa: E402
+from bts_desk.sync import wire  # noqa: E402
+from bts_desk.sync.samples import sample_draft  # noqa: E402
+
+OFFICERS = 200
+WARM_UP_S = 5  # after the last desk has logged in, before counting starts
+ROUTES = ("report", "pull", "enroll", "challenge", "session")
+
+
+def _record(record_id: int) -> dict[str, Any]:
+    return {
+        "id": record_id, "customs_code": "8609", "name": f"边民{record_id:06d}", "gender": "M",
+        "id_number": "45010319960127726X", "address": "广西凭祥",
+        "id_valid_from": dt.date(2020, 1, 1), "id_valid_to": dt.date(2040, 1, 1),
+        "state": "normal", "data_source": "海关", "valid_to": dt.date(2030, 1, 1),
+        "has_face": False, "has_finger": False, "enabled": True, "synced": True,
+        "last_op_date": None,
+    }  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prepare(work: Path, db_url: str, records: int) -> tuple[Path, int]:
+    """Records, officers' keys, the CA file and the body templates; (CA file, start cursor)."""
+    db = ServiceDatabase(db_url)
+    db.create_schema()
+    for first in range(1, records + 1, 5000):
+        load_records(db, [_record(i) for i in range(first, min(first + 5000, records + 1))])
+    with db.read() as conn:
+        cursor = int(conn.execute(text("SELECT max(revision) FROM borderer")).scalar_one())
+    db.dispose()
+    ca = make_ca()
+    ca_file = work / "ca.pem"
+    ca_file.write_bytes(ca.pem)
+    for n in range(OFFICERS):
+        creds = issue_officer(ca, f"关员{n:03d}", f"GY{n:04d}", "8609")
+        (work / f"officer-{n:03d}.key").write_bytes(
+            creds.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        pem = creds.certificate.public_bytes(serialization.Encoding.PEM)
+        (work / f"officer-{n:03d}.crt").write_bytes(pem)
+    for n in range(4):  # realistic bodies: two finger images + templates, a face JPEG
+        draft = sample_draft(999_999_999, Officer("__OFFICER__", "x", "8609"), desk_id="__DESK__")
+        body = wire.EnrollmentBody.from_draft(draft).model_dump_json()
+        body = body.replace("999999999", '"__BORDERER__"')
+        (work / f"enrollment-{n}.json").write_text(body)
+    return ca_file, cursor
+
+
+class Service:
+    """``python -m bts_desk.service --workers N`` on the cluster (stopped with SIGINT)."""
+
+    def __init__(self, db_url: str, ca_file: Path, workers: int, work: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "PROMETHEUS_MULTIPROC_DIR": str(work / f"prom-{workers}"),
+            "BTS_SYNC_METRICS_ALLOW": "127.0.0.1/32",
+        }
+        args = [sys.executable, "-m", "bts_desk.service", "--db", db_url, "--ca", str(ca_file),
+                "--port", str(self.port), "--workers", str(workers),
+                "--log-level", "warning"]  # fmt: skip
+        self.process = subprocess.Popen(args, env=env)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(self.url + wire.PATH_HEALTH, timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants."""
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def _served(url: str) -> float:
+    """Requests the service has answered so far (its own /metrics, all workers)."""
+    text = requests.get(url + "/metrics", timeout=30).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("bts_sync_requests_total{")
+    )
+
+
+def _locust(
+    service: Service, desks: int, *, seconds: int, env: dict[str, str], out: Path, pg_pid: int
+) -> dict[str, Any]:
+    """One headless Locust run; the statistics per route from its CSV, and the CPU time the
+    service's processes and PostgreSQL's spent per request over the whole run."""
+    url = service.url
+    served_before = _served(url)
+    cpu_before = (_tree_cpu_s(service.process.pid), _tree_cpu_s(pg_pid))
+    prefix = out / f"run-{desks}-{time.monotonic_ns()}"
+    acked = prefix.with_suffix(".acked")
+    spawn_rate = max(50, desks // 10)
+    args = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "fleet_locust.py"),
+            "--headless", "--users", str(desks), "--spawn-rate", str(spawn_rate),
+            "--run-time", f"{seconds + desks // spawn_rate + WARM_UP_S + 10}s", "--host", url,
+            "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
+            "--loglevel", "ERROR"]  # fmt: skip
+    subprocess.run(
+        args,
+        env={**env, "FLEET_ACKED": str(acked), "FLEET_WARM_UP_S": str(WARM_UP_S)},
+        check=False,
+        capture_output=True,
+        timeout=900,
+    )
+    served = max(1.0, _served(url) - served_before)
+    service_cpu = _tree_cpu_s(service.process.pid) - cpu_before[0]
+    pg_cpu = _tree_cpu_s(pg_pid) - cpu_before[1]
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    total = rows["Aggregated"]
+
+    def pct(row: dict[str, str], key: str) -> float:
+        value = row.get(key, "N/A")
+        return float(value) if value not in ("N/A", "") else 0.0
+
+    return {
+        "desks": desks,
+        "rps": round(float(total["Requests/s"]), 1),
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "p50_ms": pct(total, "50%"),
+        "p95_ms": pct(total, "95%"),
+        "p99_ms": pct(total, "99%"),
+        "cpu_ms_per_request": {
+            "service": round(1000 * service_cpu / served, 2),
+            "postgres": round(1000 * pg_cpu / served, 2),
+        },
+        "routes": {
+            name: {
+                "rps": round(float(rows[name]["Requests/s"]), 1),
+                "failures": int(rows[name]["Failure Count"]),
+                "p50_ms": pct(rows[name], "50%"),
+                "p95_ms": pct(rows[name], "95%"),
+                "p99_ms": pct(rows[name], "99%"),
+            }
+            for name in ROUTES
+            if name in rows
+        },
+        "acked": acked.read_text().split() if acked.exists() else [],
+    }
+
+
+def _exactly_once(db_url: str, acked: list[str]) -> dict[str, Any]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        total = int(conn.execute(text("SELECT count(*) FROM enrollment")).scalar_one())
+        found = int(
+            conn.execute(
+                text("SELECT count(*) FROM enrollment WHERE uuid = ANY(:u)"), {"u": acked}
+            ).scalar_one()
+        )
+    engine.dispose()
+    return {
+        "acked": len(acked),
+        "acked_unique": len(set(acked)),
+        "acked_in_db": found,
+        "db_enrollments": total,
+        "ok": found == len(acked) == len(set(acked)) == total,
+    }
+
+
+def _measure(
+    args: argparse.Namespace, db_url: str, ca_file: Path, opts: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """The ladder and the target on 2 workers, then the target on 1 worker."""
+    acked: list[str] = []
+    runs: dict[str, Any] = {}
+    ladder = sorted({*(int(n) for n in args.ladder.split(",") if n), args.desks})
+    for workers in (2, 1):
+        service = Service(db_url, ca_file, workers, opts["out"])
+        try:
+            counts = ladder if workers == 2 else [args.desks]
+            for desks in counts:
+                run = _locust(service, desks, **opts)
+                acked += run.pop("acked")
+                runs[f"{workers}w-{desks}"] = run
+                if run["p99_ms"] > args.p99_ms or run["failures"]:
+                    break  # the ladder ends at the first count that misses
+            if f"{workers}w-{args.desks}" not in runs:  # the target is always measured
+                run = _locust(service, args.desks, **opts)
+                acked += run.pop("acked")
+                runs[f"{workers}w-{args.desks}"] = run
+        finally:
+            service.stop()
+    return runs, acked
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--desks", type=int, default=1000)
+    p.add_argument("--ladder", default="100,250,500,1000,1500,2000")
+    p.add_argument("--seconds", type=int, default=40)
+    p.add_argument("--rate", type=float, default=10.0)
+    p.add_argument("--records", type=int, default=20000)
+    p.add_argument("--p99-ms", type=float, default=300.0)
+    args = p.parse_args(argv)
+    bindir = find_pg_bindir()
+    if bindir is None:
+        print(json.dumps({"bench": "fleet", "skipped": "no PostgreSQL server installed"}))
+        return 0
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
+    cluster: PgCluster = _start(bindir, durable=True)
+    try:
+        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text('CREATE DATABASE "fleet"'))
+        admin.dispose()
+        db_url = cluster.url("fleet")
+        ca_file, cursor = _prepare(work, db_url, args.records)
+        pg_pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        env = {**os.environ, "FLEET_DIR": str(work), "FLEET_RECORDS": str(args.records),
+               "FLEET_CURSOR": str(cursor), "FLEET_RATE": str(args.rate)}  # fmt: skip
+        opts: dict[str, Any] = {"seconds": args.seconds, "env": env, "out": work, "pg_pid": pg_pid}
+        runs, acked = _measure(args, db_url, ca_file, opts)
+        passing = [
+            r["desks"] for k, r in runs.items()
+            if k.startswith("2w-") and r["p99_ms"] <= args.p99_ms and not r["failures"]
+        ]  # fmt: skip
+        per_desk_rps = sum(args.rate / period for period in (60.0, 60.0, 300.0, 450.0))
+        cpu = [r["cpu_ms_per_request"] for k, r in runs.items() if k.startswith("2w-")]
+        cpu_ms = min((c["service"] + c["postgres"] for c in cpu), default=0.0)
+        result = {
+            "bench": "fleet",
+            "db": "postgresql (durable)",
+            "rate_x_busy_desk": args.rate,
+            "seconds": args.seconds,
+            "cores": os.cpu_count(),
+            "at_target": runs.get(f"2w-{args.desks}"),
+            "one_worker": runs.get(f"1w-{args.desks}"),
+            "max_desks_p99_300": max(passing, default=0),
+            "requests_per_desk_s": round(per_desk_rps, 3),
+            "cpu_ms_per_request_service_plus_pg": cpu_ms,
+            "desks_per_core_at_full_cpu": int(1000 / (cpu_ms * per_desk_rps)) if cpu_ms else 0,
+            "ladder": {
+                k: {x: r[x] for x in ("rps", "failures", "p99_ms")} for k, r in runs.items()
+            },
+            "exactly_once": _exactly_once(db_url, acked),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        }
+        print(json.dumps(result, ensure_ascii=False))
+    finally:
+        cluster.run("pg_ctl", "-D", str(cluster.data), "-m", "fast", "-w", "stop", check=False)
+        shutil.rmtree(cluster.base, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Locust file of ``fleet_bench.py``: each Locust user is one desk of the fleet.
+
+Not run by hand: ``fleet_bench.py`` starts ``python -m locust -f benchmarks/fleet_locust.py``
+headless, bounded in users and time, against the service on 127.0.0.1, and passes what the
+desks need in the environment:
+
+- ``FLEET_DIR``: the officers' keys and certificates (``officer-N.key`` / ``.crt``) and the
+  enrollment body templates (``enrollment-N.json``, with ``__BORDERER__``, ``__OFFICER__``
+  and ``__DESK__`` in place of those fields);
+- ``FLEET_RECORDS``: record ids 1..N are 正常 and may be enrolled;
+- ``FLEET_CURSOR``: the pull cursor the desks start from (already synced desks);
+- ``FLEET_RATE``: how many times a busy desk's rate (10: a status report every 6 s, an
+  enrollment every 6 s, a pull every 30 s, a token refresh every 90 s);
+- ``FLEET_ACKED``: file where the UUIDs the service answered "stored" are written at the end.
+
+A desk does what the real one does, over HTTP/1.1 keep-alive: logs in with its officer card
+(challenge, signature, session), then each action when it is due, starting at a random phase.
+Request names in the statistics: challenge, session, report, pull, enroll.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import os
+import random
+import time
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+import gevent
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from locust import FastHttpUser, events, task
+
+FLEET_DIR = Path(os.environ.get("FLEET_DIR", "."))
+RECORDS = int(os.environ.get("FLEET_RECORDS", "1000"))
+START_CURSOR = int(os.environ.get("FLEET_CURSOR", "0"))
+RATE = float(os.environ.get("FLEET_RATE", "10"))
+ACKED_FILE = os.environ.get("FLEET_ACKED", "")
+WARM_UP_S = float(os.environ.get("FLEET_WARM_UP_S", "5"))
+
+BUSY_PERIODS_S = {"report": 60.0, "enroll": 60.0, "pull": 300.0, "refresh": 900.0}
+PERIODS = {name: period / RATE for name, period in BUSY_PERIODS_S.items()}
+
+
+def _load_officers() -> list[tuple[Any, bytes, str]]:
+    officers = []
+    for key_file in sorted(FLEET_DIR.glob("officer-*.key")):
+        key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+        cert = x509.load_pem_x509_certificate(key_file.with_suffix(".crt").read_bytes())
+        officer_id = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value
+        officers.append((key, cert.public_bytes(serialization.Encoding.DER), str(officer_id)))
+    return officers
+
+
+_officers = _load_officers()
+_templates = [p.read_text() for p in sorted(FLEET_DIR.glob("enrollment-*.json"))]
+_desk_numbers = itertools.count(1)
+_acked: list[str] = []
+_logged_in = itertools.count(1)
+
+
+def _reset_later(environment: Any) -> None:
+    """Steady state starts WARM_UP_S after the last desk logged in: count from then on."""
+    gevent.sleep(WARM_UP_S)
+    environment.stats.reset_all()
+
+
+@events.quitting.add_listener
+def _write_acked(**_kw: Any) -> None:
+    if ACKED_FILE:
+        Path(ACKED_FILE).write_text("\n".join(_acked) + ("\n" if _acked else ""))
+
+
+def _report_body(desk_id: str, cursor: int, pending: int) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC).isoformat()
+    ok = {"ok": True, "summary": "已连接", "driver": "", "port": "", "model": "", "last_error": ""}
+    return {
+        "desk_id": desk_id,
+        "district": "8609",
+        "app_version": "0.1.0",
+        "os": "Windows 10 (AMD64)",
+        "sent_at": now,
+        "outbox": {"pending": pending, "refused": 0, "waiting_for_officer": 0,
+                   "oldest_pending_age_s": None, "refusals": []},
+        "devices": [{**ok, "kind": "card_reader"}, {**ok, "kind": "scanner", "model": "R307"},
+                    {**ok, "kind": "camera"}],
+        "last_pull_at": now,
+        "pull_cursor": cursor,
+    }  # fmt: skip
+
+
+class Desk(FastHttpUser):
+    """One desk: login, then reports, enrollments, pulls and token refreshes when due."""
+
+    connection_timeout = 30.0
+    network_timeout = 60.0
+
+    def wait_time(self) -> float:
+        return max(0.0, min(self.due.values()) - time.monotonic())
+
+    def on_start(self) -> None:
+        number = next(_desk_numbers)
+        self.desk_id = f"bench-desk-{number:05d}"
+        self.key, self.der, self.officer_id = _officers[number % len(_officers)]
+        self.cursor = START_CURSOR
+        self.token = ""
+        now = time.monotonic()
+        self.due = {name: now + random.uniform(0, period) for name, period in PERIODS.items()}
+        self.due["refresh"] = now + random.uniform(0.5, 1.0) * PERIODS["refresh"]
+        self.login()
+
+    def login(self) -> None:
+        with self.client.post(
+            "/api/v1/session/challenge", name="challenge", catch_response=True
+        ) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"challenge {answer.status_code}")
+                return
+            challenge = base64.b64decode(answer.json()["challenge"])
+        signature = self.key.sign(challenge, ec.ECDSA(hashes.SHA256()))
+        body = {
+            "certificate": base64.b64encode(self.der).decode(),
+            "challenge": base64.b64encode(challenge).decode(),
+            "signature": base64.b64encode(signature).decode(),
+            "desk_id": self.desk_id,
+        }
+        with self.client.post(
+            "/api/v1/session", json=body, name="session", catch_response=True
+        ) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"session {answer.status_code}: {answer.text[:200]}")
+                return
+            first_login = not self.token
+            self.token = answer.json()["token"]
+        if first_login and next(_logged_in) == self.environment.parsed_options.num_users:
+            gevent.spawn(_reset_later, self.environment)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @task
+    def next_due(self) -> None:
+        name = min(self.due, key=self.due.__getitem__)
+        if self.due[name] > time.monotonic():
+            return
+        self.due[name] += PERIODS[name]
+        getattr(self, f"do_{name}")()
+
+    def do_refresh(self) -> None:
+        self.login()
+
+    def do_report(self) -> None:
+        body = _report_body(self.desk_id, self.cursor, 0)
+        with self.client.post(
+            "/api/v1/desk-reports", json=body, headers=self.auth, name="report",
+            catch_response=True,
+        ) as answer:  # fmt: skip
+            if answer.status_code != 200:
+                answer.failure(f"report {answer.status_code}: {answer.text[:200]}")
+
+    def do_pull(self) -> None:
+        for _page in range(10):  # follow has_more, as the desk's puller does
+            with self.client.get(
+                f"/api/v1/borderers?cursor={self.cursor}&limit=1000", headers=self.auth,
+                name="pull", catch_response=True,
+            ) as answer:  # fmt: skip
+                if answer.status_code != 200:
+                    answer.failure(f"pull {answer.status_code}")
+                    return
+                page = answer.json()
+            self.cursor = int(page["next_cursor"])
+            if not page["has_more"]:
+                return
+
+    def do_enroll(self) -> None:
+        uuid = str(uuidlib.uuid4())
+        body = (
+            random.choice(_templates)
+            .replace('"__BORDERER__"', str(random.randint(1, RECORDS)))
+            .replace("__OFFICER__", self.officer_id)
+            .replace("__DESK__", self.desk_id)
+        )
+        headers = {**self.auth, "Content-Type": "application/json"}
+        with self.client.put(
+            f"/api/v1/enrollments/{uuid}", data=body.encode(), headers=headers, name="enroll",
+            catch_response=True,
+        ) as answer:  # fmt: skip
+            if answer.status_code == 201:
+                _acked.append(uuid)
+            else:
+                answer.failure(f"enroll {answer.status_code}: {answer.text[:200]}")

@@ -1,0 +1,1 @@
+"""IT's fleet console (server-rendered pages, administrators, ``bts-sync-server admin``)."""

@@ -1,0 +1,346 @@
+"""Storing uploaded enrollments: validation, idempotency by UUID + body hash, record flags.
+
+``EnrollmentService.put_many`` judges a list of uploads exactly as each
+``PUT /api/v1/enrollments/{uuid}`` would answer it (``put`` is the one-item case; the batch
+endpoint passes its whole list). Order of the checks for each item:
+
+1. (done by FastAPI before this module is reached) the UUID and the body fit the wire
+   models (``wire.EnrollmentBody``);
+2. its ``officer_id`` is the token's officer — 403;
+3. a known UUID is answered from what is stored: same body hash → 200 already stored,
+   another hash → 409 (before the record checks, so a retry stays "already stored" even if
+   the record was suspended meanwhile);
+4. the CBEFF envelope parses, every record in it with strict bounds (``bts_desk.biometrics``:
+   format identifiers, lengths, dimensions, positions, counts; each image decodes) and it is
+   this enrollment's (its index is the UUID) — 422 with the record's own code;
+5. in the write transaction: the record exists (404), belongs to a district the session
+   may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
+   enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
+   their revisions bumped, so the next pull brings the change to every desk.
+
+Steps 1–4 run outside the transaction (CPU only, the write lock is not held meanwhile). All
+items of one call share one transaction — one commit, one fsync, which is what makes batch
+uploads fast — with a savepoint per item so that a refused item leaves the others alone.
+Records are locked in ascending id order and the revision counter last (see ``models``), so
+concurrent writers cannot deadlock. Two uploads of the same UUID at once: the second insert
+hits the primary key (PostgreSQL blocks it until the first commits; SQLite's BEGIN IMMEDIATE
+serialises them) and is then answered as in step 3. Blocking: call from a worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bts_desk.biometrics import cbeff
+from bts_desk.biometrics.errors import RecordError, RecordErrorCode
+from bts_desk.domain import RecordState
+from bts_desk.service.database import ServiceDatabase, take_revisions
+from bts_desk.service.errors import ApiError
+from bts_desk.service.metrics import count_uploads
+from bts_desk.service.models import (
+    ServerBorderer,
+    ServerEnrollment,
+    ServerEnvelope,
+    ServerFace,
+    ServerFinger,
+)
+from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.sync import wire
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PutResult:
+    http_status: int  # 201 stored, 200 already stored
+    status: str
+
+
+Outcome = PutResult | ApiError
+
+STORED = PutResult(201, wire.STATUS_STORED)
+ALREADY_STORED = PutResult(200, wire.STATUS_ALREADY_STORED)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    uuid: str
+    digest: str
+    enrollment: wire.EnrollmentBody
+    envelope: bytes = b""
+    parsed: cbeff.ParsedEnvelope | None = None
+
+    @property
+    def has_finger(self) -> bool:
+        return bool(self.parsed and self.parsed.fingers)
+
+    @property
+    def has_face(self) -> bool:
+        return bool(self.parsed and self.parsed.face)
+
+
+def _judge_known(uuid: str, digest: str, stored: str | None) -> PutResult | None:
+    if stored is None:
+        return None
+    if stored != digest:
+        raise ApiError(
+            409,
+            wire.E_CONFLICT,
+            "该补录编号已有不同内容的数据，不能覆盖",
+            f"enrollment {uuid} exists with another body",
+        )
+    return ALREADY_STORED
+
+
+def _stored_digest(conn: Connection, uuid: str) -> str | None:
+    return conn.execute(
+        select(ServerEnrollment.body_sha256).where(ServerEnrollment.uuid == uuid)
+    ).scalar_one_or_none()
+
+
+class EnrollmentService:
+    def __init__(self, db: ServiceDatabase, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def put(self, uuid: str, body: wire.EnrollmentBody, officer: TokenClaims) -> PutResult:
+        """Judge and store one upload; ApiError (4xx) for a refusal."""
+        outcome = self.put_many([(uuid, body)], officer)[0]
+        if isinstance(outcome, ApiError):
+            raise outcome
+        return outcome
+
+    def put_many(
+        self, items: Sequence[tuple[str, wire.EnrollmentBody]], officer: TokenClaims
+    ) -> list[Outcome]:
+        """One outcome per item, in order: a PutResult or the ApiError refusing it."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+        decoded: list[_Prepared] = []
+        for index, (uuid, body) in enumerate(items):
+            try:
+                decoded.append(_decode(index, uuid, body, officer))
+            except ApiError as exc:
+                outcomes[index] = exc
+        stored = self._stored_digests([p.uuid for p in decoded])
+        prepared: list[_Prepared] = []
+        for item in decoded:
+            try:
+                known = _judge_known(item.uuid, item.digest, stored.get(item.uuid))
+                if known is None:
+                    prepared.append(_parse_envelope(item))
+                else:
+                    outcomes[item.index] = known
+            except ApiError as exc:
+                outcomes[item.index] = exc
+        if prepared:
+            prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
+            with self._db.write() as conn:
+                _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
+        final = [o for o in outcomes if o is not None]
+        assert len(final) == len(items)
+        count_uploads(final)
+        return final
+
+    def _stored_digests(self, uuids: list[str]) -> dict[str, str]:
+        if not uuids:
+            return {}
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(ServerEnrollment.uuid, ServerEnrollment.body_sha256).where(
+                    ServerEnrollment.uuid.in_(set(uuids))
+                )
+            )
+            return {row.uuid: row.body_sha256 for row in rows}
+
+
+def _decode(
+    index: int, uuid: str, enrollment: wire.EnrollmentBody, officer: TokenClaims
+) -> _Prepared:
+    """Step 2: the officer; ApiError otherwise."""
+    if enrollment.officer_id != officer.officer_id:
+        raise ApiError(
+            403,
+            wire.E_OFFICER_MISMATCH,
+            "不能以其他关员的名义上传补录数据",
+            f"token of {officer.officer_id} uploads {uuid} for {enrollment.officer_id}",
+        )
+    return _Prepared(index, uuid.lower(), enrollment.body_sha256(), enrollment)
+
+
+def _parse_envelope(item: _Prepared) -> _Prepared:
+    """Step 4: the envelope and every record in it; ApiError(422, the record's code)."""
+    data = item.enrollment.biometrics.encode("utf-8")
+    try:
+        parsed = cbeff.parse(data)
+        if parsed.envelope.index != item.uuid:
+            raise RecordError(
+                RecordErrorCode.CBEFF_INCONSISTENT,
+                f"envelope index {parsed.envelope.index} in the upload of {item.uuid}",
+            )
+    except RecordError as exc:
+        raise ApiError(422, exc.code.value, exc.user_message, exc.detail) from exc
+    return dataclasses.replace(item, envelope=data, parsed=parsed)
+
+
+class _Writer:
+    """One write transaction storing prepared uploads (see the module docstring)."""
+
+    def __init__(self, conn: Connection, now: dt.datetime, officer: TokenClaims) -> None:
+        self._conn = conn
+        self._now = now
+        self._officer = officer
+        self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
+
+    def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
+        for item in prepared:
+            savepoint = self._conn.begin_nested()
+            try:
+                flags = self._store(item)
+            except ApiError as exc:
+                savepoint.rollback()
+                outcomes[item.index] = exc
+                continue
+            except IntegrityError:
+                savepoint.rollback()
+                stored = _stored_digest(self._conn, item.uuid)
+                if stored is None:  # not a duplicate UUID: a real integrity problem
+                    raise
+                try:
+                    outcomes[item.index] = _judge_known(item.uuid, item.digest, stored)
+                except ApiError as exc:
+                    outcomes[item.index] = exc
+                continue
+            savepoint.commit()
+            self._flags[item.enrollment.borderer_id] = flags
+            outcomes[item.index] = STORED
+            log.info("stored enrollment %s of record %s", item.uuid, item.enrollment.borderer_id)
+        self._bump_records()
+
+    def _store(self, item: _Prepared) -> tuple[bool, bool]:
+        enrollment = item.enrollment
+        record = self._conn.execute(
+            select(
+                ServerBorderer.state,
+                ServerBorderer.synced,
+                ServerBorderer.customs_code,
+                ServerBorderer.has_face,
+                ServerBorderer.has_finger,
+            )
+            .where(ServerBorderer.id == enrollment.borderer_id)
+            .with_for_update()
+        ).first()
+        if record is None:
+            raise ApiError(
+                404,
+                wire.E_RECORD_MISSING,
+                "边民备案记录不存在",
+                f"record {enrollment.borderer_id} not found",
+            )
+        if record.customs_code not in self._officer.districts:
+            raise ApiError(
+                403,
+                wire.E_DISTRICT_FORBIDDEN,
+                "该记录不属于本关员可办理的关区",
+                f"record {enrollment.borderer_id} of district {record.customs_code}, "
+                f"token grants {sorted(self._officer.districts)}",
+            )
+        if record.state != RecordState.NORMAL or not record.synced:
+            raise ApiError(
+                422,
+                wire.E_RECORD_NOT_NORMAL,
+                "只有状态为正常且已同步海关的记录才能补录",
+                f"record {enrollment.borderer_id} is {record.state}, synced={record.synced}",
+            )
+        self._insert(item)
+        face, finger = self._flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
+        return face or item.has_face, finger or item.has_finger
+
+    def _insert(self, item: _Prepared) -> None:
+        e, uuid, parsed = item.enrollment, item.uuid, item.parsed
+        assert parsed is not None
+        self._conn.execute(
+            insert(ServerEnrollment).values(
+                uuid=uuid,
+                body_sha256=item.digest,
+                borderer_id=e.borderer_id,
+                officer_id=self._officer.officer_id,
+                officer_name=self._officer.name,
+                desk_id=self._officer.desk_id,  # the session's desk, not the body's
+                captured_at=e.captured_at,
+                received_at=self._now,
+                scanner_model=e.scanner_model,
+                scanner_serial=e.scanner_serial,
+                camera_name=e.camera_name,
+                has_face=item.has_face,
+                has_finger=item.has_finger,
+                finger_positions=",".join(str(int(p)) for p in parsed.fingers),
+            )
+        )
+        self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=item.envelope))
+        if parsed.fingers:
+            self._conn.execute(insert(ServerFinger), _finger_rows(uuid, parsed))
+        if parsed.face is not None:
+            face = parsed.face.faces[0]
+            self._conn.execute(
+                insert(ServerFace).values(
+                    enrollment_uuid=uuid,
+                    image_type=int(face.image_type),
+                    width=face.width,
+                    height=face.height,
+                )
+            )
+
+    def _bump_records(self) -> None:
+        """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""
+        if not self._flags:
+            return
+        last = take_revisions(self._conn, len(self._flags))
+        first = last - len(self._flags) + 1
+        today = _local_date(self._now)
+        for offset, (record_id, (face, finger)) in enumerate(sorted(self._flags.items())):
+            self._conn.execute(
+                update(ServerBorderer)
+                .where(ServerBorderer.id == record_id)
+                .values(
+                    has_face=face, has_finger=finger, last_op_date=today, revision=first + offset
+                )
+            )
+
+
+def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, object]]:
+    quality = {
+        b.position: b.quality.score
+        for b in parsed.envelope.blocks
+        if b.kind is cbeff.BlockKind.FINGER_IMAGE and b.quality is not None
+    }
+    rows: list[dict[str, object]] = []
+    for position, record in parsed.fingers.items():
+        view = record.views[0]
+        vendor = parsed.vendor.get(position)
+        product = vendor.product if vendor is not None else None
+        rows.append(
+            {
+                "enrollment_uuid": uuid,
+                "position": int(position),
+                "width": view.width,
+                "height": view.height,
+                "resolution_ppi": record.resolution,
+                "quality": quality.get(position),
+                "module_family": product.organization if product else "",
+                "template_format": product.type if product else "",
+            }
+        )
+    return rows
+
+
+def _local_date(now: dt.datetime) -> dt.date:
+    """最近操作日期 is a calendar date at the border: China Standard Time (UTC+8)."""
+    return now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()

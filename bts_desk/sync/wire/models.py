@@ -1,0 +1,267 @@
+"""Every request and response body of the sync API as a Pydantic model.
+
+The service declares these on its routes (FastAPI validates requests with them and builds
+``/openapi.json`` from them); the desk encodes its requests and decodes the answers with
+the same classes. Request bodies refuse unknown fields; answers ignore them. Pure Python,
+any thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import with_config as pydantic_config
+from typing_extensions import TypedDict
+
+from bts_desk.domain import EnrollmentDraft, Gender, RecordState
+from bts_desk.sync.wire import limits
+from bts_desk.sync.wire.biometrics import Envelope
+from bts_desk.sync.wire.types import (
+    LENIENT,
+    STRICT,
+    Base64,
+    Count,
+    RecordId,
+    Text,
+    UtcTime,
+    Uuid,
+)
+
+T = limits.TEXT_LIMITS
+
+# --- enrollments ------------------------------------------------------------------------------
+
+
+class EnrollmentBody(BaseModel):
+    """``PUT /api/v1/enrollments/{uuid}``: one 补录 (the UUID is in the URL, not here); its
+    captures are the records of one CBEFF envelope (``biometrics``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    borderer_id: RecordId
+    officer_id: Annotated[str, Text(T["officer_id"], required=True)]
+    desk_id: Annotated[str, Text(T["desk_id"], required=True)] = Field(
+        description="informational: the service records the desk of the session"
+    )
+    captured_at: UtcTime
+    biometrics: Envelope
+    scanner_model: Annotated[str, Text(T["scanner_model"])] = ""
+    scanner_serial: Annotated[str, Text(T["scanner_serial"])] = ""
+    camera_name: Annotated[str, Text(T["camera_name"])] = ""
+
+    @classmethod
+    def from_draft(cls, draft: EnrollmentDraft) -> Self:
+        """The body of a draft, its envelope built here (the desk's upload path). Raises
+        ``RecordError`` if a capture cannot be recorded."""
+        from bts_desk.biometrics.enrollment import envelope_of
+
+        return cls(
+            borderer_id=draft.borderer_id,
+            officer_id=draft.officer.officer_id,
+            desk_id=draft.desk_id,
+            captured_at=draft.captured_at.astimezone(dt.UTC),
+            biometrics=envelope_of(draft).decode("utf-8"),
+            scanner_model=draft.scanner_model,
+            scanner_serial=draft.scanner_serial,
+            camera_name=draft.camera_name,
+        )
+
+    def body_sha256(self) -> str:
+        """The idempotency fingerprint: same content → same hash on desk and service, whatever
+        the key order, spacing or float spelling of the JSON that carried it. The canonical
+        JSON of the body with each bytes field replaced by its own SHA-256."""
+        return hashlib.sha256(canonical_json(_hashable(self.model_dump()))).hexdigest()
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dict):
+        return {k: _hashable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hashable(v) for v in value]
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class BatchItem(BaseModel):
+    model_config = STRICT
+
+    uuid: Uuid
+    enrollment: EnrollmentBody
+
+
+class BatchBody(BaseModel):
+    """``POST /api/v1/enrollments:batch``: several uploads in one request."""
+
+    model_config = STRICT
+
+    items: list[BatchItem] = Field(max_length=limits.MAX_BATCH_ITEMS)
+
+
+class PutAnswer(BaseModel):
+    model_config = LENIENT
+
+    uuid: StrictStr
+    status: Literal["stored", "already_stored"]
+
+
+class BatchResult(BaseModel):
+    """One item of the batch answer: as its own PUT would have answered."""
+
+    model_config = LENIENT
+
+    uuid: StrictStr
+    http_status: Annotated[StrictInt, Field(ge=100, le=599)]
+    status: Literal["stored", "already_stored", "refused"]
+    code: StrictStr = ""
+    message: StrictStr = ""
+
+
+class BatchAnswer(BaseModel):
+    model_config = LENIENT
+
+    results: list[BatchResult]
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+class HealthAnswer(BaseModel):
+    model_config = LENIENT
+
+    status: Literal["ok"]
+    version: StrictStr
+
+
+class ChallengeAnswer(BaseModel):
+    model_config = LENIENT
+
+    challenge: Annotated[bytes, Base64(limits.CHALLENGE_BYTES, limits.CHALLENGE_BYTES)]
+    expires_in: Count
+
+
+class SessionBody(BaseModel):
+    """``POST /api/v1/session``: the card's certificate and its signature of a challenge."""
+
+    model_config = STRICT
+
+    certificate: Annotated[bytes, Base64(1, limits.MAX_CERTIFICATE_BYTES)] = Field(
+        description="DER X.509 of the officer card (PIV 9A)"
+    )
+    challenge: Annotated[bytes, Base64(limits.CHALLENGE_BYTES, limits.CHALLENGE_BYTES)]
+    signature: Annotated[bytes, Base64(1, limits.MAX_SIGNATURE_BYTES)] = Field(
+        description="the card's signature over the challenge (ECDSA/RSA, SHA-256)"
+    )
+    desk_id: Annotated[str, Text(T["desk_id"], required=True)]
+
+
+class OfficerAnswer(BaseModel):
+    model_config = LENIENT
+
+    officer_id: StrictStr
+    name: StrictStr
+    customs_code: StrictStr
+
+
+class SessionAnswer(BaseModel):
+    """An opaque session id (revocable: ``DELETE /api/v1/session``), bound to the officer,
+    the desk named at login and the districts (关区) the officer may serve."""
+
+    model_config = LENIENT
+
+    token: StrictStr
+    expires_in: Count
+    officer: OfficerAnswer
+    desk_id: StrictStr = ""
+    districts: list[StrictStr] = Field(default_factory=list)
+
+
+# --- borderer records (pull) -----------------------------------------------------------------
+
+# Every column of bts_desk.store.models.BordererRow, in its order.
+BORDERER_FIELDS = (
+    "id",
+    "customs_code",
+    "name",
+    "gender",
+    "id_number",
+    "address",
+    "id_valid_from",
+    "id_valid_to",
+    "state",
+    "data_source",
+    "valid_to",
+    "has_face",
+    "has_finger",
+    "enabled",
+    "synced",
+    "last_op_date",
+    "revision",
+)
+GenderCode = Literal["M", "F"]
+StateCode = Literal["normal", "suspended", "cancelled"]
+assert set(GenderCode.__args__) == {g.value for g in Gender}  # type: ignore[attr-defined]
+assert set(StateCode.__args__) == {s.value for s in RecordState}  # type: ignore[attr-defined]
+
+
+@pydantic_config(STRICT)
+class BordererItem(TypedDict):
+    """One 边民备案记录 as pulled: a TypedDict, so a decoded page is ready for the desk's bulk
+    insert without a model object per record (a desk pulls up to millions)."""
+
+    id: RecordId
+    customs_code: Annotated[StrictStr, Field(max_length=8)]
+    name: Annotated[StrictStr, Field(max_length=64)]
+    gender: GenderCode
+    id_number: Annotated[StrictStr, Field(max_length=18)]
+    address: Annotated[StrictStr, Field(max_length=200)]
+    id_valid_from: dt.date
+    id_valid_to: dt.date
+    state: StateCode
+    data_source: Annotated[StrictStr, Field(max_length=32)]
+    valid_to: dt.date
+    has_face: StrictBool
+    has_finger: StrictBool
+    enabled: StrictBool
+    synced: StrictBool
+    last_op_date: dt.date | None
+    revision: Annotated[StrictInt, Field(ge=1, le=limits.MAX_CURSOR)]
+
+
+class PullPage(BaseModel):
+    """``GET /api/v1/borderers``: records with a revision above the cursor, in order."""
+
+    model_config = LENIENT
+
+    items: list[BordererItem]
+    next_cursor: Annotated[StrictInt, Field(ge=0, le=limits.MAX_CURSOR)]
+    has_more: StrictBool
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    model_config = LENIENT
+
+    code: StrictStr
+    message: StrictStr = Field(description="Chinese, safe to show to the officer")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: ``{"detail": {"code", "message"}}``."""
+
+    model_config = LENIENT
+
+    detail: ErrorDetail
