@@ -5,10 +5,11 @@ first demo start), the desk key and the demo's emulators are prepared on a worke
 afterwards by ``ui.shell.DeskShell``, and heavy modules (cv2, requests, alembic, smartcard) are
 imported only when a part needs them.
 
-    bts-desk [--demo] [--config FILE] [--tour DIR]     the desk (optionally the offscreen tour)
+    bts-desk [--demo] [--config FILE] [--tour DIR] [--card-profile piv|pkcs11]   the desk
     bts-desk --self-test                                Qt, translations, drivers, a temp store
     bts-desk --version
     bts-desk demo-data --rows N [--db URL | --demo]     fill a store with generated records
+    bts-desk audit verify [--config FILE] [--demo]      check the audit log's hash chain
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tour", metavar="DIR", type=Path, help="offscreen walk-through to DIR")
     parser.add_argument("--self-test", action="store_true", help="check the installation")
     parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument(
+        "--card-profile", choices=("piv", "pkcs11"), help="officer card profile (card.profile)"
+    )
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -50,12 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["demo-data"]:
         return demo_data_command(argv[1:])
+    if argv[:1] == ["audit"]:
+        return audit_command(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(user_file=args.config)
     except DeskError as exc:
         print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
         return 2
+    if args.card_profile:
+        settings = settings.replace("card", profile=args.card_profile)
     if args.demo:
         from bts_desk import demo
 
@@ -154,3 +162,37 @@ def demo_data_command(argv: list[str]) -> int:
         return 1
     print(f"{added} records written to {db.url}")
     return 0
+
+
+def audit_command(argv: list[str]) -> int:
+    """``bts-desk audit verify``: walk the audit log's keyed hash chain in the desk's store.
+    Exit 0 when intact, 1 when a row was deleted, edited or cut off (it says which), 2 when
+    the store cannot be opened."""
+    parser = argparse.ArgumentParser(prog="bts-desk audit")
+    parser.add_argument("action", choices=["verify"])
+    parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument("--demo", action="store_true", help="the store of bts-desk --demo")
+    args = parser.parse_args(argv)
+    from bts_desk.store.audit import verify
+    from bts_desk.store.desk_store import open_desk_store
+
+    try:
+        settings = load_settings(user_file=args.config)
+        if args.demo:
+            from bts_desk import demo
+
+            settings = demo.demo_settings(settings)
+        db, _key = open_desk_store(settings)
+        try:
+            verdict = verify(db)
+        finally:
+            db.dispose()
+    except DeskError as exc:
+        print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
+        return 2
+    if verdict.ok:
+        print(f"操作日志完整：{verdict.rows} 条记录（其中 {verdict.unchained} 条早于哈希链）")
+        return 0
+    where = f"第 {verdict.bad_row} 条" if verdict.bad_row is not None else "末尾"
+    print(f"操作日志被篡改：{where}记录处断链（audit row {verdict.bad_row}: {verdict.problem}）")
+    return 1

@@ -112,6 +112,8 @@ class CardSettings:
     crl: str = ""  # CRL file (DER or PEM) of that CA, machine-wide; empty: only the service's
     require_client_auth: bool = True  # officer certificates must carry EKU clientAuth
     clock_skew_s: int = 300  # tolerated desk clock error when checking validity dates
+    pkcs11_module: str = ""  # profile "pkcs11": the vendor's PKCS#11 module (.so / .dll)
+    pkcs11_token: str = ""  # profile "pkcs11": token label or serial; empty: first officer token
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ CAMERA_DRIVERS: dict[str, tuple[str, str]] = {
 CARD_PROFILES: dict[str, tuple[str, str]] = {
     # NIST SP 800-73-4 PIV: the reference officer card profile.
     "piv": ("bts_desk.card.piv", "PivProfile"),
+    # Any card or USB key through its vendor's PKCS#11 module ([card] pkcs11_module).
+    "pkcs11": ("bts_desk.card.pkcs11", "Pkcs11TokenSource"),
 }
 
 

@@ -40,6 +40,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # The key of the audit hash chain (``store.audit``), set by ``open_desk_store``; every
+        # session carries it in ``session.info`` so audit rows written in a caller's
+        # transaction are keyed too.
+        self.audit_key: bytes | None = None
 
     @property
     def url(self) -> str:
@@ -53,6 +57,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session committed on success, rolled back on any error (one unit of work)."""
         session = self._sessions()
+        session.info["audit_key"] = self.audit_key
         try:
             yield session
             session.commit()

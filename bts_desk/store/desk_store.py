@@ -64,6 +64,7 @@ def open_desk_store(settings: Settings, *, migrate: bool = True) -> tuple[Databa
         key = load_key(key_path) if key_path.exists() else create_key(key_path)
         db = open_database(url, migrate=migrate)
         check_fingerprint(db, key, key_path)
+        db.audit_key = audit_key(key)
         return db, key
     secure_dir(path.parent)
     exists = path.exists() and path.stat().st_size > 0
@@ -80,7 +81,13 @@ def open_desk_store(settings: Settings, *, migrate: bool = True) -> tuple[Databa
         raise
     secure_files(path)
     check_fingerprint(db, key, key_path)
+    db.audit_key = audit_key(key)
     return db, key
+
+
+def audit_key(key: DeskKey) -> bytes:
+    """The audit chain's HMAC key: from the desk key, useless for anything else."""
+    return key.derive("bts-desk audit chain v1")
 
 
 def _desk_key(path: Path, key_path: Path, db_exists: bool) -> DeskKey:

@@ -162,6 +162,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     borderer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hash chain (0005)
 
 
 class SyncStateRow(Base):

@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from bts_desk.sync.client import SyncAuthError, SyncClient, SyncOfflineError
 from bts_desk.sync.pull import Puller
 
 log = logging.getLogger(__name__)
+CRL_INTERVAL_S = 3600.0  # how often the service's CRL is fetched
 
 T = TypeVar("T")
 
@@ -123,6 +125,8 @@ class SyncWorker:
         self._lock = threading.Lock()  # one pass at a time (thread and run_once callers)
         self._status = SyncStatus()
         self._recovered = False
+        self.crl_sink: Callable[[bytes], object] | None = None  # the card's revocation store
+        self._crl_fetched = -CRL_INTERVAL_S
 
     # --- control (any thread) ---------------------------------------------------------------
 
@@ -234,6 +238,7 @@ class SyncWorker:
             self._upload_all(result, force, counts.pending)
             if self._puller is not None and not self._stopping.is_set():
                 self._pull(result)
+            self._refresh_crl()
         except DeskError as exc:
             log.warning("sync pass stopped: %s", exc.detail)
             message, result.ok = exc.user_message, False
@@ -418,6 +423,18 @@ class SyncWorker:
         result.postponed += len(uuids)
 
     # --- pull -----------------------------------------------------------------------------------
+
+    def _refresh_crl(self) -> None:
+        """Hand the service's CRL to the card's revocation store, at most hourly. A refused or
+        missing CRL is logged: the store keeps the one it holds."""
+        now = time.monotonic()
+        if self.crl_sink is None or now - self._crl_fetched < CRL_INTERVAL_S:
+            return
+        try:
+            self.crl_sink(self._client.fetch_crl())
+            self._crl_fetched = now
+        except DeskError as exc:  # SyncError (none published, offline) or CrlError
+            log.warning("CRL from the sync service not taken: %s", exc.detail)
 
     def _pull(self, result: PassResult) -> None:
         auth = self._tokens.any_auth()

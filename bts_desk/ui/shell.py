@@ -147,7 +147,9 @@ class DeskShell:
         self.scanner.start()
         self.camera = CameraMonitor(parts.settings.camera)
         self.camera.restart()
-        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        session = self.bridge.session
+        token = session.token_info if session.source.name == "pkcs11" else None
+        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile, token)
         self.device_sources = [reader.status, self.scanner.status, self.camera.status]
         device_panel.register(
             self.window,
@@ -182,6 +184,8 @@ class DeskShell:
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
             sync.reporter.watch_devices(*self.device_sources)
+            if bridge.session.revocation is not None:  # the service's CRL, fetched hourly
+                sync.worker.crl_sink = bridge.session.revocation.update_from_der
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------
