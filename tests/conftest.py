@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_NO_GLIB", "1")  # as the app does: GLib's default context is libfprint's
 
 from collections.abc import Iterator
 from pathlib import Path

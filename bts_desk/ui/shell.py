@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bts_desk.store.db import Database
     from bts_desk.sync.desk import DeskSync
     from bts_desk.ui.card_session import CardSessionBridge
+    from bts_desk.ui.login_dialog import LoginDialog
     from bts_desk.ui.query_page import QueryPage
     from bts_desk.ui.session_lock import SessionLock
 
@@ -287,6 +288,15 @@ class DeskShell:
             self.sync.saved()
 
     # --- login and shutdown ---------------------------------------------------------------------
+
+    def attach_login(self, login: LoginDialog, ok: bool) -> None:
+        """The login screen shown at start-up gets the card session (or closes when the
+        desk could not start: the error is shown instead)."""
+        if ok and self.bridge is not None:
+            login.attach(self.bridge)
+            return
+        login.reject()
+        self.show_start_error()
 
     def ask_for_login(self) -> None:
         """The login dialog over the locked window (people; the tour logs in by itself)."""
