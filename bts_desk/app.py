@@ -27,7 +27,7 @@ from bts_desk.errors import DeskError
 from bts_desk.logs import setup_logging
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QDialog
 
 log = logging.getLogger(__name__)
 
@@ -80,35 +80,70 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_gui(settings: Settings, args: argparse.Namespace) -> int:
-    """Show the window at once, then open the store on a worker and add the query tab."""
+    """The login screen first (the PIN can be typed at once), then the main window behind it,
+    then the store on a worker and the parts wired to it (``ui.shell``). What is not needed
+    before the PIN is typed comes after the login screen is usable."""
     from PySide6.QtCore import QTimer
 
-    from bts_desk.ui.main_window import MainWindow
-
     app = _make_application(settings)
-    window = MainWindow()
-    window.show()
-    if args.exit_when_shown:  # startup_bench.py: time to the first window shown
-        app.processEvents()
+    login = None
+    if not args.tour:  # the tour logs in by itself
+        from PySide6.QtCore import Qt
+
+        from bts_desk.ui.login_dialog import LoginDialog
+
+        login = LoginDialog(None)  # top-level: the main window is built after it
+        login.setWindowModality(Qt.WindowModality.ApplicationModal)
+        login.finished.connect(login.deleteLater)
+        login.show()
+        login.activateWindow()
+        login.pin_edit.setFocus()
+    if args.exit_when_shown and login is not None:  # startup_bench.py: the usable login
+        usable = _login_usable(app, login)
         heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
-        print(SHOWN_MARKER, ",".join(heavy) or "-", flush=True)
-        return 0
+        print(SHOWN_MARKER, "login-usable" if usable else "login-NOT-usable",
+              ",".join(heavy) or "-", flush=True)  # fmt: skip
+        return 0 if usable else 1
+    from bts_desk.ui.main_window import MainWindow
     from bts_desk.ui.shell import DeskShell
 
+    window = MainWindow()
+    window.show()
+    if login is not None:  # stays in front of the window that opened behind it
+        login.raise_()
+        login.activateWindow()
     shell = DeskShell(app, window, settings, demo=args.demo, user_config=args.config)
     if args.tour:
         from bts_desk.ui.tour import run_tour_when_ready
 
         run_tour_when_ready(shell, args.tour)
-    else:
-        shell.ready_callbacks.append(
-            lambda ok: shell.ask_for_login() if ok else shell.show_start_error()
-        )
+    elif login is not None:  # the desk could not start: attach_login shows why
+        shell.ready_callbacks.append(lambda ok: shell.attach_login(login, ok))
     QTimer.singleShot(0, shell.start)
     try:
         return app.exec()
     finally:
         shell.close()
+
+
+def _login_usable(app: QApplication, login: QDialog | None) -> bool:
+    """The login screen is shown, its PIN field has the focus and takes a typed digit (sent
+    as a key press, then cleared). What startup_bench.py waits for."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QLineEdit
+
+    app.processEvents()
+    field = getattr(login, "pin_edit", None)
+    if login is None or not login.isVisible() or not isinstance(field, QLineEdit):
+        return False
+    if app.focusWidget() is not field:
+        return False
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        app.sendEvent(field, QKeyEvent(kind, Qt.Key.Key_1, Qt.KeyboardModifier.NoModifier, "1"))
+    typed = field.text() == "1"
+    field.clear()
+    return typed
 
 
 def _make_application(settings: Settings) -> QApplication:

@@ -15,10 +15,8 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from bts_desk.card.pcsc import CardLink
+from bts_desk.card.pin import PIN_MAX_LENGTH, PIN_MIN_LENGTH
 from bts_desk.errors import CardError
-
-PIN_MIN_LENGTH = 6
-PIN_MAX_LENGTH = 8
 
 
 class WrongPinError(CardError):
