@@ -98,8 +98,9 @@ class BordererRow(Base):
         Index("ix_borderer_synced_state", "synced", "state", "id"),
         Index("ix_borderer_synced_data_source", "synced", "data_source", "id"),
         Index("ix_borderer_synced_valid_to", "synced", "valid_to", "id"),
-        # 身份证号: the full-number search and its (masked) column's sort, any 同步状态.
-        Index("ix_borderer_id_number", "id_number"),
+        # 身份证号: the full-number search and its (masked) column's sort (trailing `id`
+        # implicit: the number is unique in practice, and SQLite appends the rowid).
+        Index("ix_borderer_synced_id_number", "synced", "id_number"),
         Index("ix_borderer_revision", "revision"),
     )
 

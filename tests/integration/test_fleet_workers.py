@@ -48,7 +48,7 @@ def two_workers(pg_url: str, svc_pki: SvcPki, tmp_path: Path) -> Iterator[tuple[
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a shared, busy machine
         while True:
             try:
                 if requests.get(url + wire.PATH_HEALTH, timeout=2).status_code == 200:
