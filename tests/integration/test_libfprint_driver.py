@@ -136,4 +136,3 @@ def test_cancel_while_waiting_for_a_finger(
     assert events[-1].kind is EventKind.CANCELLED
     capture, _ = _enroll(worker, fprint_virtual_image, 1, [6])  # the device is usable again
     assert capture.template
-
