@@ -97,8 +97,10 @@ class ScannerSettings:
 class CameraSettings:
     driver: str = "opencv"
     source: str = "0"  # device index, or a video file / image sequence / URL
-    width: int = 640
-    height: int = 480
+    width: int = 1280  # asked of a webcam: the token portrait needs >= 90 px between the eyes
+    height: int = 720
+    fourcc: str = "MJPG"  # asked of a webcam (USB 2 webcams give 720p at 30 fps only in MJPG)
+    backend: str = "auto"  # webcam API: auto (Windows: dshow then msmf), dshow, msmf, v4l2, any
     loop: bool = False  # file / image-sequence sources start again at the end (demo)
 
 
