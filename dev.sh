@@ -25,6 +25,9 @@ SYSTEM_PACKAGES=(
   wine64                                              # installs the MSI for real (Wine's msiexec)
   xvfb xauth                                          # starts the installed .deb on a real X display
   chromium chromium-driver                            # the fleet console in a real browser (Selenium)
+  opensc opensc-pkcs11 softhsm2                       # PKCS#11 card profile: OpenSC over vpcd, SoftHSM2 tokens
+  libfprint-2-2 gir1.2-fprint-2.0                     # USB fingerprint readers (drivers/libfprint)
+  libgirepository1.0-dev libcairo2-dev pkg-config gobject-introspection  # PyGObject builds
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

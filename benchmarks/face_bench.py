@@ -1,7 +1,9 @@
 """Face capture benchmark: camera worker + face gate on a 640×480 MJPG source.
 
-Prints one JSON line. Two runs over the demo camera video (a face moving in and out of the
-guide frame, so the gate does all of its work on most frames):
+Prints one JSON line. Runs over the demo camera stand-in (``camera_standin``): a person in
+front of a light backdrop in a cluttered room (a real photograph fills the rest of the frame),
+moving in and out of the guide frame, so the gate does all of its work on most frames (the
+small-face search runs over the whole cluttered frame, a quarter of it per frame):
 
 - *live*: the source paced at 30 fps like a webcam, consumed by a 33 Hz poller like the face
   panel: ``fps`` is the rate of gated frames delivered, ``cpu_cores_used`` the process CPU time
@@ -9,7 +11,8 @@ guide frame, so the gate does all of its work on most frames):
 - *flat out*: the source unpaced: ``max_fps`` is what one core sustains, and
   ``ms_per_frame_p50`` / ``ms_per_frame_p95`` are decode + gate per frame on the capture thread
   (wall time: on a busy machine they include time the thread waited for a core; then
-  ``cpu_ms_per_frame`` is the fairer figure).
+  ``cpu_ms_per_frame`` is the fairer figure);
+- the same flat-out run at 1280×720, the size the desk asks of a webcam (``*_720p``).
 
     python benchmarks/face_bench.py [--seconds 8]
 """
@@ -69,12 +72,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        source = str(make_demo_video(Path(tmp) / "bench.avi", fps=30.0))
+        source = str(make_demo_video(Path(tmp) / "bench.avi", fps=30.0, size=(640, 480)))
         live = run(source, args.seconds, realtime=True)
         flat = run(source, args.seconds, realtime=False)
+        source_hd = str(make_demo_video(Path(tmp) / "bench720.avi", fps=30.0))
+        flat_hd = run(source_hd, args.seconds, realtime=False)
     result = {
         "bench": "face_capture_gate",
-        "source": "640x480 MJPG, 30 fps",
+        "source": "640x480 MJPG, 30 fps, cluttered room + backdrop",
         "fps": round(live["fps"], 1),
         "ms_per_frame_p50": round(flat["p50"], 2),
         "ms_per_frame_p95": round(flat["p95"], 2),
@@ -83,9 +88,13 @@ def main() -> None:
         "max_fps_cpu_cores_used": round(flat["cores"], 2),
         "cpu_ms_per_frame": round(flat["cpu_ms"], 2),  # CPU time, so other load does not count
         "gate_pass_share": round(live["faces_ok"], 2),
+        "max_fps_720p": round(flat_hd["fps"], 1),
+        "cpu_ms_per_frame_720p": round(flat_hd["cpu_ms"], 2),
+        "gate_pass_share_720p": round(flat_hd["faces_ok"], 2),
         "cpu_count": os.cpu_count(),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
         "opencv": cv2.__version__,
-        "target": "fps >= 25 with cpu_cores_used <= 1",
+        "target": "fps >= 25 with cpu_cores_used <= 1 (1000 / cpu_ms_per_frame >= 25)",
         "python": sys.version.split()[0],
     }
     print(json.dumps(result))

@@ -112,7 +112,8 @@ def _prepare(work: Path, db_url: str, records: int) -> tuple[Path, int]:
     for n in range(4):  # realistic bodies: two finger images + templates, a face JPEG
         draft = sample_draft(999_999_999, Officer("__OFFICER__", "x", "8609"), desk_id="__DESK__")
         body = wire.EnrollmentBody.from_draft(draft).model_dump_json()
-        body = body.replace("999999999", '"__BORDERER__"')
+        # The CBEFF envelope's index is the upload's UUID: a fresh one per upload.
+        body = body.replace("999999999", '"__BORDERER__"').replace(draft.uuid, "__UUID__")
         (work / f"enrollment-{n}.json").write_text(body)
     return ca_file, cursor
 

@@ -5,8 +5,8 @@ headless, bounded in users and time, against the service on 127.0.0.1, and passe
 desks need in the environment:
 
 - ``FLEET_DIR``: the officers' keys and certificates (``officer-N.key`` / ``.crt``) and the
-  enrollment body templates (``enrollment-N.json``, with ``__BORDERER__``, ``__OFFICER__``
-  and ``__DESK__`` in place of those fields);
+  enrollment body templates (``enrollment-N.json``, with ``__BORDERER__``, ``__OFFICER__``,
+  ``__DESK__`` and ``__UUID__`` (the CBEFF envelope's index) in place of those values);
 - ``FLEET_RECORDS``: record ids 1..N are 正常 and may be enrolled;
 - ``FLEET_CURSOR``: the pull cursor the desks start from (already synced desks);
 - ``FLEET_RATE``: how many times a busy desk's rate (10: a status report every 6 s, an
@@ -108,6 +108,10 @@ class Desk(FastHttpUser):
         number = next(_desk_numbers)
         self.desk_id = f"bench-desk-{number:05d}"
         self.key, self.der, self.officer_id = _officers[number % len(_officers)]
+        # Each desk has its own address, as behind the production TLS proxy (which sets
+        # X-Forwarded-For; uvicorn trusts it from 127.0.0.1): per-address limits apply per desk.
+        self.address = f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+        self.forwarded = {"X-Forwarded-For": self.address}
         self.cursor = START_CURSOR
         self.token = ""
         now = time.monotonic()
@@ -117,8 +121,9 @@ class Desk(FastHttpUser):
 
     def login(self) -> None:
         with self.client.post(
-            "/api/v1/session/challenge", name="challenge", catch_response=True
-        ) as answer:
+            "/api/v1/session/challenge", headers=self.forwarded, name="challenge",
+            catch_response=True,
+        ) as answer:  # fmt: skip
             if answer.status_code != 200:
                 answer.failure(f"challenge {answer.status_code}")
                 return
@@ -131,8 +136,9 @@ class Desk(FastHttpUser):
             "desk_id": self.desk_id,
         }
         with self.client.post(
-            "/api/v1/session", json=body, name="session", catch_response=True
-        ) as answer:
+            "/api/v1/session", json=body, headers=self.forwarded, name="session",
+            catch_response=True,
+        ) as answer:  # fmt: skip
             if answer.status_code != 200:
                 answer.failure(f"session {answer.status_code}: {answer.text[:200]}")
                 return
@@ -143,7 +149,7 @@ class Desk(FastHttpUser):
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.token}", **self.forwarded}
 
     @task
     def next_due(self) -> None:
@@ -186,6 +192,7 @@ class Desk(FastHttpUser):
             .replace('"__BORDERER__"', str(random.randint(1, RECORDS)))
             .replace("__OFFICER__", self.officer_id)
             .replace("__DESK__", self.desk_id)
+            .replace("__UUID__", uuid)
         )
         headers = {**self.auth, "Content-Type": "application/json"}
         with self.client.put(

@@ -10,6 +10,9 @@ size) and the store's size, copies the store without its
 borderer indexes for the naive baseline (every filter and sort a table scan), and measures
 the RSS of a separate process holding the table model and view open on all rows scrolled to
 the middle.
+The main figures are measured on the desk's store as it is since issue 11 (the same rows
+encrypted with SQLCipher under a fresh desk key); ``plain_*`` are the same cases on the plain
+SQLite layout of before, in the same run, and ``cipher_ratio_*`` the cost of the encryption.
 The "eager" figures load every match as the naive (non-lazy) model would. Prints one JSON
 line. Targets (2 cores): first page p50 <= 50 ms, p95 <= 150 ms, count p50
 <= 200 ms, RSS <= 300 MB.
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from bts_desk.domain import BioFlag, BordererFilter, EnableState, Gender, SortOrder, SyncState
 from bts_desk.store import borderers
+from bts_desk.store.crypto import DeskKey, create_key, load_key
 from bts_desk.store.db import Database, open_database
 from bts_desk.store.demo_data import MANUAL_ROWS, ProgressBar, populate
 
@@ -175,7 +179,39 @@ def naive_copy(db: Database, path: Path, naive: Path) -> Database:
     return open_database(f"sqlite:///{naive}", migrate=False)
 
 
-def rss_probe(path: Path) -> dict[str, float]:
+def encrypted_copy(db: Database, path: Path, cipher: Path, key_file: Path) -> Database:
+    """The desk's layout since issue 11: the same store encrypted with SQLCipher (what
+    ``open_desk_store`` does to a plain store), under a fresh desk key in ``key_file``."""
+    from bts_desk.store.desk_store import encrypt_in_place
+
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    for old in (cipher, Path(f"{cipher}-wal"), Path(f"{cipher}-shm"), key_file):
+        old.unlink(missing_ok=True)
+    shutil.copyfile(path, cipher)
+    key = create_key(key_file)
+    encrypt_in_place(cipher, key)
+    return open_database(f"sqlite:///{cipher}", key=key, migrate=False)
+
+
+def cipher_cost(
+    cipher: tuple[list[float], list[float]], plain: tuple[list[float], list[float]]
+) -> dict[str, float]:
+    """The encrypted store's figures over the plain store's (same rows, same run)."""
+    (pages, counts), (plain_pages, plain_counts) = cipher, plain
+    return {
+        "plain_first_page_ms_p50": pct(plain_pages, 0.5),
+        "plain_first_page_ms_p95": pct(plain_pages, 0.95),
+        "plain_count_ms_p50": pct(plain_counts, 0.5),
+        "cipher_ratio_first_page_p50": round(pct(pages, 0.5) / max(pct(plain_pages, 0.5), 0.01), 2),
+        "cipher_ratio_first_page_p95": round(
+            pct(pages, 0.95) / max(pct(plain_pages, 0.95), 0.01), 2
+        ),
+        "cipher_ratio_count_p50": round(pct(counts, 0.5) / max(pct(plain_counts, 0.5), 0.01), 2),
+    }
+
+
+def rss_probe(path: Path, key_file: Path | None = None) -> dict[str, float]:
     """In a fresh process: model + view on all rows, scrolled to the middle; its RSS."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop
@@ -184,7 +220,8 @@ def rss_probe(path: Path) -> dict[str, float]:
     from bts_desk.ui.borderer_model import BordererTableModel
 
     app = QApplication([])
-    db = open_database(f"sqlite:///{path}", migrate=False)
+    key: DeskKey | None = load_key(key_file) if key_file else None
+    db = open_database(f"sqlite:///{path}", key=key, migrate=False)
     model = BordererTableModel(db)
     view = QTableView()
     view.setModel(model)
@@ -224,22 +261,26 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="reuse the store of an earlier run")
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--key-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_probe:
-        print(json.dumps(rss_probe(args.rss_probe)))
+        print(json.dumps(rss_probe(args.rss_probe, args.key_file)))
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     path, naive_path = OUT / "query-bench.db", OUT / "query-bench-naive.db"
-    db, build_s = build(path, args.rows, args.reuse)
+    plain, build_s = build(path, args.rows, args.reuse)  # the layout before issue 11
+    sizes = store_figures(plain, path)  # dbstat: not compiled into SQLCipher
+    key_file, cipher_path = OUT / "query-bench.key", OUT / "query-bench-cipher.db"
+    db = encrypted_copy(plain, path, cipher_path, key_file)  # the desk's store now
     pages, counts, per_case = measure(db, args.repeat, CASES)
-    sizes = store_figures(db, path)
+    plain_pages, plain_counts, _ = measure(plain, args.repeat, CASES)
     base = [ms for i, ms in enumerate(pages) if i // args.repeat < len(BASE_CASES)]
     eager_cases = [c for c in CASES if c[0] in ("default", "name-prefix", "customs+bio")]
     eager = [timed(lambda c=c: load_all(db, c), 1)[0] for c in eager_cases]
-    naive = naive_copy(db, path, naive_path)
+    naive = naive_copy(plain, path, naive_path)
     naive_pages, naive_counts, naive_case = measure(naive, max(3, args.repeat // 2), BASE_CASES)
     probe = subprocess.run(
-        [sys.executable, __file__, "--rss-probe", str(path)],
+        [sys.executable, __file__, "--rss-probe", str(cipher_path), "--key-file", str(key_file)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     memory = json.loads(probe.stdout.strip().splitlines()[-1])
@@ -253,6 +294,8 @@ def main() -> int:
         "first_page_cases": len(CASES),
         "slowest_case_p50": max(per_case.items(), key=lambda kv: kv[1]),
         **sizes,
+        "cipher_store_mb": round(cipher_path.stat().st_size / (1024 * 1024), 1),
+        **cipher_cost((pages, counts), (plain_pages, plain_counts)),
         **memory,
         "naive_first_page_ms_p50": pct(naive_pages, 0.5),
         "naive_first_page_ms_p95": pct(naive_pages, 0.95),
@@ -267,6 +310,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
     }
     db.dispose()
+    plain.dispose()
     naive.dispose()
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -1,11 +1,12 @@
-"""Start-up: process start to the first window shown, against a bare PySide6 window.
+"""Start-up: process start to the usable login screen, against a bare PySide6 window.
 
     .venv/bin/python benchmarks/startup_bench.py [--runs 9]
 
 Alternates runs of ``bts-desk --exit-when-shown --demo`` (settings, logging, QApplication,
-translators, style, the main window shown; it prints a marker and the heavy modules already
-imported) and of a bare ``QApplication`` + ``QMainWindow().show()`` script, each timed from
-``Popen`` to the marker line. Platform directories point into a temporary directory; without a
+translators, style, the main window and the login screen shown, its PIN field focused and
+taking a typed digit — what an officer waits for; it prints a marker and the heavy modules
+already imported) and of a bare ``QApplication`` + ``QMainWindow().show()`` script, each timed
+from ``Popen`` to the marker line. Platform directories point into a temporary directory; without a
 display Qt runs offscreen. Prints one JSON line; target: ratio <= 1.5.
 """
 
@@ -41,7 +42,7 @@ def time_to_marker(command: list[str], env: dict[str, str]) -> tuple[float, str]
     line = proc.stdout.readline()
     elapsed = (time.perf_counter() - start) * 1000
     proc.wait(timeout=60)
-    if "window shown" not in line:
+    if "window shown" not in line or "NOT-usable" in line:
         raise RuntimeError(f"{command}: no marker, got {line!r}")
     return elapsed, line.strip()
 
@@ -70,7 +71,7 @@ def main() -> int:
     desk_ms, bare_ms = statistics.median(desk), statistics.median(bare)
     print(json.dumps({
         "runs": args.runs,
-        "desk_first_window_ms_p50": round(desk_ms, 1),
+        "desk_usable_login_ms_p50": round(desk_ms, 1),
         "bare_pyside6_window_ms_p50": round(bare_ms, 1),
         "ratio": round(desk_ms / bare_ms, 2),
         "desk_ms_min": round(min(desk), 1),

@@ -11,7 +11,12 @@ CA; the desk runs here with its real store, key, client, token and worker.
   then drained by one worker pass (target ≥ 200/s). ``save_per_s`` is how fast the desk saved
   them (one atomic, encrypted transaction each).
 
+Both measured twice in one run, over HTTPS (the service's own TLS, a test CA the desk
+verifies) and over plain HTTP on loopback, from copies of one prepared service database:
+``tls`` and ``plain`` hold each run's figures, ``tls_cost`` the ratios (TLS / plain seconds).
+
     python benchmarks/sync_bench.py [--records 1000000] [--uploads 10000] [--no-batch]
+        [--only tls|plain]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,12 +34,17 @@ from pathlib import Path
 
 import requests
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
 
 from bts_desk.domain import Officer
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca
+from bts_desk.drivers.piv_card.tls import TlsFiles, issue_server
 from bts_desk.service.borderers import load_records
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.demo import load_demo
+from bts_desk.service.grants import grant
+from bts_desk.service.models import ServerBorderer
+from bts_desk.service.tokens import utc_now
 from bts_desk.store.crypto import load_or_create_key
 from bts_desk.store.db import open_database
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
@@ -75,23 +86,35 @@ def _normal_record(record_id: int) -> dict[str, object]:
 
 
 def _prepare_service(url: str, records: int, uploads: int) -> None:
-    """``uploads`` records that can be enrolled (正常, 已同步海关), then demo records."""
+    """``uploads`` records that can be enrolled (正常, 已同步海关), then demo records; the
+    bench officer is granted every district (the demo data spreads over several)."""
     db = ServiceDatabase(url)
     db.create_schema()
     load_records(db, (_normal_record(i) for i in range(1, uploads + 1)))
     if records > uploads:
         load_demo(db, records - uploads)
+    with db.read() as conn:
+        districts = conn.execute(select(ServerBorderer.customs_code).distinct()).scalars().all()
+    for district in districts:
+        grant(db, OFFICER.officer_id, district, by="bench", now=utc_now())
     db.dispose()
 
 
-def _start_service(url: str, ca_file: Path, port: int) -> subprocess.Popen[bytes]:
+def _start_service(
+    url: str, ca_file: Path, port: int, tls: TlsFiles | None, work: Path
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "bts_desk.service.cli", "--db", url, "--ca", str(ca_file)]
-    cmd += ["--port", str(port), "--log-level", "WARNING"]
+    cmd += ["--port", str(port), "--log-level", "WARNING", "--key-file", str(work / "svc.key")]
+    if tls is not None:
+        cmd += ["--certfile", str(tls.certfile), "--keyfile", str(tls.keyfile)]
     proc = subprocess.Popen(cmd)
+    scheme = "https" if tls else "http"
+    verify: str | bool = str(tls.ca_pem) if tls else True
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+            health = f"{scheme}://127.0.0.1:{port}/api/v1/health"
+            if requests.get(health, timeout=1, verify=verify).ok:
                 return proc
         except requests.RequestException:
             time.sleep(0.2)
@@ -106,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--no-batch", action="store_true")
     parser.add_argument("--parallel", type=int, default=2, help="batch requests in flight")
+    parser.add_argument("--only", choices=["tls", "plain"], help="one of the two runs")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
         work = Path(tmp)
@@ -113,18 +137,33 @@ def main(argv: list[str] | None = None) -> int:
         cred = issue_officer(ca, OFFICER.name, OFFICER.officer_id, OFFICER.customs_code)
         ca_file = work / "ca.pem"
         ca_file.write_bytes(ca.pem)
-        service_url = f"sqlite:///{work / 'service.db'}"
+        tls = issue_server(make_ca("Bench Service CA"), work / "tls")
+        prepared = work / "prepared.db"
         started = time.perf_counter()
-        _prepare_service(service_url, args.records, args.uploads)
-        load_s = time.perf_counter() - started
-        port = _free_port()
-        proc = _start_service(service_url, ca_file, port)
-        try:
-            result = _measure(args, work, f"http://127.0.0.1:{port}", cred, proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(30)
-        result["service_load_s"] = round(load_s, 1)
+        _prepare_service(f"sqlite:///{prepared}", args.records, args.uploads)
+        result: dict[str, object] = {"service_load_s": round(time.perf_counter() - started, 1)}
+        for mode in [args.only] if args.only else ["tls", "plain"]:
+            run = work / mode
+            (run / "desk").mkdir(parents=True)
+            shutil.copyfile(prepared, run / "service.db")
+            port = _free_port()
+            files = tls if mode == "tls" else None
+            proc = _start_service(f"sqlite:///{run / 'service.db'}", ca_file, port, files, run)
+            scheme = "https" if files else "http"
+            try:
+                result[mode] = _measure(
+                    args, run / "desk", f"{scheme}://127.0.0.1:{port}", cred, proc.pid, tls=files
+                )
+            finally:
+                proc.terminate()
+                proc.wait(30)
+        if "tls" in result and "plain" in result:
+            on, off = result["tls"], result["plain"]
+            assert isinstance(on, dict) and isinstance(off, dict)
+            result["tls_cost"] = {
+                "upload_s_ratio": round(on["upload_s"] / off["upload_s"], 2),
+                "pull_s_ratio": round(on["pull_1m_s"] / off["pull_1m_s"], 2),
+            }
         print(json.dumps(result))
     return 0
 
@@ -139,7 +178,13 @@ def _cpu_s(pid: int) -> float:
 
 
 def _measure(
-    args: argparse.Namespace, work: Path, url: str, cred: object, service_pid: int
+    args: argparse.Namespace,
+    work: Path,
+    url: str,
+    cred: object,
+    service_pid: int,
+    *,
+    tls: TlsFiles | None,
 ) -> dict[str, float | int | bool]:
     from bts_desk.drivers.piv_card.pki import OfficerCredentials
 
@@ -151,7 +196,9 @@ def _measure(
     )
     db = open_database(f"sqlite:///{work / 'desk.db'}")
     key = load_or_create_key(work / "desk.key")
-    client = SyncClient(url, desk_id="bench-desk", timeout_s=60)
+    client = SyncClient(
+        url, desk_id="bench-desk", timeout_s=60, ca_cert=str(tls.ca_pem) if tls else ""
+    )
     tokens = TokenBroker(client)
     tokens.set_signer(PemSigner(key_pem, cred.der))
     worker = SyncWorker(

@@ -5,10 +5,11 @@ first demo start), the desk key and the demo's emulators are prepared on a worke
 afterwards by ``ui.shell.DeskShell``, and heavy modules (cv2, requests, alembic, smartcard) are
 imported only when a part needs them.
 
-    bts-desk [--demo] [--config FILE] [--tour DIR]     the desk (optionally the offscreen tour)
+    bts-desk [--demo] [--config FILE] [--tour DIR] [--card-profile piv|pkcs11]   the desk
     bts-desk --self-test                                Qt, translations, drivers, a temp store
     bts-desk --version
     bts-desk demo-data --rows N [--db URL | --demo]     fill a store with generated records
+    bts-desk audit verify [--config FILE] [--demo]      check the audit log's hash chain
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bts_desk.errors import DeskError
 from bts_desk.logs import setup_logging
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QDialog
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tour", metavar="DIR", type=Path, help="offscreen walk-through to DIR")
     parser.add_argument("--self-test", action="store_true", help="check the installation")
     parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument(
+        "--card-profile", choices=("piv", "pkcs11"), help="officer card profile (card.profile)"
+    )
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -50,12 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["demo-data"]:
         return demo_data_command(argv[1:])
+    if argv[:1] == ["audit"]:
+        return audit_command(argv[1:])
     args = parse_args(argv)
     try:
         settings = load_settings(user_file=args.config)
     except DeskError as exc:
         print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
         return 2
+    if args.card_profile:
+        settings = settings.replace("card", profile=args.card_profile)
     if args.demo:
         from bts_desk import demo
 
@@ -72,33 +80,70 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_gui(settings: Settings, args: argparse.Namespace) -> int:
-    """Show the window at once, then open the store on a worker and add the query tab."""
+    """The login screen first (the PIN can be typed at once), then the main window behind it,
+    then the store on a worker and the parts wired to it (``ui.shell``). What is not needed
+    before the PIN is typed comes after the login screen is usable."""
     from PySide6.QtCore import QTimer
 
-    from bts_desk.ui.main_window import MainWindow
-
     app = _make_application(settings)
-    window = MainWindow()
-    window.show()
-    if args.exit_when_shown:  # startup_bench.py: time to the first window shown
-        app.processEvents()
+    login = None
+    if not args.tour:  # the tour logs in by itself
+        from PySide6.QtCore import Qt
+
+        from bts_desk.ui.login_dialog import LoginDialog
+
+        login = LoginDialog(None)  # top-level: the main window is built after it
+        login.setWindowModality(Qt.WindowModality.ApplicationModal)
+        login.finished.connect(login.deleteLater)
+        login.show()
+        login.activateWindow()
+        login.pin_edit.setFocus()
+    if args.exit_when_shown and login is not None:  # startup_bench.py: the usable login
+        usable = _login_usable(app, login)
         heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
-        print(SHOWN_MARKER, ",".join(heavy) or "-", flush=True)
-        return 0
+        print(SHOWN_MARKER, "login-usable" if usable else "login-NOT-usable",
+              ",".join(heavy) or "-", flush=True)  # fmt: skip
+        return 0 if usable else 1
+    from bts_desk.ui.main_window import MainWindow
     from bts_desk.ui.shell import DeskShell
 
+    window = MainWindow()
+    window.show()
+    if login is not None:  # stays in front of the window that opened behind it
+        login.raise_()
+        login.activateWindow()
     shell = DeskShell(app, window, settings, demo=args.demo, user_config=args.config)
     if args.tour:
         from bts_desk.ui.tour import run_tour_when_ready
 
         run_tour_when_ready(shell, args.tour)
-    else:
-        shell.ready_callbacks.append(lambda ok: shell.ask_for_login() if ok else None)
+    elif login is not None:  # the desk could not start: attach_login shows why
+        shell.ready_callbacks.append(lambda ok: shell.attach_login(login, ok))
     QTimer.singleShot(0, shell.start)
     try:
         return app.exec()
     finally:
         shell.close()
+
+
+def _login_usable(app: QApplication, login: QDialog | None) -> bool:
+    """The login screen is shown, its PIN field has the focus and takes a typed digit (sent
+    as a key press, then cleared). What startup_bench.py waits for."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QLineEdit
+
+    app.processEvents()
+    field = getattr(login, "pin_edit", None)
+    if login is None or not login.isVisible() or not isinstance(field, QLineEdit):
+        return False
+    if app.focusWidget() is not field:
+        return False
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        app.sendEvent(field, QKeyEvent(kind, Qt.Key.Key_1, Qt.KeyboardModifier.NoModifier, "1"))
+    typed = field.text() == "1"
+    field.clear()
+    return typed
 
 
 def _make_application(settings: Settings) -> QApplication:
@@ -107,6 +152,9 @@ def _make_application(settings: Settings) -> QApplication:
     from bts_desk.ui.i18n import install_translators
     from bts_desk.ui.style import apply_style
 
+    # Qt's own event dispatcher, not GLib's: libfprint (drivers/libfprint) blocks in GLib's
+    # default main context while enumerating, which Qt's GUI thread must then leave alone.
+    os.environ.setdefault("QT_NO_GLIB", "1")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("bts-desk")
@@ -129,6 +177,7 @@ def demo_data_command(argv: list[str]) -> int:
         parser.error("--rows must not be negative")
     from bts_desk.store import demo_data
     from bts_desk.store.db import open_database
+    from bts_desk.store.desk_store import open_desk_store
 
     try:
         settings = load_settings(user_file=args.config)
@@ -136,8 +185,10 @@ def demo_data_command(argv: list[str]) -> int:
             from bts_desk import demo
 
             settings = demo.demo_settings(settings)
-        url = args.db or settings.database_url
-        db = open_database(url)
+        if args.db:  # a store of its own (benchmarks, IT tools): as given, not encrypted
+            db = open_database(args.db)
+        else:  # the desk's store: encrypted with the desk key
+            db, _key = open_desk_store(settings)
         try:
             added = demo_data.populate(
                 db, args.rows, seed=args.seed, progress=demo_data.ProgressBar()
@@ -149,3 +200,37 @@ def demo_data_command(argv: list[str]) -> int:
         return 1
     print(f"{added} records written to {db.url}")
     return 0
+
+
+def audit_command(argv: list[str]) -> int:
+    """``bts-desk audit verify``: walk the audit log's keyed hash chain in the desk's store.
+    Exit 0 when intact, 1 when a row was deleted, edited or cut off (it says which), 2 when
+    the store cannot be opened."""
+    parser = argparse.ArgumentParser(prog="bts-desk audit")
+    parser.add_argument("action", choices=["verify"])
+    parser.add_argument("--config", metavar="FILE", type=Path, help="per-user config file")
+    parser.add_argument("--demo", action="store_true", help="the store of bts-desk --demo")
+    args = parser.parse_args(argv)
+    from bts_desk.store.audit import verify
+    from bts_desk.store.desk_store import open_desk_store
+
+    try:
+        settings = load_settings(user_file=args.config)
+        if args.demo:
+            from bts_desk import demo
+
+            settings = demo.demo_settings(settings)
+        db, _key = open_desk_store(settings)
+        try:
+            verdict = verify(db)
+        finally:
+            db.dispose()
+    except DeskError as exc:
+        print(f"{exc.user_message}\n{exc.detail}", file=sys.stderr)
+        return 2
+    if verdict.ok:
+        print(f"操作日志完整：{verdict.rows} 条记录（其中 {verdict.unchained} 条早于哈希链）")
+        return 0
+    where = f"第 {verdict.bad_row} 条" if verdict.bad_row is not None else "末尾"
+    print(f"操作日志被篡改：{where}记录处断链（audit row {verdict.bad_row}: {verdict.problem}）")
+    return 1

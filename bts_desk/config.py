@@ -97,8 +97,10 @@ class ScannerSettings:
 class CameraSettings:
     driver: str = "opencv"
     source: str = "0"  # device index, or a video file / image sequence / URL
-    width: int = 640
-    height: int = 480
+    width: int = 1280  # asked of a webcam: the token portrait needs >= 90 px between the eyes
+    height: int = 720
+    fourcc: str = "MJPG"  # asked of a webcam (USB 2 webcams give 720p at 30 fps only in MJPG)
+    backend: str = "auto"  # webcam API: auto (Windows: dshow then msmf), dshow, msmf, v4l2, any
     loop: bool = False  # file / image-sequence sources start again at the end (demo)
 
 
@@ -110,6 +112,8 @@ class CardSettings:
     crl: str = ""  # CRL file (DER or PEM) of that CA, machine-wide; empty: only the service's
     require_client_auth: bool = True  # officer certificates must carry EKU clientAuth
     clock_skew_s: int = 300  # tolerated desk clock error when checking validity dates
+    pkcs11_module: str = ""  # profile "pkcs11": the vendor's PKCS#11 module (.so / .dll)
+    pkcs11_token: str = ""  # profile "pkcs11": token label or serial; empty: first officer token
 
 
 @dataclass(frozen=True)

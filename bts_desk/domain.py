@@ -267,6 +267,11 @@ class FaceCapture:
 
     jpeg: bytes = field(repr=False)
     quality: dict[str, float] = field(default_factory=dict)
+    # Eye centres in the portrait's pixels, (image-left eye, image-right eye) = the person's
+    # right then left eye: the eye-centre feature points (MPEG-4 group 12) that ISO/IEC
+    # 19794-5 records for a token image.
+    # None for photos taken before the token portrait (or received without them).
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -113,16 +113,20 @@ def _driver_check(module: str, cls: str) -> Check:
 
 
 def _check_store() -> str:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from bts_desk.store.borderers import BORDERER
+    from bts_desk.store.crypto import DeskKey
     from bts_desk.store.db import current_revision, open_database
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(f"sqlite:///{Path(tmp) / 'self-test.db'}")
+    with tempfile.TemporaryDirectory() as tmp:  # SQLCipher, as the desk's own store
+        db = open_database(f"sqlite:///{Path(tmp) / 'self-test.db'}", key=DeskKey.generate())
         try:
             with db.session() as session:
                 session.execute(select(func.count()).select_from(BORDERER)).scalar_one()
-            return f"SQLite store at revision {current_revision(db.engine)}"
+                cipher = session.execute(text("PRAGMA cipher_version")).scalar()
+            if not cipher:
+                raise RuntimeError("the store is not encrypted: SQLCipher is missing")
+            return f"SQLCipher {cipher} store at revision {current_revision(db.engine)}"
         finally:
             db.dispose()

@@ -1,14 +1,21 @@
 """The webcam stand-in of the demo and the tests: a generated MJPG video of a face that moves.
 
-``make_demo_video`` writes a 640×480 MJPG ``.avi`` (readable by ``OpenCvCamera`` like any file
-source) of a portrait photo on a plain wall, scripted so the face gate's hint changes live:
-no face yet → too far (请靠近一些) → centred with gentle sway (可以拍照) → drifting out of the
-guide frame (请将脸部置于框内) → back (可以拍照). ``demo_camera_source`` makes it once in the
-desk's data directory and returns the path for ``settings.camera.source`` (with
-``settings.camera.loop = True``).
+``make_demo_video`` writes an MJPG ``.avi`` (1280×720 by default, as the desk asks of a real
+webcam; readable by ``OpenCvCamera`` like any file source) of a person in front of a light,
+plain backdrop board, in a cluttered room (a real photograph fills the rest of the frame), scripted
+so the face gate's hint changes live: no face yet → too far (请靠近一些) → centred with gentle
+sway (可以拍照) → drifting out of the guide frame (请将脸部置于框内) → back (可以拍照). At
+1280×720 the eyes are about 100 px apart when centred, above the gate's 90 px minimum, so the
+saved portrait is an ISO/IEC 19794-5 token image without upscaling. ``demo_camera_source``
+makes it once in the desk's data directory and returns the path for ``settings.camera.source``
+(with ``settings.camera.loop = True``).
 
-The face is ``resources/demo/face_astronaut.jpg``: a downscaled crop of NASA's portrait of
-astronaut Eileen Collins (public domain; the same photo as scikit-image's ``data.astronaut``).
+Pictures (``resources/demo``), both real photographs:
+
+- ``face_grace_hopper.jpg``: a crop of the US Navy portrait of Rear Admiral Grace Hopper (public
+  domain, a work of the US Navy; the same photo as matplotlib's sample ``grace_hopper.jpg``);
+- ``room_coffee.jpg``: Rachel Michetti's photograph of a cup of coffee (CC0; scikit-image's
+  ``data.coffee``), the clutter around the backdrop.
 
 Pure OpenCV/NumPy, no Qt; safe on any thread (writes only the file it is given).
 """
@@ -29,68 +36,94 @@ from bts_desk.errors import CameraError
 from bts_desk.paths import resource_path
 
 Image = MatLike  # an OpenCV image: BGR (or grey) uint8
+Point = tuple[float, float]
 
-DEMO_FACE = ("demo", "face_astronaut.jpg")
-DEMO_FACE_BOX = (76, 61, 88, 88)  # Haar face box (x, y, w, h) in the shipped image
-DEMO_VIDEO_NAME = "demo-camera-v1.avi"  # bump the version when the script below changes
-FRAME_SIZE = (640, 480)
+DEMO_FACE = ("demo", "face_grace_hopper.jpg")
+DEMO_FACE_EYES: tuple[Point, Point] = ((151.0, 178.0), (233.0, 176.0))  # annotated, ±1 px
+DEMO_ROOM = ("demo", "room_coffee.jpg")
+DEMO_VIDEO_NAME = "demo-camera-v2.avi"  # bump the version when the script below changes
+FRAME_SIZE = (1280, 720)
 
-# (seconds, face width in frame px, face centre x, face centre y); linear in between.
+# (seconds, eye distance px, eyes' midpoint x, y) at 1280×720; linear in between.
 _SCRIPT: tuple[tuple[float, float, float, float], ...] = (
-    (0.0, 104, 980, 215),  # off screen: 未检测到人脸
-    (1.2, 104, 980, 215),
-    (1.6, 104, 320, 215),  # far away: 请靠近一些
-    (3.0, 104, 320, 215),
-    (4.2, 180, 320, 200),  # centred: 可以拍照
-    (8.0, 176, 326, 204),
-    (9.0, 176, 150, 205),  # drifting to the side: 请将脸部置于框内
-    (10.0, 176, 150, 205),
-    (11.2, 180, 320, 200),  # back: 可以拍照
-    (14.0, 180, 320, 200),
+    (0.0, 60, 1900, 330),  # off screen: 未检测到人脸
+    (1.2, 60, 1900, 330),
+    (1.6, 60, 640, 330),  # far away: 请靠近一些
+    (3.0, 60, 640, 330),
+    (4.2, 102, 640, 300),  # centred: 可以拍照
+    (8.0, 100, 646, 304),
+    (9.0, 100, 330, 305),  # drifting to the side: 请将脸部置于框内
+    (10.0, 100, 330, 305),
+    (11.2, 102, 640, 300),  # back: 可以拍照
+    (14.0, 102, 640, 300),
 )
 
 
-def load_demo_face() -> tuple[Image, tuple[int, int, int, int]]:
-    """The shipped portrait (BGR) and its face box."""
-    path = resource_path(*DEMO_FACE)
+def _load(parts: tuple[str, str]) -> Image:
+    path = resource_path(*parts)
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise CameraError("演示摄像头素材缺失，请重新安装程序", f"cannot read {path}")
-    return np.asarray(image, dtype=np.uint8), DEMO_FACE_BOX
+    return np.asarray(image, dtype=np.uint8)
 
 
-def _wall(size: tuple[int, int]) -> Image:
+def load_demo_face() -> tuple[Image, tuple[Point, Point]]:
+    """The shipped portrait (BGR) and its eye centres (image-left eye first)."""
+    return _load(DEMO_FACE), DEMO_FACE_EYES
+
+
+def room_scene(size: tuple[int, int] = FRAME_SIZE) -> Image:
+    """The background: the room photograph filling the frame, with a light plain backdrop
+    board (a slight vertical shading, as real light gives) behind where the head goes."""
     width, height = size
-    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    base = np.array([196, 188, 176], np.float32)  # a light grey-blue wall (BGR)
-    wall = base[None, None, :] * (0.92 + 0.1 * ramp[..., None]) * np.ones((1, width, 1))
-    return np.clip(wall, 0, 255).astype(np.uint8)
+    room = _load(DEMO_ROOM)
+    scale = max(width / room.shape[1], height / room.shape[0])
+    room = cv2.resize(room, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    y0, x0 = (room.shape[0] - height) // 2, (room.shape[1] - width) // 2
+    scene = np.ascontiguousarray(room[y0 : y0 + height, x0 : x0 + width])
+    bw = round(width * 0.42)
+    left = (width - bw) // 2
+    ramp = np.linspace(1.0, 0.93, height, dtype=np.float32)[:, None, None]
+    board = np.array([214, 212, 206], np.float32)[None, None, :] * ramp
+    noise = np.random.default_rng(7).normal(0.0, 1.5, (height, bw, 1)).astype(np.float32)
+    scene[:, left : left + bw] = np.clip(board + noise, 0, 255).astype(np.uint8)  # sensor noise
+    return scene
 
 
-def _feather(height: int, width: int) -> NDArray[np.float32]:
-    """An elliptical alpha mask so the pasted photo blends into the wall."""
+def _head_mask(height: int, width: int, eyes: tuple[Point, Point]) -> NDArray[np.float32]:
+    """Alpha of the person in the portrait: an ellipse around the head (cap and hair
+    included) and the shoulders below, feathered so the cut-out blends into the backdrop."""
+    (lx, ly), (rx, ry) = eyes
+    d = math.hypot(rx - lx, ry - ly)
+    mx, my = (lx + rx) / 2, (ly + ry) / 2
     mask = np.zeros((height, width), np.float32)
-    cv2.ellipse(
-        mask, (width // 2, height // 2), (width // 2 - 4, height // 2 + 30), 0, 0, 360, 1.0, -1
+    centre = (round(mx), round(my - 0.25 * d))
+    cv2.ellipse(mask, centre, (round(1.3 * d), round(1.95 * d)), 0, 0, 360, 1.0, -1)
+    shoulders = np.array(
+        [(mx - 1.0 * d, my + 1.5 * d), (mx + 1.0 * d, my + 1.5 * d), (width, height), (0, height)],
+        np.int32,
     )
-    mask[height * 3 // 4 :, :] = np.maximum(mask[height * 3 // 4 :, :], 1.0)  # shoulders
-    return np.asarray(cv2.GaussianBlur(mask, (0, 0), 9), dtype=np.float32)
+    cv2.fillPoly(mask, [shoulders], 1.0)
+    return np.asarray(cv2.GaussianBlur(mask, (0, 0), max(1.0, d / 25)), dtype=np.float32)
 
 
 def compose_frame(
     face: Image,
-    face_box: tuple[int, int, int, int],
-    face_width: float,
-    centre: tuple[float, float],
+    eyes: tuple[Point, Point],
+    eye_distance: float,
+    mid: Point,
     background: Image,
 ) -> Image:
-    """``background`` with ``face`` scaled so its face box is ``face_width`` wide and centred
-    at ``centre`` (parts outside the frame are cut off)."""
-    scale = face_width / face_box[2]
-    photo = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    alpha = _feather(*photo.shape[:2])
-    ox = round(centre[0] - (face_box[0] + face_box[2] / 2) * scale)
-    oy = round(centre[1] - (face_box[1] + face_box[3] / 2) * scale)
+    """``background`` with the person of ``face`` scaled so the eyes are ``eye_distance``
+    apart, their midpoint at ``mid`` (parts outside the frame are cut off)."""
+    (lx, ly), (rx, ry) = eyes
+    scale = eye_distance / math.hypot(rx - lx, ry - ly)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    photo = cv2.resize(face, None, fx=scale, fy=scale, interpolation=interpolation)
+    scaled_eyes = ((lx * scale, ly * scale), (rx * scale, ry * scale))
+    alpha = _head_mask(photo.shape[0], photo.shape[1], scaled_eyes)
+    ox = round(mid[0] - (lx + rx) / 2 * scale)
+    oy = round(mid[1] - (ly + ry) / 2 * scale)
     frame = background.copy()
     height, width = frame.shape[:2]
     x0, y0 = max(0, ox), max(0, oy)
@@ -105,30 +138,32 @@ def compose_frame(
 
 
 def _script_at(t: float) -> tuple[float, float, float]:
-    for (t0, w0, x0, y0), (t1, w1, x1, y1) in itertools.pairwise(_SCRIPT):
+    for (t0, d0, x0, y0), (t1, d1, x1, y1) in itertools.pairwise(_SCRIPT):
         if t0 <= t <= t1:
             k = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-            return w0 + (w1 - w0) * k, x0 + (x1 - x0) * k, y0 + (y1 - y0) * k
-    _, w, x, y = _SCRIPT[-1]
-    return w, x, y
+            return d0 + (d1 - d0) * k, x0 + (x1 - x0) * k, y0 + (y1 - y0) * k
+    _, d, x, y = _SCRIPT[-1]
+    return d, x, y
 
 
 def demo_frames(fps: float = 25.0, size: tuple[int, int] = FRAME_SIZE) -> Iterator[Image]:
-    """The frames of one loop of the demo video, with a gentle sway (breathing, small nods)."""
-    face, box = load_demo_face()
-    wall = _wall(size)
+    """The frames of one loop of the demo video, with a gentle sway (breathing, small nods).
+    The script is in 1280×720 pixels and scaled to ``size``."""
+    face, eyes = load_demo_face()
+    room = room_scene(size)
+    k = size[0] / FRAME_SIZE[0]
     duration = _SCRIPT[-1][0]
     for index in range(round(duration * fps)):
         t = index / fps
-        width, cx, cy = _script_at(t)
-        cx += 4 * math.sin(t * 1.3)
-        cy += 3 * math.sin(t * 0.9 + 1)
-        width *= 1 + 0.015 * math.sin(t * 0.7)
-        yield compose_frame(face, box, width, (cx, cy), wall)
+        distance, mx, my = _script_at(t)
+        mx += 6 * math.sin(t * 1.3)
+        my += 4 * math.sin(t * 0.9 + 1)
+        distance *= 1 + 0.015 * math.sin(t * 0.7)
+        yield compose_frame(face, eyes, distance * k, (mx * k, my * k), room)
 
 
 def make_demo_video(path: Path, fps: float = 25.0, size: tuple[int, int] = FRAME_SIZE) -> Path:
-    """Write the demo video (MJPG in AVI) to ``path``; returns ``path``. About 1 s of work."""
+    """Write the demo video (MJPG in AVI) to ``path``; returns ``path``. A few s of work."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".part.avi")
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)

@@ -2,8 +2,13 @@
 
 Sources (``[camera] source`` in the config):
 
-- ``"0"``, ``"1"`` …: a device index (V4L2 on Linux, DirectShow on Windows, which opens far
-  faster than Media Foundation on the desk PCs' cheap UVC webcams);
+- ``"0"``, ``"1"`` …: a device index. The webcam is asked for ``width``×``height`` (1280×720)
+  in ``fourcc`` (MJPG: a USB 2 webcam sends 720p at 30 fps only compressed) through the first
+  capture API of ``camera.backend`` that opens it and gives a frame: on Windows DirectShow (it
+  opens the desk PCs' cheap UVC webcams far faster) and, when DirectShow fails, Media Foundation
+  (``backend = "msmf"`` puts Media Foundation first, DirectShow second); V4L2 on Linux. What it
+  actually delivers (size, format, frame rate) is read back and reported (``describe``) on the
+  device panel, with the cameras found (``list_cameras``);
 - a video file (the demo writes an MJPG ``.avi`` with ``make_demo_video``);
 - an image sequence such as ``/path/img_%03d.jpg``;
 - a URL (``rtsp://``, ``http://``): an IP camera through FFmpeg.
@@ -38,10 +43,69 @@ _FAILED_READS_BEFORE_GIVING_UP = 30  # ~1 s of a 30 fps webcam returning nothing
 _DEFAULT_FILE_FPS = 25.0
 
 
-def _device_backend() -> int:
-    # DirectShow opens cheap UVC webcams far faster than Media Foundation on Windows.
-    backends = {"win32": cv2.CAP_DSHOW, "linux": cv2.CAP_V4L2}
-    return int(backends.get(sys.platform, cv2.CAP_ANY))
+BACKENDS = {
+    "dshow": cv2.CAP_DSHOW,
+    "msmf": cv2.CAP_MSMF,
+    "v4l2": cv2.CAP_V4L2,
+    "ffmpeg": cv2.CAP_FFMPEG,
+    "images": cv2.CAP_IMAGES,
+    "any": cv2.CAP_ANY,
+}
+
+
+def device_backends(choice: str = "auto", platform: str = sys.platform) -> tuple[int, ...]:
+    """The capture APIs to try, in order, for a webcam index. Windows: DirectShow first (it
+    opens cheap UVC webcams far faster), Media Foundation when it fails; ``"msmf"`` swaps them.
+    Elsewhere the chosen API, then OpenCV's own choice."""
+    windows = platform == "win32"
+    if choice == "msmf" and windows:
+        return (cv2.CAP_MSMF, cv2.CAP_DSHOW)
+    if choice in ("auto", "dshow") and windows:
+        return (cv2.CAP_DSHOW, cv2.CAP_MSMF)
+    if choice == "auto":
+        return (cv2.CAP_V4L2, cv2.CAP_ANY) if platform.startswith("linux") else (cv2.CAP_ANY,)
+    if choice not in BACKENDS:
+        raise CameraError("摄像头设置有误，请检查摄像头设置", f"unknown camera.backend {choice!r}")
+    return (BACKENDS[choice], cv2.CAP_ANY) if BACKENDS[choice] != cv2.CAP_ANY else (cv2.CAP_ANY,)
+
+
+def _fourcc_text(value: float) -> str:
+    code = int(value)
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else "?"
+
+
+def list_cameras(
+    max_index: int = 4,
+    platform: str = sys.platform,
+    sysfs: Path = Path("/sys/class/video4linux"),
+) -> list[tuple[int, str]]:
+    """Webcams present as (index, name), name "" where the platform does not tell. Linux: from
+    sysfs (``/sys/class/video4linux``, capture nodes only), no device is opened. Elsewhere each
+    index up to ``max_index`` is opened briefly with the default API (OpenCV gives no names
+    there), so call this off the GUI thread and not while a preview runs."""
+    if platform.startswith("linux"):
+        found = []
+        for node in sorted(sysfs.glob("video*"), key=lambda p: int(p.name[5:] or 0)):
+            index_file = node / "index"
+            if index_file.is_file() and index_file.read_text().strip() not in ("", "0"):
+                continue  # a metadata node of a camera already listed
+            name_file = node / "name"
+            name = name_file.read_text().strip() if name_file.is_file() else ""
+            found.append((int(node.name[5:]), name))
+        return found
+    found = []
+    for index in range(max_index + 1):
+        cap = cv2.VideoCapture(index, device_backends()[0])
+        if cap.isOpened():
+            found.append((index, ""))
+        cap.release()
+    return found
+
+
+def _backend_name(backend: int) -> str:
+    names = {value: key for key, value in BACKENDS.items()}
+    return names.get(backend, str(backend))
 
 
 class OpenCvCamera:
@@ -56,10 +120,17 @@ class OpenCvCamera:
         loop: bool = False,
         realtime: bool = True,
         stall_s: float = 3.0,
+        fourcc: str = "MJPG",
+        backends: tuple[int, ...] | None = None,
     ) -> None:
         self.source = source.strip()
         self.width = width
         self.height = height
+        self.fourcc = fourcc
+        self.backends = backends  # None: device_backends() for an index, CAP_ANY for a file
+        self.backend_name = ""  # the capture API that opened the source
+        self.delivered: tuple[int, int, str, float] | None = None  # width, height, fourcc, fps
+        self._first: Image | None = None  # the frame read while opening, served first
         self.loop = loop
         self.realtime = realtime  # files: pace reads at the file's frame rate
         self.stall_s = stall_s
@@ -70,7 +141,15 @@ class OpenCvCamera:
 
     @classmethod
     def from_settings(cls, settings: CameraSettings) -> OpenCvCamera:
-        return cls(settings.source, settings.width, settings.height, loop=settings.loop)
+        backends = device_backends(settings.backend) if settings.source.strip().isdigit() else None
+        return cls(
+            settings.source,
+            settings.width,
+            settings.height,
+            loop=settings.loop,
+            fourcc=settings.fourcc,
+            backends=backends,
+        )
 
     @property
     def is_device(self) -> bool:
@@ -90,33 +169,81 @@ class OpenCvCamera:
         return f"OpenCV file {Path(self.source).name}"
 
     def open(self) -> None:
-        """Open the source; CameraError if it is missing, busy, or gives no first frame."""
+        """Open the source with the first capture API that opens it and gives a frame;
+        CameraError if it is missing, busy, or gives no first frame through any of them."""
         self.close()
-        if self.is_device:
-            cap = cv2.VideoCapture(int(self.source), _device_backend())
-        else:
+        if not self.is_device:
             self._check_file_exists()
-            cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG if self.is_url else cv2.CAP_ANY)
+        default = (cv2.CAP_FFMPEG,) if self.is_url else (cv2.CAP_ANY,)
+        backends = self.backends or (device_backends() if self.is_device else default)
+        failures = []
+        for backend in backends:
+            cap, first, why = self._try_open(backend)
+            if cap is not None and first is not None:
+                self._start(cap, first)
+                return
+            failures.append(f"{_backend_name(backend)}: {why}")
+            log.warning("camera %s: %s", self.name, failures[-1])
+        raise self._open_error("; ".join(failures))
+
+    def _try_open(self, backend: int) -> tuple[cv2.VideoCapture | None, Image | None, str]:
+        """One capture API: the opened capture and its first frame, or why not."""
+        if self.is_device:
+            cap = cv2.VideoCapture(int(self.source), backend)
+        else:
+            cap = cv2.VideoCapture(self.source, backend)
         if not cap.isOpened():
             cap.release()
-            raise self._open_error("not opened by any backend")
+            return None, None, "not opened"
         if self.is_device:
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*self.fourcc[:4].ljust(4)))
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a queue (if supported)
+        deadline = time.monotonic() + (self.stall_s if self.is_device else 0.0)
+        while True:
+            ok, frame = cap.read()
+            if ok and frame is not None and frame.size:
+                return cap, frame, ""
+            if time.monotonic() >= deadline:
+                cap.release()
+                return None, None, "opened but gave no frame"
+            time.sleep(0.02)
+
+    def _start(self, cap: cv2.VideoCapture, first: Image) -> None:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not self.is_device and self.realtime:
             self._frame_interval = 1.0 / (fps if 1.0 <= fps <= 120.0 else _DEFAULT_FILE_FPS)
         self._cap = cap
+        self._first = first
         self._frames = 0
         self._next_due = time.monotonic()
-        log.info(
-            "camera %s opened: %dx%d @ %.1f fps",
-            self.name,
-            int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-            fps,
-        )
+        self.backend_name = cap.getBackendName()
+        height, width = first.shape[:2]
+        self.delivered = (width, height, _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)), fps)
+        log.info("camera %s opened through %s: %s", self.name, self.backend_name, self.describe())
+
+    def cameras_found(self) -> list[tuple[int, str]]:
+        """The webcams of this computer (``list_cameras``) when the source is one; [] for a
+        file or stream. Call on the probe thread, with this camera closed."""
+        return list_cameras() if self.is_device else []
+
+    def describe(self) -> str:
+        """What the source delivers, for the device panel and the log (English, precise)."""
+        if self.delivered is None:
+            return "not open"
+        width, height, fourcc, fps = self.delivered
+        text = f"{width}x{height} {fourcc} @ {fps:.0f} fps via {self.backend_name}"
+        if not self.is_device:
+            return text
+        notes = []
+        if (width, height) != (self.width, self.height):
+            notes.append(f"asked {self.width}x{self.height}")
+        if fourcc.upper() != self.fourcc.upper():
+            notes.append(f"asked {self.fourcc}")
+        if 0 < fps < 15:
+            notes.append("below 15 fps")
+        return text + (f" ({', '.join(notes)})" if notes else "")
 
     def _check_file_exists(self) -> None:
         if self.is_url:
@@ -144,6 +271,10 @@ class OpenCvCamera:
         if cap is None:
             raise CameraError("摄像头未打开", "read() before open()")
         self._pace()
+        if self._first is not None:
+            frame, self._first = self._first, None
+            self._frames += 1
+            return self._normalise(frame)
         started = time.monotonic()
         failures = 0
         rewound = False
@@ -210,6 +341,7 @@ class OpenCvCamera:
 
     def close(self) -> None:
         """Release the device (idempotent)."""
+        self._first = None
         if self._cap is not None:
             self._cap.release()
             self._cap = None

@@ -58,6 +58,9 @@ PUBLIC_PROPERTIES: tuple[PublicProperty, ...] = (
     PublicProperty("CAMERA_SOURCE", "camera.source"),
     PublicProperty("CARD_READER", "card.reader"),
     PublicProperty("CA_CERT", "card.ca_cert"),
+    PublicProperty("CARD_CRL", "card.crl"),
+    PublicProperty("CARD_PROFILE", "card.profile"),
+    PublicProperty("CARD_PKCS11_MODULE", "card.pkcs11_module"),
 )
 
 
@@ -131,6 +134,9 @@ def config_sources(*, wix_conditions: bool) -> tuple[ET.Element, ET.Element]:
     group = ET.SubElement(
         ET.SubElement(fragments, "Fragment"), "ComponentGroup", Id="MachineConfig"
     )
+    # Saved just before AppSearch (50), after FindRelatedProducts (25): one slot each.
+    first_save = 50 - len(PUBLIC_PROPERTIES)
+    assert first_save > 25, "too many public properties for the sequence slots"
     for index, prop in enumerate(PUBLIC_PROPERTIES):
         name, saved = prop.name, f"CMDLINE_{prop.name}"
         element = ET.SubElement(include, "Property", Id=name)
@@ -154,7 +160,9 @@ def config_sources(*, wix_conditions: bool) -> tuple[ET.Element, ET.Element]:
         ):
             ET.SubElement(include, "CustomAction", Id=action, Property=target, Value=value)
         for sequence in (ui, execute):
-            ET.SubElement(sequence, "Custom", Action=f"Save_{name}", Sequence=str(40 + index))
+            ET.SubElement(
+                sequence, "Custom", Action=f"Save_{name}", Sequence=str(first_save + index)
+            )
             restore = ET.SubElement(
                 sequence, "Custom", Action=f"Restore_{name}", Sequence=str(51 + index)
             )

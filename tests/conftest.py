@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_NO_GLIB", "1")  # as the app does: GLib's default context is libfprint's
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from bts_desk.config import Settings, load_settings
-from bts_desk.store.db import Database, open_database
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 
 # Plugin modules in tests/ (on sys.path through this conftest): real device stacks.
 pytest_plugins = [
     "pcsc_stack",  # pcscd + vpcd + virtual PIV cards (issue 3)
+    "pkcs11_stack",  # OpenSC's PKCS#11 module over the virtual card, SoftHSM2 tokens (issue 17)
     "scanner_stack",  # emulated R30x fingerprint module on a pty + the real driver (issue 4)
     "pg_cluster",  # throw-away PostgreSQL cluster for the sync service tests (issue 7)
     "sync_service_stack",  # the reference sync service on SQLite and PostgreSQL (issue 7)
@@ -37,6 +40,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = open_database(settings.database_url)
+    """The desk's own store, as the desk opens it: SQLCipher with the desk key of settings."""
+    database, _key = open_desk_store(settings)
     yield database
     database.dispose()

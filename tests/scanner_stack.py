@@ -6,11 +6,14 @@ fixture, as the driver's contract tests do with every model of ``EMULATED_MODELS
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bts_desk.drivers.libfprint.virtual_image import ENV, VirtualImagePerson
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import EMULATED_MODELS, R30xEmulator
 
@@ -38,3 +41,18 @@ def r30x_scanner(r30x_emulator: R30xEmulator) -> Iterator[R30xScanner]:
     scanner.open()
     yield scanner
     scanner.close()
+
+
+@pytest.fixture
+def fprint_virtual_image(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualImagePerson]:
+    """libfprint's virtual image device, the USB family's test bed: ``FP_VIRTUAL_IMAGE`` names
+    a socket (libfprint reads it when a driver's context enumerates, i.e. at ``open``; the
+    device listens there once opened) and the person who presses synthetic fingers on it.
+    The socket lives in a short /tmp directory (unix socket paths are limited to 108 bytes)."""
+    directory = Path(tempfile.mkdtemp(prefix="fpvi-"))
+    path = directory / "virtual-image.socket"
+    monkeypatch.setenv(ENV, str(path))
+    person = VirtualImagePerson(path)
+    yield person
+    person.close()
+    shutil.rmtree(directory, ignore_errors=True)

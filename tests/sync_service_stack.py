@@ -36,6 +36,7 @@ from bts_desk.domain import EnrollmentDraft, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.service.borderers import load_records
 from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 
@@ -211,8 +212,17 @@ def special_records() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def svc(svc_db_url: str, svc_pki: SvcPki, svc_clock: FakeClock) -> Iterator[LocalService]:
-    service = start_local_service(svc_db_url, svc_pki.ca.pem, clock=svc_clock)
+def svc_key_file(tmp_path: Path) -> Path:
+    """The service key file of ``svc`` (biometrics at rest are sealed with it)."""
+    return tmp_path / "service.key"
+
+
+@pytest.fixture
+def svc(
+    svc_db_url: str, svc_pki: SvcPki, svc_clock: FakeClock, svc_key_file: Path
+) -> Iterator[LocalService]:
+    vault = Vault.load(svc_key_file, create=True)
+    service = start_local_service(svc_db_url, svc_pki.ca.pem, clock=svc_clock, vault=vault)
     try:
         load_records(service.app.state.db, special_records())
         yield service

@@ -1,28 +1,29 @@
-"""The face quality gate of 补录 step 5 and the ID-photo crop (Qt-free).
+"""The face quality gate of 补录 step 5 and the ISO token portrait (Qt-free).
 
 The gate answers, for one preview frame, "may the officer press 拍照 now?" and, if not, which
-single hint to show the borderer. It uses only what ships in the OpenCV wheel: the Haar
-frontal-face and eye cascades in ``cv2.data.haarcascades``. Checks, in the order the hint is
-chosen (the first failure wins, so the hint always names the most basic problem):
+single hint to show the borderer. It uses only the Haar cascades in the OpenCV wheel (see
+``face_detect``). Checks, in the order the hint is chosen (the first failure wins, so the hint
+always names the most basic problem):
 
-1. the whole frame is not too dark / overexposed (a black frame finds no face, but "too dark" is
-   the helpful hint);
-2. exactly one face;
-3. the face sits inside the portrait guide frame, and is not bigger than it;
-4. the face is large enough (the photo needs resolution);
-5. the face itself is neither too dark nor overexposed;
-6. the face is sharp (variance of the Laplacian on a fixed-size face patch);
-7. both eyes found and roughly level and symmetric (a frontal pose).
+1. the whole frame is not too dark / overexposed;
+2. exactly one face (a second, smaller face anywhere in the frame: 检测到多张人脸);
+3. the face sits inside the portrait guide frame, and is neither bigger than it nor tiny;
+4. the face itself is neither too dark nor overexposed, and sharp;
+5. both eyes found (else: face the camera);
+6. at least ``min_eye_distance_px`` between the eye centres in the camera frame (请靠近一些):
+   the saved portrait is never upscaled, and ISO/IEC 19794-5 wants ≥ 60 px, we keep 90;
+7. roll (the eye line's angle) within ``max_roll_deg`` = 8° (ISO/IEC 19794-5 frontal pose);
+8. yaw estimate within ``max_yaw_deg`` (see ``yaw_estimate``);
+9. both eyes open;
+10. the token portrait fits inside the frame (no invented pixels: otherwise 请移到画面中间);
+11. a plain, light background beside and above the head.
 
-Speed: detection runs on a grey copy downscaled to ``GateConfig.detect_width`` (faces smaller
-than ~9 % of the frame width are not looked for); each candidate is confirmed by a second
-cascade on a small patch, which removes false faces on patterned clothes; eyes are searched
-only in the upper part of the face patch. About 17 ms of CPU per 640×480 frame including the
-MJPG decode, i.e. ~60 fps on one core (``benchmarks/face_bench.py``).
+Speed: about 20-25 ms of CPU per 640×480 frame including the MJPG decode on this project's
+2-core CI machine (``benchmarks/face_bench.py`` prints the figures).
 
 Threads: a ``FaceGate`` holds OpenCV cascade objects, which must not be shared between threads;
-make one per worker thread (the camera worker calls ``check`` on its capture thread). The
-module-level functions are pure and safe anywhere.
+make one per worker thread (the camera worker calls ``check`` on its capture thread through
+``ThreadLocalGate``). The module-level functions are pure and safe anywhere.
 """
 
 from __future__ import annotations
@@ -30,22 +31,36 @@ from __future__ import annotations
 import enum
 import math
 import threading
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
-from cv2.data import haarcascades
 from cv2.typing import MatLike
 
+from bts_desk.capture.face_detect import (
+    Box,
+    DetectConfig,
+    FaceDetector,
+    Point,
+    background_figures,
+    eye_openness,
+)
+from bts_desk.capture.portrait import (
+    TOKEN_RATIO,
+    TOKEN_SIZE,
+    TokenPlacement,
+    token_portrait,
+    token_transform,
+)
 from bts_desk.domain import FaceCapture
 from bts_desk.errors import CaptureError
 
+__all__ = ["PORTRAIT_ASPECT", "PORTRAIT_SIZE", "Box", "FaceGate", "GateConfig", "GateVerdict"]
+
 Image = MatLike  # an OpenCV image: BGR (or grey) uint8
 
-# ID-photo proportions (ICAO 9303 / passport style 33×48 mm is close to 3:4; we use 3:4).
-PORTRAIT_ASPECT = 3 / 4  # width / height
-PORTRAIT_SIZE = (360, 480)  # output pixels (width, height)
+PORTRAIT_ASPECT = TOKEN_RATIO  # width / height of the saved portrait (ISO token: 3:4)
+PORTRAIT_SIZE = TOKEN_SIZE  # its pixels (width, height) when the eyes are ≥ 90 px apart
 
 
 class Hint(enum.Enum):
@@ -61,6 +76,11 @@ class Hint(enum.Enum):
     TOO_BRIGHT = "too_bright", "光线过亮"
     BLURRED = "blurred", "画面模糊"
     NOT_FRONTAL = "not_frontal", "请正对摄像头"
+    HEAD_TILTED = "head_tilted", "请摆正头部，不要歪头"
+    HEAD_TURNED = "head_turned", "请不要转头，正视摄像头"
+    EYES_CLOSED = "eyes_closed", "请睁开眼睛"
+    AT_EDGE = "at_edge", "头部太靠近画面边缘，请移到画面中间"
+    BACKGROUND = "background", "请站在浅色纯色背景前"
 
     def __init__(self, code: str, zh: str) -> None:
         self.code = code
@@ -68,43 +88,12 @@ class Hint(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Box:
-    """An axis-aligned rectangle in frame pixels."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
-
-    def contains(self, other: Box, slack: float = 0.0) -> bool:
-        """True if ``other`` lies inside, allowing ``slack`` × other's size to stick out."""
-        sx, sy = other.w * slack, other.h * slack
-        return (
-            other.x >= self.x - sx
-            and other.y >= self.y - sy
-            and other.x + other.w <= self.x + self.w + sx
-            and other.y + other.h <= self.y + self.h + sy
-        )
-
-
-@dataclass(frozen=True)
 class GateConfig:
-    """Thresholds of the gate. Defaults are tuned on webcam-like 640×480 frames."""
+    """Thresholds of the gate. Defaults are tuned on webcam frames (1280×720 and 640×480)."""
 
-    detect_width: int = 256  # grey copy width for face detection
-    scale_factor: float = 1.15
-    min_neighbors: int = 3  # low: the alt2 cascade confirms each candidate
-    min_face_frac: float = 0.09  # smallest face detected, as a fraction of the frame width
+    detect: DetectConfig = field(default_factory=DetectConfig)
     guide_height_frac: float = 0.86  # guide frame height / frame height (aspect 3:4)
-    min_face_to_guide: float = 0.42  # face width / guide width below this: 请靠近一些
+    min_face_to_guide: float = 0.35  # face width / guide width below this: 请靠近一些
     max_face_to_guide: float = 0.92  # above this: 请离远一些
     frame_dark: float = 40.0  # whole-frame mean grey below: too dark
     frame_bright: float = 220.0
@@ -112,8 +101,12 @@ class GateConfig:
     face_bright: float = 205.0
     face_clipped_frac: float = 0.3  # share of face pixels >= 250 above: overexposed
     min_sharpness: float = 25.0  # variance of the Laplacian on a 128×128 face patch
-    max_eye_tilt_deg: float = 12.0
-    max_eye_offset: float = 0.14  # |eyes midpoint - face centre| / face width
+    min_eye_distance_px: float = 90.0  # between the eye centres in the camera frame
+    max_roll_deg: float = 8.0  # ISO/IEC 19794-5 frontal: roll within ±8°
+    max_yaw_deg: float = 10.0  # of ``yaw_estimate`` (ISO wants ±5°; the estimate is coarser)
+    min_eye_open: float = 0.35  # ``eye_openness`` of each eye
+    min_background_grey: float = 120.0  # mean grey beside/above the head: light
+    max_background_std: float = 28.0  # its spread: plain
 
 
 @dataclass(frozen=True)
@@ -127,7 +120,13 @@ class GateVerdict:
     brightness: float = 0.0  # mean grey of the face (of the frame when no face)
     sharpness: float = 0.0
     face_to_guide: float = 0.0
-    eye_tilt_deg: float | None = None
+    eye_tilt_deg: float | None = None  # roll: angle of the eye line
+    eyes: tuple[Point, Point] | None = None  # eye centres in the frame, image-left first
+    eye_distance: float = 0.0
+    yaw_deg: float | None = None
+    eye_open: float | None = None
+    background: tuple[float, float] | None = None  # (mean grey, spread)
+    placement: TokenPlacement | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,10 +144,16 @@ class GateVerdict:
             "face_to_guide": round(self.face_to_guide, 3),
             "faces": float(self.faces),
         }
-        if self.eye_tilt_deg is not None:
-            figures["eye_tilt_deg"] = round(self.eye_tilt_deg, 1)
-        if self.face is not None:
-            figures["face_width_px"] = float(self.face.w)
+        optional = {
+            "eye_tilt_deg": self.eye_tilt_deg,
+            "yaw_deg": self.yaw_deg,
+            "eye_open": self.eye_open,
+            "eye_distance_px": self.eye_distance or None,
+            "background_grey": self.background[0] if self.background else None,
+            "background_spread": self.background[1] if self.background else None,
+            "face_width_px": float(self.face.w) if self.face else None,
+        }
+        figures.update({k: round(v, 2) for k, v in optional.items() if v is not None})
         return figures
 
 
@@ -160,23 +165,26 @@ def guide_frame(width: int, height: int, config: GateConfig | None = None) -> Bo
     return Box((width - gw) // 2, (height - gh) // 2, gw, gh)
 
 
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = Path(haarcascades) / name
-    classifier = cv2.CascadeClassifier(str(path))
-    if classifier.empty():
-        raise CaptureError("人脸检测模型无法加载，请重新安装程序", f"cannot load cascade {path}")
-    return classifier
+def yaw_estimate(face: Box, eyes: tuple[Point, Point]) -> float:
+    """Head yaw in degrees from the eyes' position in the face box (positive: the eyes sit
+    right of the box centre). Model: the eyes lie on the front of a head whose axis is the face
+    box's centre line, at a radius of half the box width; turning by θ moves their midpoint by
+    r·sin θ while the box, which follows the face outline, stays about centred. Haar boxes
+    jitter by a few % of their width, so the estimate is good to about ±5°: the gate's bound
+    (10°) lets a frontal face through and stops a clearly turned one."""
+    offset = ((eyes[0][0] + eyes[1][0]) / 2 - face.cx) / (face.w / 2)
+    return math.degrees(math.asin(max(-1.0, min(1.0, offset))))
 
 
 class FaceGate:
-    """Runs the quality checks on BGR frames. One instance per thread (see module doc)."""
+    """Runs the quality checks on BGR frames. One instance per thread (see module doc).
 
-    def __init__(self, config: GateConfig | None = None) -> None:
+    ``live=True`` (the camera worker) spreads the search for small faces over consecutive
+    frames; a still photograph is searched whole (``live=False``, the default)."""
+
+    def __init__(self, config: GateConfig | None = None, *, live: bool = False) -> None:
         self.config = config or GateConfig()
-        self._faces = _cascade("haarcascade_frontalface_default.xml")
-        self._verify = _cascade("haarcascade_frontalface_alt2.xml")
-        self._eyes = _cascade("haarcascade_eye.xml")
-        self._eyes_glasses = _cascade("haarcascade_eye_tree_eyeglasses.xml")
+        self.detector = FaceDetector(self.config.detect, live=live)
 
     def check(self, image: Image) -> GateVerdict:
         """The verdict for one BGR (or grey) frame."""
@@ -196,47 +204,12 @@ class FaceGate:
         return self._check_face(grey, guide, faces[0])
 
     def detect_faces(self, grey: Image) -> list[Box]:
-        """Faces in a grey frame, in frame pixels, largest first.
-
-        The fast ``default`` cascade proposes candidates; each is confirmed by the ``alt2``
-        cascade on the candidate's neighbourhood, which removes most false positives (patterned
-        clothes, badges) at the cost of a small search on a small patch."""
-        cfg = self.config
-        width = grey.shape[1]
-        scale = min(1.0, cfg.detect_width / width)
-        small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        small = cv2.equalizeHist(small)
-        side = max(12, round(cfg.min_face_frac * width * scale))
-        found = self._faces.detectMultiScale(
-            small,
-            scaleFactor=cfg.scale_factor,
-            minNeighbors=cfg.min_neighbors,
-            minSize=(side, side),
-        )
-        candidates = [
-            Box(round(x / scale), round(y / scale), round(w / scale), round(h / scale))
-            for (x, y, w, h) in found
-        ]
-        return sorted((c for c in candidates if self._confirmed(grey, c)), key=lambda b: -b.w)
-
-    def _confirmed(self, grey: Image, cand: Box) -> bool:
-        """Second opinion on a candidate: its neighbourhood at full resolution, scaled so the
-        candidate is 64 px wide, searched with the alt2 cascade for a face of similar size."""
-        margin = cand.w // 3
-        roi = grey[
-            max(0, cand.y - margin) : cand.y + cand.h + margin,
-            max(0, cand.x - margin) : cand.x + cand.w + margin,
-        ]
-        factor = 64 / cand.w
-        roi = cv2.resize(roi, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        hits = self._verify.detectMultiScale(
-            roi, scaleFactor=1.1, minNeighbors=3, minSize=(44, 44), maxSize=(92, 92)
-        )
-        return len(hits) > 0
+        """Faces in a grey frame, in frame pixels, largest first."""
+        return self.detector.faces(grey)
 
     def _check_face(self, grey: Image, guide: Box, face: Box) -> GateVerdict:
         cfg = self.config
-        patch = grey[face.y : face.y + face.h, face.x : face.x + face.w]
+        patch = grey[max(0, face.y) : face.y + face.h, max(0, face.x) : face.x + face.w]
         ratio = face.w / guide.w
         brightness = float(patch.mean())
         clipped = float(np.count_nonzero(patch >= 250)) / max(1, patch.size)
@@ -253,28 +226,46 @@ class FaceGate:
         for failed, hint in failures:  # in order: the first failure is the hint shown
             if failed:
                 return replace(base, hint=hint)
-        tilt = self._eye_tilt(patch)
-        frontal = tilt is not None and abs(tilt) <= cfg.max_eye_tilt_deg
-        return replace(base, hint=Hint.OK if frontal else Hint.NOT_FRONTAL, eye_tilt_deg=tilt)
+        eyes = self.detector.eyes(grey, face)
+        if eyes is None:
+            return replace(base, hint=Hint.NOT_FRONTAL)
+        return self._check_eyes(grey, replace(base, eyes=eyes))
 
-    def _eye_tilt(self, face_patch: Image) -> float | None:
-        """Angle of the line between the eyes in degrees, or None if no plausible eye pair
-        (head turned, eyes closed or hidden)."""
-        h, w = face_patch.shape[:2]
-        top = face_patch[int(h * 0.15) : int(h * 0.6), :]
-        scale = 120 / w
-        top = cv2.resize(top, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        for cascade in (self._eyes, self._eyes_glasses):
-            eyes = cascade.detectMultiScale(
-                top, scaleFactor=1.15, minNeighbors=3, minSize=(14, 14), maxSize=(50, 50)
-            )
-            pair = _eye_pair([Box(*map(int, e)) for e in eyes], top.shape[1])
-            if pair is not None:
-                left, right = pair
-                if abs((left.cx + right.cx) / 2 - 60) / 120 > self.config.max_eye_offset:
-                    return None
-                return math.degrees(math.atan2(right.cy - left.cy, right.cx - left.cx))
-        return None
+    def _check_eyes(self, grey: Image, verdict: GateVerdict) -> GateVerdict:
+        """Checks 6-11 of the module doc, on a verdict that has a face and its eyes."""
+        cfg = self.config
+        assert verdict.eyes is not None and verdict.face is not None
+        (lx, ly), (rx, ry) = verdict.eyes
+        distance = math.hypot(rx - lx, ry - ly)
+        roll = math.degrees(math.atan2(ry - ly, rx - lx))
+        yaw = yaw_estimate(verdict.face, verdict.eyes)
+        opened = min(eye_openness(grey, eye, distance) for eye in verdict.eyes)
+        placement = token_transform(verdict.eyes, (grey.shape[1], grey.shape[0]))
+        background = background_figures(grey, placement.corners, verdict.eyes)
+        measured = replace(
+            verdict,
+            eye_distance=distance,
+            eye_tilt_deg=roll,
+            yaw_deg=yaw,
+            eye_open=opened,
+            placement=placement,
+            background=background,
+        )
+        failures = (
+            (distance < cfg.min_eye_distance_px, Hint.TOO_SMALL),
+            (abs(roll) > cfg.max_roll_deg, Hint.HEAD_TILTED),
+            (abs(yaw) > cfg.max_yaw_deg, Hint.HEAD_TURNED),
+            (opened < cfg.min_eye_open, Hint.EYES_CLOSED),
+            (not placement.fits, Hint.AT_EDGE),
+            (
+                background[0] < cfg.min_background_grey or background[1] > cfg.max_background_std,
+                Hint.BACKGROUND,
+            ),
+        )
+        for failed, hint in failures:
+            if failed:
+                return replace(measured, hint=hint)
+        return measured
 
 
 def _inside_guide(guide: Box, face: Box) -> bool:
@@ -288,15 +279,6 @@ def _inside_guide(guide: Box, face: Box) -> bool:
     return 0.25 <= rel_y <= 0.65
 
 
-def _eye_pair(eyes: list[Box], width: int) -> tuple[Box, Box] | None:
-    """The biggest eye in each half of the face, left first; None unless both halves have one."""
-    left = [e for e in eyes if e.cx < width / 2]
-    right = [e for e in eyes if e.cx >= width / 2]
-    if not left or not right:
-        return None
-    return max(left, key=lambda e: e.w), max(right, key=lambda e: e.w)
-
-
 def sharpness(grey_patch: Image) -> float:
     """Variance of the Laplacian on the patch resized to 128×128 (size-independent focus)."""
     if grey_patch.size == 0:
@@ -305,51 +287,26 @@ def sharpness(grey_patch: Image) -> float:
     return float(cv2.Laplacian(norm, cv2.CV_64F).var())
 
 
-def portrait_box(face: Box) -> Box:
-    """The ID-photo crop around a Haar face box: 3:4, head centred, a margin above the head.
-
-    The Haar box spans roughly brow to chin; the head (crown to chin, with hair) is about 1.45×
-    its height and starts about 0.45× above it. ICAO 9303 wants the head at ~70-80 % of the
-    photo height, so the crop is 2× the box height with 10 % of it above the crown.
-    """
-    crop_h = round(face.h * 2.0)
-    crop_w = round(crop_h * PORTRAIT_ASPECT)
-    crown = face.y - 0.45 * face.h
-    top = round(crown - 0.10 * crop_h)
-    left = round(face.cx - crop_w / 2)
-    return Box(left, top, crop_w, crop_h)
-
-
-def portrait_crop(image: Image, face: Box, size: tuple[int, int] = PORTRAIT_SIZE) -> Image:
-    """Cut the ID-photo crop out of ``image`` and scale it to ``size`` (width, height). Parts of
-    the crop outside the frame are filled by replicating the frame's edge."""
-    box = portrait_box(face)
-    height, width = image.shape[:2]
-    pad_l, pad_t = max(0, -box.x), max(0, -box.y)
-    pad_r, pad_b = max(0, box.x + box.w - width), max(0, box.y + box.h - height)
-    if pad_l or pad_t or pad_r or pad_b:
-        image = cv2.copyMakeBorder(image, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
-    x, y = box.x + pad_l, box.y + pad_t
-    crop = image[y : y + box.h, x : x + box.w]
-    return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-
-
 def make_face_capture(image: Image, verdict: GateVerdict, jpeg_quality: int = 92) -> FaceCapture:
-    """The ``FaceCapture`` of 补录: the portrait crop as JPEG plus the gate's figures.
+    """The ``FaceCapture`` of 补录: the token portrait as JPEG, its eye centres (portrait
+    pixels) and the gate's figures.
 
     Raises CaptureError if the verdict did not pass (the panel enables 拍照 only when it did)."""
-    if not verdict.ok or verdict.face is None:
+    if not verdict.ok or verdict.eyes is None:
         raise CaptureError(
             f"当前画面不符合拍照要求：{verdict.hint_zh}",
             f"make_face_capture on a failing verdict ({verdict.hint.code})",
         )
-    crop = portrait_crop(image, verdict.face)
-    ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    try:
+        portrait, eyes = token_portrait(image, verdict.eyes)
+    except ValueError as exc:
+        raise CaptureError(f"当前画面不符合拍照要求：{Hint.AT_EDGE.zh}", str(exc)) from exc
+    ok, encoded = cv2.imencode(".jpg", portrait, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise CaptureError("照片编码失败，请重拍", "cv2.imencode('.jpg') returned False")
     quality = verdict.quality()
-    quality["width_px"], quality["height_px"] = float(crop.shape[1]), float(crop.shape[0])
-    return FaceCapture(jpeg=bytes(encoded.tobytes()), quality=quality)
+    quality["width_px"], quality["height_px"] = float(portrait.shape[1]), float(portrait.shape[0])
+    return FaceCapture(jpeg=bytes(encoded.tobytes()), quality=quality, eyes=eyes)
 
 
 class ThreadLocalGate:
@@ -363,7 +320,7 @@ class ThreadLocalGate:
     def __call__(self, image: Image) -> GateVerdict:
         gate: FaceGate | None = getattr(self._local, "gate", None)
         if gate is None:
-            gate = self._local.gate = FaceGate(self.config)
+            gate = self._local.gate = FaceGate(self.config, live=True)
         return gate.check(image)
 
 

@@ -5,39 +5,32 @@ methods, registered in ``bts_desk.devices.registry.CARD_PROFILES`` and chosen wi
 ``[card] profile``; nothing above this interface (session, UI) changes.
 
 The errors here are profile-independent so the UI can react to them (count tries, say the card
-is blocked) without knowing any status word. The possession proof (``prove_possession``) is
-written once, above the interface: a fresh random challenge signed by the card's
-authentication key and verified with the certificate's public key, so every profile gets it.
+is blocked) without knowing any status word. The possession proof (``token.prove_possession``)
+is written once, above the token interface (``token.py``), so every profile gets it.
 Called on worker threads only.
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from bts_desk.card.identity import verify_challenge
-from bts_desk.card.pcsc import (
-    CardLink,
-    CardRemovedError,
-    CardResetError,
-    PcscServiceError,
-    ReaderGoneError,
-)
+from bts_desk.card.pcsc import CardLink
+from bts_desk.card.pin import PIN_MAX_LENGTH, PIN_MIN_LENGTH
 from bts_desk.errors import CardError
-
-log = logging.getLogger(__name__)
-
-PIN_MIN_LENGTH = 6
-PIN_MAX_LENGTH = 8
 
 
 class WrongPinError(CardError):
-    """The PIN was wrong; ``tries_left`` more attempts before the card blocks."""
+    """The PIN was wrong; ``tries_left`` more attempts before the card blocks (None: the
+    token does not say; ``low``: it says only that few are left)."""
 
-    def __init__(self, tries_left: int, detail: str) -> None:
-        super().__init__(f"PIN 错误，还可尝试 {tries_left} 次", detail)
+    def __init__(self, tries_left: int | None, detail: str, *, low: bool = False) -> None:
+        if tries_left is not None:
+            message = f"PIN 错误，还可尝试 {tries_left} 次"
+        elif low:
+            message = "PIN 错误，剩余尝试次数已不多，再错可能锁卡"
+        else:
+            message = "PIN 错误，请重新输入（连续错误会锁卡）"
+        super().__init__(message, detail)
         self.tries_left = tries_left
 
 
@@ -73,17 +66,13 @@ class KeyMismatchError(CardError):
         super().__init__("卡片密钥验证失败：此卡的密钥与卡内证书不符，请联系发卡单位", detail)
 
 
-CHALLENGE_BYTES = 32
-# Errors that say the card left or was reset, not that its key is wrong: passed on as they are.
-_CARD_GONE = (CardRemovedError, CardResetError, ReaderGoneError, PcscServiceError)
-
-
 def check_pin_format(pin: str) -> None:
     """Raise PinFormatError unless ``pin`` is 6–8 ASCII digits. Costs no card try."""
     if not (pin.isascii() and pin.isdigit() and PIN_MIN_LENGTH <= len(pin) <= PIN_MAX_LENGTH):
         raise PinFormatError()
 
 
+@runtime_checkable
 class CardProfile(Protocol):
     """One kind of officer card. Methods are called in this order on a fresh link:
     ``open`` → ``read_certificate`` → ``verify_pin`` → ``sign_challenge`` (any number of
@@ -107,21 +96,3 @@ class CardProfile(Protocol):
     def sign_challenge(self, link: CardLink, challenge: bytes, certificate_der: bytes) -> bytes:
         """Sign ``challenge`` with the key of ``certificate_der`` (after ``verify_pin``), with
         the algorithm the certificate names; checked by ``identity.verify_challenge``."""
-
-
-def prove_possession(profile: CardProfile, link: CardLink, certificate_der: bytes) -> None:
-    """The card holds the private key of ``certificate_der``: a fresh random challenge is
-    signed by it and verified with the certificate's public key. KeyMismatchError if not (also
-    when the card refuses to sign with the certificate's algorithm); removal errors pass."""
-    challenge = secrets.token_bytes(CHALLENGE_BYTES)
-    try:
-        signature = profile.sign_challenge(link, challenge, certificate_der)
-    except _CARD_GONE:
-        raise
-    except CardError as exc:
-        raise KeyMismatchError(f"possession proof: card refused to sign: {exc.detail}") from exc
-    if not verify_challenge(certificate_der, challenge, signature):
-        log.warning("possession proof failed in %r: the signature does not verify", link.reader)
-        raise KeyMismatchError(
-            "possession proof: the signature does not verify with the certificate's public key"
-        )

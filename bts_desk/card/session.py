@@ -5,15 +5,16 @@
     LOCKED --another officer's card inserted--> LOGGED_OUT (reason OTHER_CARD)
     any --logout()--> LOGGED_OUT
 
-While logged in, the session holds a PC/SC connection to the card (so pcscd keeps it powered
-and PIN-verified: ``sign_challenge`` works until the card leaves) and checks it on every tick of
-the presence monitor: the card gone, swapped, reset or its reader unplugged locks the desk at
-the next tick (≤ 250 ms after pcscd notices), whether or not a removal event was seen.
+While logged in, the session holds the officer's token open (``token.py``: a PC/SC connection
+to the card, or a PKCS#11 session, so it stays PIN-verified: ``sign_challenge`` works until it
+leaves) and checks it on every tick of the presence monitor: the token gone, swapped, reset or
+its reader unplugged locks the desk at the next tick (≤ 250 ms after pcscd or the module
+notices), whether or not a removal event was seen.
 
 Login and unlock trust nothing the card says until it proved it: the certificate is validated
 (path to the site's CAs, officer-certificate rules, revocation) before the PIN is sent, and
 after the PIN the card must sign a fresh random challenge that verifies with the certificate's
-public key (``profile.prove_possession``), so a real officer's certificate copied onto another
+public key (``token.prove_possession``), so a real officer's certificate copied onto another
 card opens nothing. Unlock also requires the same public key as the session's officer. A CRL
 change (the configured file, or one fetched by the sync worker) re-checks the open session and
 locks it if its certificate is now revoked.
@@ -45,14 +46,14 @@ from bts_desk.card.identity import (
 )
 from bts_desk.card.monitor import PresenceSnapshot
 from bts_desk.card.pcsc import (
-    CardLink,
     CardRemovedError,
     CardResetError,
     PcscServiceError,
     ReaderGoneError,
 )
-from bts_desk.card.profile import CardProfile, prove_possession
+from bts_desk.card.profile import CardProfile
 from bts_desk.card.revocation import CACHE_NAME, CertificateRevokedError, CrlError, RevocationStore
+from bts_desk.card.token import PcscTokenSource, Token, TokenSource, prove_possession
 from bts_desk.config import Settings
 from bts_desk.domain import Officer
 from bts_desk.errors import CardError
@@ -130,16 +131,18 @@ class OfficerSession:
 
     def __init__(
         self,
-        profile: CardProfile,
+        profile: CardProfile | TokenSource,
         cas: list[x509.Certificate],
         reader_filter: str = "",
         *,
         policy: CertificatePolicy | None = None,
         revocation: RevocationStore | None = None,
     ) -> None:
-        self.profile = profile
+        # A bare PC/SC profile (PIV) is wrapped in the reader-based token source.
+        self.source: TokenSource = (
+            PcscTokenSource(profile, reader_filter) if isinstance(profile, CardProfile) else profile
+        )
         self.cas = cas
-        self.reader_filter = reader_filter
         self.policy = policy or CertificatePolicy()
         self.revocation = revocation
         self._crl_checked = 0.0
@@ -151,10 +154,10 @@ class OfficerSession:
         self._card_io = threading.Lock()
         self._state = SessionState.LOGGED_OUT
         self._officer: Officer | None = None
-        self._link: CardLink | None = None
-        self._card_events: int | None = None
-        self._reader = ""  # where the session's card was: looked at first when unlocking
+        self._token: Token | None = None
+        self._reader = ""  # where the session's token was: looked at first when unlocking
         self._listeners: list[SessionListener] = []
+        self.last_card_officer: Officer | None = None  # whose card got the last PIN (audit)
         if revocation is not None:
             revocation.add_listener(self.recheck_revocation)
 
@@ -165,6 +168,8 @@ class OfficerSession:
         from bts_desk.devices.registry import CARD_PROFILES, load_class
 
         profile_class = load_class(CARD_PROFILES, settings.card.profile, "卡")
+        factory = getattr(profile_class, "from_settings", None)
+        source = factory(settings) if factory is not None else profile_class()
         cas = load_trusted_cas(settings.card.ca_cert)
         policy = CertificatePolicy(
             require_client_auth=settings.card.require_client_auth,
@@ -177,7 +182,7 @@ class OfficerSession:
             clock_skew=policy.clock_skew,
         )
         revocation.load()
-        return cls(profile_class(), cas, settings.card.reader, policy=policy, revocation=revocation)
+        return cls(source, cas, settings.card.reader, policy=policy, revocation=revocation)
 
     # --- state, any thread ------------------------------------------------------------------
 
@@ -188,6 +193,16 @@ class OfficerSession:
     @property
     def officer(self) -> Officer | None:
         return self._officer
+
+    def token_info(self) -> tuple[str, str]:
+        """(the open token's location or "", what the source is), for the device panel."""
+        return self.token_location, self.source.describe()
+
+    @property
+    def token_location(self) -> str:
+        """Where the session's token is (reader, or module · slot · label); "" if none."""
+        token = self._token
+        return token.location if token is not None else ""
 
     def add_listener(self, listener: SessionListener) -> Callable[[], None]:
         with self._lock:
@@ -209,13 +224,12 @@ class OfficerSession:
 
     # --- card work, worker threads ----------------------------------------------------------
 
-    def _open_card(self) -> tuple[CardLink, Officer]:
-        link = CardLink.open(self.reader_filter, prefer=self._reader)
+    def _open_card(self) -> tuple[Token, Officer]:
+        token = self.source.open_token(prefer=self._reader)
         try:
-            self.profile.open(link)
-            return link, self.identify(self.profile.read_certificate(link))
+            return token, self.identify(token.read_certificate())
         except BaseException:
-            link.close()
+            token.close()
             raise
 
     def identify(self, certificate_der: bytes) -> Officer:
@@ -226,13 +240,14 @@ class OfficerSession:
             self.revocation.check(load_certificate(certificate_der))
         return officer
 
-    def _prove(self, link: CardLink, pin: str, officer: Officer) -> None:
-        """PIN once, then the possession proof; the link is closed on any failure."""
+    def _prove(self, token: Token, pin: str, officer: Officer) -> None:
+        """PIN once, then the possession proof; the token is closed on any failure."""
+        self.last_card_officer = officer
         try:
-            self.profile.verify_pin(link, pin)
-            prove_possession(self.profile, link, officer.certificate_der)
+            token.verify_pin(pin)
+            prove_possession(token, officer.certificate_der)
         except BaseException:
-            link.close()
+            token.close()
             raise
 
     def login(self, pin: str) -> Officer:
@@ -242,13 +257,13 @@ class OfficerSession:
             if self._state is not SessionState.LOGGED_OUT:
                 raise CardError("已有关员登录，请先退出", f"login while {self._state.value}")
         with self._card_io:
-            link, officer = self._open_card()
-            self._prove(link, pin, officer)
+            token, officer = self._open_card()
+            self._prove(token, pin, officer)
         with self._lock:
             if not self._is(SessionState.LOGGED_OUT):  # another thread may have logged in
-                link.close()
+                token.close()
                 raise CardError("已有关员登录，请先退出", "concurrent login")
-            self._set_link(link)
+            self._set_token(token)
             self._officer = officer
             self._state = SessionState.LOGGED_IN
         self._emit(SessionEvent(SessionState.LOGGED_IN, Reason.LOGIN, officer))
@@ -258,8 +273,8 @@ class OfficerSession:
         """While locked: read whose card is now in the reader. Another officer's card ends the
         session (OtherOfficerCardError); the same officer's card leaves it locked for the PIN."""
         with self._card_io:
-            link, found = self._open_card()
-            link.close()
+            token, found = self._open_card()
+            token.close()
         self._end_if_other(found)
         return found
 
@@ -270,18 +285,18 @@ class OfficerSession:
             if self._state is not SessionState.LOCKED:
                 raise NotLoggedInError(f"unlock while {self._state.value}")
         with self._card_io:
-            link, found = self._open_card()
+            token, found = self._open_card()
             try:
                 self._end_if_other(found)
             except BaseException:
-                link.close()
+                token.close()
                 raise
-            self._prove(link, pin, found)
+            self._prove(token, pin, found)
         with self._lock:
             if not self._is(SessionState.LOCKED):  # 退出 may have been pressed meanwhile
-                link.close()
+                token.close()
                 raise NotLoggedInError("session ended during unlock")
-            self._set_link(link)
+            self._set_token(token)
             self._state = SessionState.LOGGED_IN
             officer = self._officer
         self._emit(SessionEvent(SessionState.LOGGED_IN, Reason.UNLOCKED, officer))
@@ -324,12 +339,12 @@ class OfficerSession:
         """Sign ``challenge`` with the logged-in officer's card (the sync service's officer
         login). Worker thread. NotLoggedInError unless LOGGED_IN; card errors lock the desk."""
         with self._lock:
-            link, officer = self._link, self._officer
-            if self._state is not SessionState.LOGGED_IN or link is None or officer is None:
+            token, officer = self._token, self._officer
+            if self._state is not SessionState.LOGGED_IN or token is None or officer is None:
                 raise NotLoggedInError(f"sign_challenge while {self._state.value}")
         try:
             with self._card_io:
-                return self.profile.sign_challenge(link, challenge, officer.certificate_der)
+                return token.sign_challenge(challenge, officer.certificate_der)
         except (CardRemovedError, ReaderGoneError, CardResetError) as exc:
             self._lock_for(exc)
             raise
@@ -350,21 +365,11 @@ class OfficerSession:
         few seconds, re-read the configured CRL file if it changed."""
         self._refresh_crl_file()
         with self._lock:
-            link = self._link
-            if self._state is not SessionState.LOGGED_IN or link is None:
+            token = self._token
+            if self._state is not SessionState.LOGGED_IN or token is None:
                 return
-            reader = snapshot.reader(link.reader)
-            expected_events = self._card_events
-            if expected_events is None and reader is not None and reader.card_present:
-                self._card_events = reader.card_events  # the link check covers the gap before
         try:
-            if reader is None and not snapshot.error:
-                raise ReaderGoneError("读卡器已断开", f"reader {link.reader!r} left the snapshot")
-            if reader is not None and not reader.card_present:
-                raise CardRemovedError("卡已拔出", f"no card in {link.reader!r}")
-            if reader is not None and expected_events not in (None, reader.card_events):
-                raise CardRemovedError("卡已拔出", f"card events changed in {link.reader!r}")
-            link.check()
+            token.check(snapshot)
         except CardError as exc:
             self._lock_for(exc)
 
@@ -401,16 +406,14 @@ class OfficerSession:
         """State test that type checkers do not narrow (other threads change the state)."""
         return self._state is state
 
-    def _set_link(self, link: CardLink) -> None:
-        self._link = link
-        self._reader = link.reader
-        self._card_events = None  # learnt at the first tick after login/unlock
+    def _set_token(self, token: Token) -> None:
+        self._token = token
+        self._reader = token.location
 
     def _drop(self, state: SessionState) -> None:
-        link, self._link = self._link, None
-        if link is not None:
-            link.close()
-        self._card_events = None
+        token, self._token = self._token, None
+        if token is not None:
+            token.close()
         self._state = state
         if state is SessionState.LOGGED_OUT:
             self._officer = None

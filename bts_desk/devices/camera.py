@@ -356,7 +356,10 @@ class CameraMonitor:
             camera.open()
             frame = camera.read()
             height, width = frame.shape[:2]
-            self._set(self._ok(f"{camera.name}: {width}x{height}"))
+            describe = getattr(camera, "describe", None)
+            mode = describe() if callable(describe) else f"{width}x{height}"
+            camera.close()
+            self._set(self._ok(f"{camera.name}: {mode}{_cameras_found(camera)}"))
         except DeskError as exc:
             self._set(self._failed(exc))
         finally:
@@ -405,6 +408,21 @@ class CameraMonitor:
                 callback(status)
             except Exception:
                 log.exception("camera status subscriber failed")
+
+
+def _cameras_found(camera: Camera) -> str:
+    """ " · cameras found: 0 'name', 1 (no name)" when the driver can list the webcams of this
+    computer (OpenCV on a device index), else "". Probe thread only: it may open devices."""
+    lister = getattr(camera, "cameras_found", None)
+    if not callable(lister):
+        return ""
+    found = lister()
+    if not found:
+        return ""
+    names = ", ".join(
+        f"{index} {name!r}" if name else f"{index} (no name)" for index, name in found
+    )
+    return f" · cameras found: {names}"
 
 
 def _restart_worker(worker: CameraWorker[Any]) -> None:

@@ -16,6 +16,8 @@ from bts_desk.errors import ConfigError
 SCANNER_DRIVERS: dict[str, tuple[str, str]] = {
     # EF 01 serial protocol: Synochip AS608, ZhianTec ZFM-20, Grow R307/R503 and compatibles.
     "r30x": ("bts_desk.drivers.r30x.driver", "R30xScanner"),
+    # USB readers through libfprint 2 (Linux, PyGObject): port = "auto", a driver or device id.
+    "libfprint": ("bts_desk.drivers.libfprint.driver", "LibfprintScanner"),
 }
 
 CAMERA_DRIVERS: dict[str, tuple[str, str]] = {
@@ -26,6 +28,8 @@ CAMERA_DRIVERS: dict[str, tuple[str, str]] = {
 CARD_PROFILES: dict[str, tuple[str, str]] = {
     # NIST SP 800-73-4 PIV: the reference officer card profile.
     "piv": ("bts_desk.card.piv", "PivProfile"),
+    # Any card or USB key through its vendor's PKCS#11 module ([card] pkcs11_module).
+    "pkcs11": ("bts_desk.card.pkcs11", "Pkcs11TokenSource"),
 }
 
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,6 +38,7 @@ from bts_desk.service.errors import ApiError
 from bts_desk.service.ratelimit import ChallengeLimiter
 from bts_desk.service.sessions import SessionService
 from bts_desk.service.tokens import Clock, SessionStore, TokenClaims, utc_now
+from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 from bts_desk.sync.wire.types import UUID_PATTERN
 
@@ -136,13 +141,18 @@ def create_app(
     create_schema: bool = True,
     docs: bool = False,
     challenge_limiter: ChallengeLimiter | None = None,
+    vault: Vault | None = None,
+    crl_file: Path | None = None,
 ) -> FastAPI:
     """The service app on ``db_url`` trusting the officer CAs of ``ca_pem``.
 
     Sessions live in the database, so every worker process on it honours them and their
     revocation. ``clock`` is for tests of expiry; ``docs`` serves ``/docs`` and
     ``/openapi.json`` (off in production unless asked for); ``challenge_limiter`` the limit of
-    anonymous challenge requests per client address (30 a minute by default).
+    anonymous challenge requests per client address (30 a minute by default); ``vault`` the
+    service key that seals biometrics at rest (a key for this process only when None: the
+    stored biometrics are then unreadable after a restart, so real services give one);
+    ``crl_file`` the officer CA's CRL (DER or PEM) published at ``GET /api/v1/crl``.
     Raises CardError for an unusable CA bundle, StoreError if the schema cannot be created."""
     cas = load_ca_certificates(ca_pem)
     if not cas:
@@ -154,7 +164,10 @@ def create_app(
         db.create_schema()
     store = SessionStore(db, clock)
     sessions = SessionService(db, cas, store, clock)
-    enrollments = EnrollmentService(db, clock)
+    if vault is None:
+        log.warning("no service key file: biometrics are sealed with a key of this process only")
+        vault = Vault.ephemeral()
+    enrollments = EnrollmentService(db, clock, vault)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -171,6 +184,7 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.db = db
+    app.state.vault = vault
     app.state.internal_errors = 0
     app.state.sessions = store
     app.state.challenge_limiter = challenge_limiter or ChallengeLimiter()
@@ -178,6 +192,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, store)
     _add_record_routes(app, db, enrollments)
+    _add_crl_route(app, crl_file)
     from bts_desk.service.fleet import install_fleet
 
     install_fleet(app, db, clock, current_officer)  # desk reports, console, /metrics
@@ -235,7 +250,41 @@ def _add_session_routes(
         return Response(status_code=204)
 
 
-UuidPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
+def _add_crl_route(app: FastAPI, crl_file: Path | None) -> None:
+    """``GET /api/v1/crl``: the CRL IT configured (``--crl``), as DER, re-read on every
+    request (IT replaces the file; it is small). No login: a CRL is public and signed."""
+
+    @app.get(
+        wire.PATH_CRL,
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    wire.CRL_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}
+                },
+                "description": "the CRL, DER",
+            },
+            **refusals(404, 503),
+        },
+    )
+    def crl() -> Response:
+        if crl_file is None:
+            raise ApiError(404, wire.E_NO_CRL, "同步服务未发布证书吊销列表", "no --crl configured")
+        try:
+            data = crl_file.read_bytes()
+            if data.lstrip().startswith(b"-----BEGIN"):
+                data = x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
+            else:
+                x509.load_der_x509_crl(data)  # refuse to serve a broken file
+        except (OSError, ValueError) as exc:
+            log.error("CRL file %s unusable: %s", crl_file, exc)
+            raise ApiError(
+                503, wire.E_UNAVAILABLE, "证书吊销列表暂时不可用", f"CRL file {crl_file}: {exc}"
+            ) from exc
+        return Response(data, media_type=wire.CRL_MEDIA_TYPE)
+
+
+UuidPath = Annotated[str, PathParam(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
 
 
 def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:

@@ -8,6 +8,7 @@
     bts-sync-server grant --db URL GY0001 7218 --by it-zhang   # more districts for an officer
     bts-sync-server revoke --db URL GY0001 7218 --by it-zhang  # take one back (ends sessions)
     bts-sync-server grants --db URL [GY0001]                   # list grants and their history
+    bts-sync-server rotate-key --db URL --key-file F [--retire]  # service key rotation
     bts-sync-server admin add NAME                             # console administrators
 
 Sessions live in the database (revocable, shared by every worker process).
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20260, help="seed of the demo generator")
     p.add_argument("--no-serve", action="store_true", help="exit after loading")
     p.add_argument("--docs", action="store_true", help="serve /docs and /openapi.json")
+    p.add_argument(
+        "--key-file",
+        type=Path,
+        help="service key file sealing biometrics at rest, made (mode 0600) if missing "
+        "(default: beside a SQLite database, else ./bts-sync-server.key)",
+    )
+    p.add_argument("--crl", type=Path, help="the officer CA's CRL to publish at /api/v1/crl")
     p.add_argument("--certfile", type=Path, help="PEM certificate (chain) to serve HTTPS")
     p.add_argument("--keyfile", type=Path, help="PEM private key of --certfile")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
@@ -47,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _progress(done: int, total: int) -> None:
     print(f"\rloaded {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def key_file_of(args: argparse.Namespace) -> Path:
+    from bts_desk.service.export import default_key_file
+
+    return Path(args.key_file) if args.key_file is not None else default_key_file(args.db)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,14 +95,18 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             certfile=args.certfile,
             keyfile=args.keyfile,
+            key_file=key_file_of(args),
+            crl_file=args.crl,
             log_level=args.log_level.lower(),
         )
         return 0
     import uvicorn
 
     from bts_desk.service.app import create_app
+    from bts_desk.service.vault import Vault
 
-    app = create_app(args.db, args.ca.read_bytes(), docs=args.docs)
+    vault = Vault.load(key_file_of(args), create=True)
+    app = create_app(args.db, args.ca.read_bytes(), docs=args.docs, vault=vault, crl_file=args.crl)
     uvicorn.run(
         app,
         host=args.host,
@@ -110,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk.service.export import main as export_main
 
         return export_main(argv[1:])
-    if argv[:1] in (["grant"], ["revoke"], ["grants"]):
+    if argv[:1] in (["grant"], ["revoke"], ["grants"], ["rotate-key"]):
         from bts_desk.service.grants_cli import main as grants_main
 
         return grants_main(argv)

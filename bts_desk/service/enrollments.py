@@ -52,6 +52,7 @@ from bts_desk.service.models import (
     ServerFinger,
 )
 from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.service.vault import Vault, field_aad
 from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,10 @@ def _stored_digest(conn: Connection, uuid: str) -> str | None:
 
 
 class EnrollmentService:
-    def __init__(self, db: ServiceDatabase, clock: Clock) -> None:
+    def __init__(self, db: ServiceDatabase, clock: Clock, vault: Vault) -> None:
         self._db = db
         self._clock = clock
+        self._vault = vault
 
     def put(self, uuid: str, body: wire.EnrollmentBody, officer: TokenClaims) -> PutResult:
         """Judge and store one upload; ApiError (4xx) for a refusal."""
@@ -143,7 +145,7 @@ class EnrollmentService:
         if prepared:
             prepared.sort(key=lambda p: (p.enrollment.borderer_id, p.index))
             with self._db.write() as conn:
-                _Writer(conn, self._clock(), officer).store_all(prepared, outcomes)
+                _Writer(conn, self._clock(), officer, self._vault).store_all(prepared, outcomes)
         final = [o for o in outcomes if o is not None]
         assert len(final) == len(items)
         count_uploads(final)
@@ -193,10 +195,13 @@ def _parse_envelope(item: _Prepared) -> _Prepared:
 class _Writer:
     """One write transaction storing prepared uploads (see the module docstring)."""
 
-    def __init__(self, conn: Connection, now: dt.datetime, officer: TokenClaims) -> None:
+    def __init__(
+        self, conn: Connection, now: dt.datetime, officer: TokenClaims, vault: Vault
+    ) -> None:
         self._conn = conn
         self._now = now
         self._officer = officer
+        self._vault = vault
         self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
 
     def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
@@ -284,7 +289,9 @@ class _Writer:
                 finger_positions=",".join(str(int(p)) for p in parsed.fingers),
             )
         )
-        self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=item.envelope))
+        # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
+        sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
+        self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=sealed))
         if parsed.fingers:
             self._conn.execute(insert(ServerFinger), _finger_rows(uuid, parsed))
         if parsed.face is not None:

@@ -26,6 +26,13 @@ from bts_desk.errors import DeskError
 BATCH = 500
 
 
+def default_key_file(db_url: str) -> Path:
+    """The service's default key file: beside a SQLite database, else in the current folder."""
+    if db_url.startswith("sqlite:///"):
+        return Path(db_url.removeprefix("sqlite:///") + ".key")
+    return Path("bts-sync-server.key")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bts-sync-server export", description="Write stored CBEFF envelopes as files."
@@ -34,13 +41,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="received on or after this date (YYYY-MM-DD, UTC)")  # fmt: skip
     p.add_argument("directory", type=Path, metavar="DIR", help="where the .xml files go")
     p.add_argument("--db", default="sqlite:///bts-sync-server.db", help="SQLAlchemy URL")
+    p.add_argument("--key-file", type=Path, help="the service key file (as the service's)")
     return p
 
 
-def export_envelopes(db_url: str, since: dt.date, directory: Path) -> int:
-    """Write the envelopes received since ``since``; the number of files written."""
+def export_envelopes(db_url: str, since: dt.date, directory: Path, key_file: Path) -> int:
+    """Write the envelopes received since ``since`` (opened with the service key in
+    ``key_file``); the number of files written."""
     from bts_desk.service.database import ServiceDatabase
     from bts_desk.service.models import ServerEnrollment, ServerEnvelope
+    from bts_desk.service.payloads import open_envelope
+    from bts_desk.service.vault import Vault
+
+    vault = Vault.load(key_file)
 
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     directory.mkdir(parents=True, exist_ok=True)
@@ -57,7 +70,7 @@ def export_envelopes(db_url: str, since: dt.date, directory: Path) -> int:
             for uuid, cbeff in rows:
                 target = directory / f"{uuid}.xml"
                 partial = directory / f".{uuid}.xml.part"
-                partial.write_bytes(cbeff)
+                partial.write_bytes(open_envelope(vault, uuid, cbeff))
                 os.replace(partial, target)
                 written += 1
     finally:
@@ -68,7 +81,8 @@ def export_envelopes(db_url: str, since: dt.date, directory: Path) -> int:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        count = export_envelopes(args.db, args.since, args.directory)
+        key_file = args.key_file or default_key_file(args.db)
+        count = export_envelopes(args.db, args.since, args.directory, key_file)
     except DeskError as exc:
         print(f"bts-sync-server export: {exc.user_message}", file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
-"""``bts-sync-server grant|revoke|grants``: IT manages which districts an officer may serve.
+"""``bts-sync-server grant|revoke|grants|rotate-key``: IT's service administration.
 
     bts-sync-server grant  --db URL OFFICER DISTRICT --by WHO [--note TEXT]
     bts-sync-server revoke --db URL OFFICER DISTRICT --by WHO [--note TEXT]
     bts-sync-server grants --db URL [OFFICER]        # current grants, then the change log
+    bts-sync-server rotate-key --db URL --key-file F            # 1. new key, data keys rewrapped
+    (restart the service: it seals new uploads with the new key)
+    bts-sync-server rotate-key --db URL --key-file F --retire   # 2. rewrap the rest, drop old
 
 Every officer serves their own district (their card's 关区) without a grant. Each change is
 recorded with who made it; a revocation also ends the officer's open sessions.
@@ -13,9 +16,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.grants import grant, grant_history, list_grants, revoke
+from bts_desk.service.payloads import retire_old_keys, rotate_key
 from bts_desk.service.tokens import utc_now
 
 DEFAULT_DB = "sqlite:///bts-sync-server.db"
@@ -35,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("grants")
     listing.add_argument("--db", default=DEFAULT_DB)
     listing.add_argument("officer", nargs="?")
+    rotate = sub.add_parser("rotate-key", help="new service key; every data key rewrapped")
+    rotate.add_argument("--db", default=DEFAULT_DB)
+    rotate.add_argument("--key-file", type=Path, required=True)
+    rotate.add_argument(
+        "--retire",
+        action="store_true",
+        help="no new key: rewrap what is left onto the current key, then drop the old keys",
+    )
     return p
 
 
@@ -43,6 +56,12 @@ def main(argv: list[str]) -> int:
     db = ServiceDatabase(args.db)
     try:
         db.create_schema()
+        if args.action == "rotate-key":
+            vault, count = rotate_key(db, args.key_file, new_key=not args.retire)
+            print(f"key {vault.current} is current; {count} blobs rewrapped")
+            if args.retire:
+                print(f"{retire_old_keys(args.key_file)} old keys removed from {args.key_file}")
+            return 0
         if args.action == "grants":
             for g in list_grants(db, args.officer):
                 print(f"{g.officer_id}\t{g.district}\t{g.granted_at.isoformat()}\t{g.granted_by}")

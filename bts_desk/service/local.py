@@ -181,4 +181,7 @@ def start_demo_service(
         _grant_every_district(db, grant_all_to)
     finally:
         db.dispose()
-    return start_local_service(url, ca_pem, port)
+    from bts_desk.service.vault import Vault
+
+    vault = Vault.load(db_path.with_suffix(".key"), create=True)
+    return start_local_service(url, ca_pem, port, vault=vault)

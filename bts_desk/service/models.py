@@ -9,7 +9,9 @@
   change committed late. A plain sequence would not give that guarantee.
 - ``enrollment`` (+ ``enrollment_envelope``, ``enrollment_finger``, ``enrollment_face``):
   uploads keyed by the desk's UUID with the canonical body hash for idempotency, their CBEFF
-  envelope as uploaded, and per finger / face what its records say (position, size, quality).
+  envelope as uploaded — sealed by ``vault`` (envelope encryption with the service key: no
+  readable biometric in the database) — and per finger / face what its records say
+  (position, size, quality).
 - ``session_challenge``: single-use login challenges (in the database so that several
   service processes can share them).
 - ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),

@@ -28,11 +28,17 @@ from fastapi import FastAPI
 def app_from_env() -> FastAPI:
     """The app of one worker process (uvicorn's ``--factory`` target)."""
     from bts_desk.service.app import create_app
+    from bts_desk.service.vault import Vault
 
+    key_file = os.environ.get("BTS_SYNC_KEY_FILE", "")
     return create_app(
         os.environ["BTS_SYNC_DB"],
         Path(os.environ["BTS_SYNC_CA_FILE"]).read_bytes(),
         create_schema=False,
+        vault=Vault.load(Path(key_file)) if key_file else None,
+        crl_file=Path(os.environ["BTS_SYNC_CRL_FILE"])
+        if "BTS_SYNC_CRL_FILE" in os.environ
+        else None,
     )
 
 
@@ -69,11 +75,20 @@ def serve_workers(
     metrics_dir: Path | None = None,
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    key_file: Path | None = None,
+    crl_file: Path | None = None,
 ) -> None:
     """Run ``workers`` processes on ``host:port`` until interrupted (blocking)."""
     import uvicorn
 
     prepare_environment(db_url, ca_file, metrics_dir)
+    if key_file is not None:
+        from bts_desk.service.vault import Vault
+
+        Vault.load(key_file, create=True)  # made once, before the workers read it
+        os.environ["BTS_SYNC_KEY_FILE"] = str(key_file.resolve())
+    if crl_file is not None:
+        os.environ["BTS_SYNC_CRL_FILE"] = str(crl_file.resolve())
     uvicorn.run(
         "bts_desk.service.workers:app_from_env",
         factory=True,

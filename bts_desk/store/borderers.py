@@ -385,12 +385,10 @@ def _budgeted_walk(
 ) -> list[Any] | None:
     """The page along the sort index, or None when the walk ran out of its budget (few
     matches, or none near the start of the index): SQLite's progress handler interrupts it."""
-    import sqlite3
-
     from sqlalchemy.exc import OperationalError
 
-    raw = session.connection().connection.driver_connection
-    assert isinstance(raw, sqlite3.Connection)
+    # sqlite3 or sqlcipher3 (an encrypted store): the same DB-API connection interface
+    raw: Any = session.connection().connection.driver_connection
     steps = 0
 
     def spend() -> int:
@@ -403,7 +401,7 @@ def _budgeted_walk(
     try:
         return list(session.execute(stmt).all())
     except OperationalError as exc:
-        if not isinstance(exc.orig, sqlite3.OperationalError) or "interrupt" not in str(exc.orig):
+        if "interrupt" not in str(exc.orig):
             raise
         return None
     finally:

@@ -7,9 +7,15 @@ The key (256 random bits) lives in ``settings.key_file``, never in the database,
 - Windows: the key is wrapped with DPAPI (``CryptProtectData``, machine scope off: only the
   desk's account can unwrap it) before it reaches the disk, when DPAPI is available.
 
-Each biometric bundle is sealed with AES-GCM (``cryptography``), a fresh 96-bit nonce and the
-enrollment UUID as associated data, so a ciphertext moved to another enrollment row does not
-decrypt. A wrong key or a tampered ciphertext raises ``StoreError``.
+Each biometric bundle is sealed with AES-GCM (``cryptography``), a fresh 96-bit nonce and, as
+associated data, the enrollment UUID, the record (borderer), the officer and the desk
+(``enrollment_aad``): a ciphertext moved to another row, or a row whose officer or record was
+rewritten, does not decrypt. Version 1 blobs (before issue 11) bound the UUID only and are still
+read. A wrong key or a tampered ciphertext raises ``StoreError``.
+
+The same key, through HKDF with a label per use (``DeskKey.derive``), also keys the SQLCipher
+encryption of the whole database (``store.desk_store``) and the audit hash chain
+(``store.audit``): one secret to keep and back up, independent keys per purpose.
 
 Pure Python, no Qt, no shared state: safe on any thread.
 """
@@ -25,7 +31,9 @@ import sys
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bts_desk.errors import StoreError
 
@@ -36,13 +44,19 @@ NONCE_BYTES = 12
 _KEY_MAGIC = b"BTSK1"
 _SCHEME_RAW = b"R"
 _SCHEME_DPAPI = b"D"
-_SEALED_VERSION = b"\x01"
+_SEALED_V1 = b"\x01"  # associated data: the enrollment UUID only
+_SEALED_VERSION = b"\x02"  # associated data: enrollment_aad(...)
+
+
+def enrollment_aad(uuid: str, borderer_id: int, officer_id: str, desk_id: str) -> str:
+    """What an enrollment's ciphertext is bound to (its AES-GCM associated data)."""
+    return f"enrollment/v2|{uuid}|{borderer_id}|{officer_id}|{desk_id}"
 
 
 class DeskKey:
     """The desk's AES-256 key. ``repr`` never shows the bytes."""
 
-    __slots__ = ("_aead", "fingerprint")
+    __slots__ = ("_aead", "_raw", "fingerprint")
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != KEY_BYTES:
@@ -50,6 +64,7 @@ class DeskKey:
                 "本机加密密钥无效，请联系系统管理员", f"desk key is {len(raw)} bytes, not 32"
             )
         self._aead = AESGCM(raw)
+        self._raw = raw
         # A short public fingerprint to tell keys apart in logs (never the key itself).
         self.fingerprint = hashlib.sha256(b"bts-desk-key-id" + raw).hexdigest()[:12]
 
@@ -60,14 +75,27 @@ class DeskKey:
     def generate(cls) -> DeskKey:
         return cls(secrets.token_bytes(KEY_BYTES))
 
+    def derive(self, label: str, length: int = KEY_BYTES) -> bytes:
+        """An independent sub-key for one purpose (HKDF-SHA256 with ``label`` as info)."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label.encode())
+        return hkdf.derive(self._raw)
+
+    def sqlcipher_key(self) -> str:
+        """The raw-key form of SQLCipher's ``PRAGMA key`` (no passphrase KDF on every open)."""
+        return f"x'{self.derive('bts-desk sqlcipher v1').hex()}'"
+
     def seal(self, plaintext: bytes, associated: str) -> bytes:
         """``version | nonce | ciphertext+tag`` of ``plaintext`` bound to ``associated``."""
         nonce = secrets.token_bytes(NONCE_BYTES)
         return _SEALED_VERSION + nonce + self._aead.encrypt(nonce, plaintext, associated.encode())
 
-    def open(self, sealed: bytes, associated: str) -> bytes:
-        """Inverse of ``seal``. Raises StoreError for a wrong key, a tampered or foreign blob."""
-        if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[:1] != _SEALED_VERSION:
+    def open(self, sealed: bytes, associated: str, *, legacy: str = "") -> bytes:
+        """Inverse of ``seal``. Raises StoreError for a wrong key, a tampered or foreign blob.
+        ``legacy`` is the associated data of a version 1 blob (the UUID)."""
+        version = sealed[:1]
+        if version == _SEALED_V1 and legacy:
+            associated = legacy
+        if len(sealed) < 1 + NONCE_BYTES + 16 or version not in (_SEALED_V1, _SEALED_VERSION):
             raise StoreError(
                 "本地加密数据已损坏，无法读取",
                 f"sealed payload of {associated} is malformed ({len(sealed)} bytes)",
@@ -85,9 +113,21 @@ class DeskKey:
 def load_or_create_key(path: Path) -> DeskKey:
     """The desk key stored at ``path``, created on first use. Raises StoreError.
 
-    Call once at start-up (any thread) and pass the key down."""
+    Only for a store that cannot hold anything sealed yet: the desk goes through
+    ``store.desk_store.open_desk_store``, which refuses to replace a lost key."""
     if path.exists():
         return _load_key(path)
+    return create_key(path)
+
+
+def load_key(path: Path) -> DeskKey:
+    """The desk key stored at ``path`` (it must exist). Raises StoreError."""
+    return _load_key(path)
+
+
+def create_key(path: Path) -> DeskKey:
+    """A new desk key written to ``path`` (mode 0600; DPAPI-wrapped on Windows); an existing
+    file wins (another process raced us). Raises StoreError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key_raw = secrets.token_bytes(KEY_BYTES)
     blob = _wrap(key_raw)

@@ -1,9 +1,14 @@
 """The one database engine and session factory of the desk.
 
-``open_database(url)`` creates the engine, applies the SQLite pragmas (WAL, foreign keys, full
-sync) and brings the schema to the newest Alembic revision. Sessions are short-lived and
-belong to the thread that opened them: never share a Session between threads; the engine and
-``Database`` are thread-safe.
+``open_database(url, key=...)`` creates the engine, applies the SQLite pragmas (WAL, foreign
+keys, full sync, secure delete, temporary tables in memory) and brings the schema to the newest
+Alembic revision. With a desk key, a SQLite file is opened through SQLCipher (``sqlcipher3``:
+every page of the database and of its WAL is encrypted; see ``store.desk_store``). The engine
+never puts SQL parameters into its errors (``hide_parameters``): a failing statement must not
+carry a name or an ID number into ``StoreError.detail`` and from there into the log.
+
+Sessions are short-lived and belong to the thread that opened them: never share a Session
+between threads; the engine and ``Database`` are thread-safe.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bts_desk.errors import StoreError
+
+if TYPE_CHECKING:
+    from bts_desk.store.crypto import DeskKey
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # The key of the audit hash chain (``store.audit``), set by ``open_desk_store``; every
+        # session carries it in ``session.info`` so audit rows written in a caller's
+        # transaction are keyed too.
+        self.audit_key: bytes | None = None
 
     @property
     def url(self) -> str:
@@ -44,6 +57,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session committed on success, rolled back on any error (one unit of work)."""
         session = self._sessions()
+        session.info["audit_key"] = self.audit_key
         try:
             yield session
             session.commit()
@@ -55,6 +69,20 @@ class Database:
             raise
         finally:
             session.close()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes (SQLite only). Best
+        effort: a reader still holding old pages makes it partial; the next one finishes."""
+        if not self.is_sqlite:
+            return
+        try:
+            with self.engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        except SQLAlchemyError as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+            return
+        if busy is not None and busy[0]:
+            log.info("WAL checkpoint partial (a reader is active)")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -68,22 +96,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     # Deleted content is overwritten: acknowledged biometric payloads leave no residue.
     cursor.execute("PRAGMA secure_delete=ON")
+    # Sorts and temporary indexes stay in memory: a temp file would hold rows in the clear.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for other databases and in-memory ones)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+def create_db_engine(url: str, key: DeskKey | None = None) -> Engine:
+    """The engine for ``url``; with ``key`` a SQLite file is encrypted with SQLCipher."""
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if key is not None and path is not None:
+        # sqlite+pysqlcipher: the dialect sends PRAGMA key before anything else on each new
+        # connection. QueuePool (the pysqlite default for files) instead of the dialect's
+        # SingletonThreadPool: sessions move between pool threads.
+        cipher_url = make_url(url).set(
+            drivername="sqlite+pysqlcipher", password=key.sqlcipher_key()
+        )
+        engine = create_engine(cipher_url, poolclass=QueuePool, hide_parameters=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=path is None, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
+def open_database(url: str, *, key: DeskKey | None = None, migrate: bool = True) -> Database:
     """Open (and by default migrate) the store at ``url``. Raises StoreError."""
     try:
-        engine = create_db_engine(url)
+        engine = create_db_engine(url, key)
         if migrate:
             upgrade(engine)
     except SQLAlchemyError as exc:

@@ -29,7 +29,7 @@ from bts_desk.domain import EnrollmentDraft, Officer, OutboxState
 from bts_desk.errors import StoreError
 from bts_desk.store import bundle
 from bts_desk.store.audit import AuditAction, record
-from bts_desk.store.crypto import DeskKey
+from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
 from bts_desk.store.models import BordererRow, EnrollmentRow, OutboxRow, utcnow
 
@@ -72,7 +72,8 @@ def waiting_reason(officer_name: str, officer_id: str) -> str:
 def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
     """Store a 补录 atomically (see the module doc). Raises StoreError."""
     _check_draft(draft)
-    sealed = key.seal(bundle.pack(draft.fingers, draft.face), draft.uuid)
+    aad = enrollment_aad(draft.uuid, draft.borderer_id, draft.officer.officer_id, draft.desk_id)
+    sealed = key.seal(bundle.pack(draft.fingers, draft.face), aad)
     quality = {
         "fingers": {str(f.finger_no): list(f.press_quality) for f in draft.fingers},
         "face": dict(draft.face.quality) if draft.face else None,
@@ -180,7 +181,8 @@ def _decrypt(row: EnrollmentRow | None, uuid: str, key: DeskKey) -> EnrollmentDr
         raise StoreError(
             "本地采集数据已损坏，无法上传", f"enrollment {uuid}: payload checksum mismatch"
         )
-    fingers, face = bundle.unpack(key.open(sealed, uuid))
+    aad = enrollment_aad(row.uuid, row.borderer_id, row.officer_id, row.desk_id)
+    fingers, face = bundle.unpack(key.open(sealed, aad, legacy=row.uuid))
     return EnrollmentDraft(
         uuid=row.uuid,
         borderer_id=row.borderer_id,
@@ -295,6 +297,19 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
         session.execute(
             update(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))).values(payload=None)
         )
+        acked = session.scalars(select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))))
+        for enr in list(acked):
+            record(
+                session,
+                Officer(enr.officer_id, enr.officer_name, ""),
+                AuditAction.UPLOAD_ACKNOWLEDGED,
+                enr.borderer_id,
+                f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
+                desk_id=enr.desk_id,
+            )
+    # secure_delete overwrote the pages in the database, but their old images stay in the WAL
+    # until a checkpoint: truncate it now so no acknowledged ciphertext stays on disk.
+    db.checkpoint()
 
 
 def mark_refused(db: Database, uuid: str, reason: str) -> None:

@@ -98,8 +98,9 @@ class BordererRow(Base):
         Index("ix_borderer_synced_state", "synced", "state", "id"),
         Index("ix_borderer_synced_data_source", "synced", "data_source", "id"),
         Index("ix_borderer_synced_valid_to", "synced", "valid_to", "id"),
-        # 身份证号: the full-number search and its (masked) column's sort, any 同步状态.
-        Index("ix_borderer_id_number", "id_number"),
+        # 身份证号: the full-number search and its (masked) column's sort (trailing `id`
+        # implicit: the number is unique in practice, and SQLite appends the rowid).
+        Index("ix_borderer_synced_id_number", "synced", "id_number"),
         Index("ix_borderer_revision", "revision"),
     )
 
@@ -162,6 +163,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     borderer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hash chain (0005)
 
 
 class SyncStateRow(Base):

@@ -23,8 +23,9 @@ from pathlib import Path
 
 from bts_desk.config import Settings, load_settings
 from bts_desk.errors import DeskError
-from bts_desk.store.crypto import load_or_create_key
-from bts_desk.store.db import Database, open_database
+from bts_desk.store.crypto import DeskKey
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 from bts_desk.store.enrollments import outbox_counts
 from bts_desk.sync.auth import PemSigner, TokenBroker
 from bts_desk.sync.client import SyncClient, default_retry
@@ -61,12 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = load_settings()
     try:
-        db = open_database(args.db or settings.database_url)
+        if args.db:
+            settings = settings.replace("database", url=args.db)
+        if args.key:
+            settings = settings.replace("security", key_file=str(args.key))
+        db, key = open_desk_store(settings)
         if args.action == "status":
             counts = outbox_counts(db)
             print(json.dumps(counts.__dict__))
             return 0
-        worker = _worker(args, settings, db)
+        worker = _worker(args, settings, db, key)
         if args.action == "sync-once":
             result = worker.run_once(force=True)
             print(json.dumps(result.__dict__))
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _worker(args: argparse.Namespace, settings: Settings, db: Database) -> SyncWorker:
+def _worker(args: argparse.Namespace, settings: Settings, db: Database, key: DeskKey) -> SyncWorker:
     client = SyncClient(
         args.url or settings.sync.url,
         desk_id=args.desk_id or settings.desk.id,
@@ -93,7 +98,7 @@ def _worker(args: argparse.Namespace, settings: Settings, db: Database) -> SyncW
         db,
         client,
         tokens,
-        load_or_create_key(args.key or settings.key_file),
+        key,
         interval_s=args.interval or settings.sync.interval_s,
         backoff=Backoff(base_s=args.backoff),
         batch_size=args.batch_size,

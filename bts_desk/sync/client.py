@@ -190,6 +190,21 @@ class SyncClient:
             districts=tuple(answer.districts),
         )
 
+    def fetch_crl(self) -> bytes:
+        """The officer CA's CRL the service publishes (DER; no login needed), for the card's
+        revocation store (``RevocationStore.update_from_der`` checks it). SyncError when the
+        service publishes none or cannot be reached."""
+        url = self.base_url + wire.PATH_CRL
+        try:
+            response = self.session.get(url, timeout=self.timeout_s, verify=self.verify)
+        except requests.RequestException as exc:
+            raise SyncOfflineError("无法连接同步服务器", f"GET {url}: {exc}") from exc
+        with response:
+            if response.status_code == 200:
+                return response.content
+            _judge("GET", wire.PATH_CRL, response, _NoBody)
+        raise _malformed("GET", wire.PATH_CRL, f"HTTP {response.status_code}")
+
     def close_session(self, token: str) -> None:
         """End the session on the service (logout, card pulled): the token is refused from
         now on. An already-ended session is not an error."""

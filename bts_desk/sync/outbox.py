@@ -25,15 +25,17 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bts_desk.domain import EnrollmentDraft
+from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import CardError, DeskError, StoreError, SyncError
 from bts_desk.store import enrollments as store
 from bts_desk.store import sync_state
+from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
 from bts_desk.store.models import utcnow
@@ -43,6 +45,7 @@ from bts_desk.sync.client import SyncAuthError, SyncClient, SyncOfflineError
 from bts_desk.sync.pull import Puller
 
 log = logging.getLogger(__name__)
+CRL_INTERVAL_S = 3600.0  # how often the service's CRL is fetched
 
 T = TypeVar("T")
 
@@ -123,6 +126,8 @@ class SyncWorker:
         self._lock = threading.Lock()  # one pass at a time (thread and run_once callers)
         self._status = SyncStatus()
         self._recovered = False
+        self.crl_sink: Callable[[bytes], object] | None = None  # the card's revocation store
+        self._crl_fetched = -CRL_INTERVAL_S
 
     # --- control (any thread) ---------------------------------------------------------------
 
@@ -234,6 +239,7 @@ class SyncWorker:
             self._upload_all(result, force, counts.pending)
             if self._puller is not None and not self._stopping.is_set():
                 self._pull(result)
+            self._refresh_crl()
         except DeskError as exc:
             log.warning("sync pass stopped: %s", exc.detail)
             message, result.ok = exc.user_message, False
@@ -419,6 +425,18 @@ class SyncWorker:
 
     # --- pull -----------------------------------------------------------------------------------
 
+    def _refresh_crl(self) -> None:
+        """Hand the service's CRL to the card's revocation store, at most hourly. A refused or
+        missing CRL is logged: the store keeps the one it holds."""
+        now = time.monotonic()
+        if self.crl_sink is None or now - self._crl_fetched < CRL_INTERVAL_S:
+            return
+        self._crl_fetched = now  # once an hour, whatever the answer
+        try:
+            self.crl_sink(self._client.fetch_crl())
+        except DeskError as exc:  # SyncError (none published, offline) or CrlError
+            log.warning("CRL from the sync service not taken: %s", exc.detail)
+
     def _pull(self, result: PassResult) -> None:
         auth = self._tokens.any_auth()
         if auth is None or self._puller is None:
@@ -434,6 +452,15 @@ class SyncWorker:
             ),
         )
         result.pull_done = not self._stopping.is_set()
+        if result.pulled:
+            record(
+                self._db,
+                Officer(auth.officer_id, "", ""),
+                AuditAction.PULL,
+                None,
+                f"同步拉取 {result.pulled} 条边民记录",
+                desk_id=self._client.desk_id,
+            )
         if auth.districts:  # shown on the query page: which districts this desk holds
             sync_state.set_value(self._db, sync_state.GRANTED_DISTRICTS, ",".join(auth.districts))
 

@@ -57,7 +57,10 @@ KIND_NAMES: dict[DeviceKind, str] = {
     DeviceKind.SCANNER: QT_TRANSLATE_NOOP("DevicePanel", "Fingerprint scanner"),
     DeviceKind.CAMERA: QT_TRANSLATE_NOOP("DevicePanel", "Camera"),
 }
-DRIVER_NAMES: dict[str, str] = {"r30x": "R30x / AS608 / ZFM-20 (EF01)"}
+DRIVER_NAMES: dict[str, str] = {
+    "r30x": "R30x / AS608 / ZFM-20 / R503 (EF01)",
+    "libfprint": "USB (libfprint)",
+}
 
 SaveValues = Callable[[str, Mapping[str, Any]], object]
 

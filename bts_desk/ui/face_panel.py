@@ -80,6 +80,13 @@ HINT_TEXT: dict[Hint, str] = {
     Hint.TOO_BRIGHT: QT_TRANSLATE_NOOP("FacePanel", "Too bright"),
     Hint.BLURRED: QT_TRANSLATE_NOOP("FacePanel", "Image blurred: hold still"),
     Hint.NOT_FRONTAL: QT_TRANSLATE_NOOP("FacePanel", "Face the camera"),
+    Hint.HEAD_TILTED: QT_TRANSLATE_NOOP("FacePanel", "Hold the head straight, do not tilt it"),
+    Hint.HEAD_TURNED: QT_TRANSLATE_NOOP("FacePanel", "Do not turn the head: look at the camera"),
+    Hint.EYES_CLOSED: QT_TRANSLATE_NOOP("FacePanel", "Open the eyes"),
+    Hint.AT_EDGE: QT_TRANSLATE_NOOP(
+        "FacePanel", "The head is too near the edge: move to the middle of the picture"
+    ),
+    Hint.BACKGROUND: QT_TRANSLATE_NOOP("FacePanel", "Stand in front of a plain, light background"),
 }
 
 

@@ -4,11 +4,16 @@ Reader and card state update live from the presence monitor; the PIN field is ma
 6–8 digits only; Enter submits; the card is read on a worker thread and errors appear in Chinese
 in a red line (the PIN field is cleared after a wrong PIN: it is never retried by itself).
 GUI thread.
+
+At start-up the dialog is shown before the card stack exists (``bridge=None``): the officer
+can type the PIN at once; ``attach`` connects the card session once the shell has built it,
+and 登录 waits for it. So this module imports no card code (cryptography, PC/SC) at load.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
@@ -22,11 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bts_desk.card.monitor import PresenceSnapshot
-from bts_desk.card.profile import PIN_MAX_LENGTH, PIN_MIN_LENGTH, PinBlockedError
-from bts_desk.domain import Officer
+from bts_desk.card.pin import PIN_MAX_LENGTH, PIN_MIN_LENGTH
 from bts_desk.errors import DeskError
-from bts_desk.ui.card_session import CardSessionBridge
+
+if TYPE_CHECKING:
+    from bts_desk.card.monitor import PresenceSnapshot
+    from bts_desk.domain import Officer
+    from bts_desk.ui.card_session import CardSessionBridge
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +74,9 @@ def error_text(exc: BaseException) -> str:
 class LoginDialog(QDialog):
     """Modal login. ``exec()`` returns Accepted once an officer is logged in (``officer``)."""
 
-    def __init__(self, bridge: CardSessionBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: CardSessionBridge | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.bridge = bridge
+        self.bridge: CardSessionBridge | None = None
         self.officer: Officer | None = None
         self._busy = False
         self._card_in = False
@@ -77,6 +84,15 @@ class LoginDialog(QDialog):
         self.setWindowTitle(self.tr("Border Trade Service - officer login"))
         self.setMinimumWidth(420)
         self._build()
+        self.pin_edit.setFocus()  # typing can start before the card stack is there
+        if bridge is not None:
+            self.attach(bridge)
+        self._update_button()
+
+    def attach(self, bridge: CardSessionBridge) -> None:
+        """The card session is ready (start-up): follow its presence; a PIN already typed
+        with a card in can now be submitted."""
+        self.bridge = bridge
         bridge.presence_changed.connect(self._show_presence)
         if bridge.presence is not None:
             self._show_presence(bridge.presence)
@@ -142,7 +158,7 @@ class LoginDialog(QDialog):
         if not pin_complete(pin):
             self.message_label.setText(self.tr("The PIN has 6 to 8 digits."))
             return
-        if not self._card_in:
+        if not self._card_in or self.bridge is None:
             self.message_label.setText(self.tr("Please insert the officer card."))
             return
         self._set_busy(True)
@@ -166,6 +182,8 @@ class LoginDialog(QDialog):
         self.pin_edit.clear()
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setText(error_text(exc))
+        from bts_desk.card.profile import PinBlockedError  # the card stack is loaded by now
+
         if isinstance(exc, PinBlockedError):
             self.pin_edit.setEnabled(False)  # no point typing: only 发卡单位 can unblock it
         self.pin_edit.setFocus()

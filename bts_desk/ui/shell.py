@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     from bts_desk.demo import DemoEnvironment
     from bts_desk.devices.camera import CameraMonitor
     from bts_desk.devices.fingerprint import ScannerMonitor
+    from bts_desk.domain import BordererFilter
     from bts_desk.store.crypto import DeskKey
     from bts_desk.store.db import Database
     from bts_desk.sync.desk import DeskSync
+    from bts_desk.ui.audit_feed import AuditFeed
     from bts_desk.ui.card_session import CardSessionBridge
+    from bts_desk.ui.login_dialog import LoginDialog
     from bts_desk.ui.query_page import QueryPage
     from bts_desk.ui.session_lock import SessionLock
 
@@ -49,19 +52,18 @@ class Prepared:
 
 def prepare(settings: Settings, demo: bool) -> Prepared:
     """Worker thread: the demo's emulators (if asked), the store, the desk key."""
-    from bts_desk.store.crypto import load_or_create_key
+    from bts_desk.store.crypto import load_key
+    from bts_desk.store.desk_store import open_desk_store
 
     env = None
     if demo:
         from bts_desk.demo import DemoEnvironment
 
-        env = DemoEnvironment.start(settings)
+        env = DemoEnvironment.start(settings)  # opens (and fills) the encrypted demo store
         settings, db = env.settings, env.db
-    else:
-        from bts_desk.store.db import open_database
-
-        db = open_database(settings.database_url)
-    return Prepared(settings, db, load_or_create_key(settings.key_file), env)
+        return Prepared(settings, db, load_key(settings.key_file), env)
+    db, key = open_desk_store(settings)  # refuses a missing or foreign desk key
+    return Prepared(settings, db, key, env)
 
 
 class DeskShell:
@@ -85,6 +87,8 @@ class DeskShell:
         self.camera: CameraMonitor | None = None
         self.sync: DeskSync | None = None
         self.query_key = ""
+        self.start_error = ""
+        self.audit: AuditFeed | None = None
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
@@ -96,12 +100,17 @@ class DeskShell:
 
     def _failed(self, exc: BaseException) -> None:
         message = exc.user_message if isinstance(exc, DeskError) else str(exc)
+        self.start_error = message
         log.error("the desk could not start: %s", getattr(exc, "detail", exc), exc_info=exc)
         self.window.show_status("")
         for callback in self.ready_callbacks:
             callback(False)
         if not self.ready_callbacks:
             QMessageBox.critical(self.window, self.window.windowTitle(), message)
+
+    def show_start_error(self) -> None:
+        """Why the desk could not start (e.g. the desk key refused), for the officer and IT."""
+        QMessageBox.critical(self.window, self.window.windowTitle(), self.start_error)
 
     def _ready(self, parts: Prepared) -> None:
         self.parts, self.settings = parts, parts.settings
@@ -111,6 +120,7 @@ class DeskShell:
         except DeskError as exc:  # no session, no data: the pages are not registered at all
             self._failed(exc)
             return
+        self._wire_audit(parts)
         self._wire_devices(parts)
         self._wire_pages(parts)
         self._wire_sync(parts)
@@ -130,6 +140,15 @@ class DeskShell:
 
             self.card_control = CardDemoControl.install(self.window, parts.env.card)
 
+    def _wire_audit(self, parts: Prepared) -> None:
+        """Login, unlock, lock, logout and failed PINs into the audit log (ui.audit_feed)."""
+        from bts_desk.ui.audit_feed import AuditFeed
+
+        assert self.bridge is not None
+        self.audit = AuditFeed(parts.db, parts.settings.desk.id, self.window)
+        self.bridge.session_changed.connect(self.audit.session_event)
+        self.bridge.attempt_failed.connect(self.audit.attempt_failed)
+
     def _wire_devices(self, parts: Prepared) -> None:
         from bts_desk.card.reader_status import CardReaderMonitor
         from bts_desk.devices.camera import CameraMonitor
@@ -142,7 +161,9 @@ class DeskShell:
         self.scanner.start()
         self.camera = CameraMonitor(parts.settings.camera)
         self.camera.restart()
-        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile)
+        session = self.bridge.session
+        token = session.token_info if session.source.name == "pkcs11" else None
+        reader = CardReaderMonitor(self.bridge.monitor, parts.settings.card.profile, token)
         self.device_sources = [reader.status, self.scanner.status, self.camera.status]
         device_panel.register(
             self.window,
@@ -177,6 +198,8 @@ class DeskShell:
                 lambda event: sync.follow_card_session(event, bridge.session.sign_challenge)
             )
             sync.reporter.watch_devices(*self.device_sources)
+            if bridge.session.revocation is not None:  # the service's CRL, fetched hourly
+                sync.worker.crl_sink = bridge.session.revocation.update_from_der
             sync.start()
 
     # --- query page hooks -------------------------------------------------------------------
@@ -188,21 +211,15 @@ class DeskShell:
     def _page_created(self, page: QueryPage) -> None:
         page.enroll_requested.connect(self.open_enrollment)
         page.details_viewed.connect(self._audit_details)
+        page.searched.connect(self._audit_search)
 
     def _audit_details(self, borderer_id: int) -> None:
-        from bts_desk.store.audit import AuditAction, record
+        if self.audit is not None:
+            self.audit.detail(self.officer, borderer_id)
 
-        officer, parts = self.officer, self.parts
-        if officer is None or parts is None:
-            return
-        desk_id = parts.settings.desk.id
-
-        def write() -> None:
-            record(
-                parts.db, officer, AuditAction.VIEW_DETAIL, borderer_id, "查看详情", desk_id=desk_id
-            )
-
-        run_in_background(write, lambda _: None, lambda exc: log.error("audit failed: %s", exc))
+    def _audit_search(self, flt: BordererFilter) -> None:
+        if self.audit is not None:
+            self.audit.search(self.officer, flt)
 
     def open_enrollment(self, borderer_id: int) -> None:
         """补录 of one record: read it (worker), then the modal dialog over the window."""
@@ -278,6 +295,15 @@ class DeskShell:
             self.sync.saved()
 
     # --- login and shutdown ---------------------------------------------------------------------
+
+    def attach_login(self, login: LoginDialog, ok: bool) -> None:
+        """The login screen shown at start-up gets the card session (or closes when the
+        desk could not start: the error is shown instead)."""
+        if ok and self.bridge is not None:
+            login.attach(self.bridge)
+            return
+        login.reject()
+        self.show_start_error()
 
     def ask_for_login(self) -> None:
         """The login dialog over the locked window (people; the tour logs in by itself)."""

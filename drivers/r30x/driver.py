@@ -494,9 +494,28 @@ class R30xScanner:
             except (FrameError, ScannerTimeoutError) as exc:
                 if attempt + 1 == attempts:
                     raise
-                log.info("%s: %s; resync and send it again", cmd.name, exc.detail)
-                self._resync()
+                late = self._recover(cmd, exc)
+                if late is not None:
+                    return late
         raise AssertionError("unreachable")
+
+    def _recover(self, cmd: Cmd, exc: FrameError | ScannerTimeoutError) -> tuple[int, bytes] | None:
+        """Before sending ``cmd`` again. A missing reply may only be late (a busy module):
+        wait one more timeout for it, and take it, since a reply arriving after the second
+        sending would be taken for that one's and every later answer would be off by one.
+        Otherwise (garbled, or still nothing) resync: let the line go quiet, drop it."""
+        if isinstance(exc, ScannerTimeoutError):
+            try:
+                late = self._await_ack(cmd)
+            except (FrameError, ScannerTimeoutError) as again:
+                log.info("%s: %s; resync and send it again", cmd.name, again.detail)
+            else:
+                log.info("%s: the reply came late (%s)", cmd.name, exc.detail)
+                return late
+        else:
+            log.info("%s: %s; resync and send it again", cmd.name, exc.detail)
+        self._resync()
+        return None
 
     def _resync(self) -> None:
         """Let the line go quiet (the rest of a garbled reply), then drop what came."""
@@ -514,6 +533,9 @@ class R30xScanner:
     def _transact_once(self, cmd: Cmd, *args: int | bytes) -> tuple[int, bytes]:
         self._discard_input()
         self._write(command(cmd, *args, address=self.address))
+        return self._await_ack(cmd)
+
+    def _await_ack(self, cmd: Cmd) -> tuple[int, bytes]:
         while True:
             ack = self._read_packet(self.timeout)
             if ack.pid == Pid.ACK and ack.payload:
@@ -526,12 +548,21 @@ class R30xScanner:
         """A command followed by data packets (UpChar, UpImage), tried again once whole."""
         attempts = 1 + self.retries
         for attempt in range(attempts):
+            last = attempt + 1 == attempts
             try:
                 code, _ = self._transact_once(cmd, *args)
-                self._raise_for(code, cmd)
+            except (FrameError, ScannerTimeoutError) as exc:
+                if last:
+                    raise
+                late = self._recover(cmd, exc)
+                if late is None:
+                    continue
+                code = late[0]
+            self._raise_for(code, cmd)
+            try:
                 return self._read_data(expected)
             except (FrameError, ScannerTimeoutError) as exc:
-                if attempt + 1 == attempts:
+                if last:
                     raise
                 log.info("%s: %s; resync and upload again", cmd.name, exc.detail)
                 self._resync()

@@ -38,7 +38,7 @@ def test_self_test(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[-1] == "self-test passed"
     assert any(line.startswith("ok   translations:") for line in lines)
-    assert any(line.startswith("ok   store: SQLite store at revision") for line in lines)
+    assert any(line.startswith("ok   store: SQLCipher 4.") for line in lines)
     assert any("driver" in line for line in lines)
 
 
@@ -48,11 +48,13 @@ def test_bad_config_file_is_reported(tmp_path: Path) -> None:
     assert done.returncode == 2 and "配置文件无法读取" in done.stderr
 
 
-def test_window_is_shown_before_the_store_opens(tmp_path: Path) -> None:
+def test_login_is_usable_before_the_store_opens(tmp_path: Path) -> None:
+    """The login screen is shown with the PIN field focused and taking keys, before the main
+    window, the store or any heavy module."""
     done = run_desk(tmp_path, "--exit-when-shown", "--demo")
     assert done.returncode == 0, done.stderr
-    marker, heavy = done.stdout.strip().rsplit(" ", 1)
-    assert marker == SHOWN_MARKER
+    marker, usable, heavy = done.stdout.strip().rsplit(" ", 2)
+    assert marker == SHOWN_MARKER and usable == "login-usable"
     assert heavy == "-", f"imported before the first window: {heavy}"
     assert not (tmp_path / "xdg_data_home" / "bts-desk" / "demo" / "desk.db").exists()
 
@@ -68,9 +70,9 @@ def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
     assert names == [
         "01-locked-before-login", "02-logged-in", "03-query-tab", "04-query-by-name",
         "05-details", "06-details-closed", "07-no-biometrics", "08-enroll-dialog", "09-finger-1",
-        "10-finger-2", "11-face-preview", "12-face-taken", "13-saved", "14-flag-changed",
-        "15-uploaded", "16-card-pulled-locked", "17-card-inserted", "18-unlocked",
-        "19-device-status",
+        "10-finger-2-same-finger-refused", "11-finger-2", "12-face-preview", "13-face-taken",
+        "14-saved", "15-flag-changed", "16-uploaded", "17-card-pulled-locked", "18-card-inserted",
+        "19-unlocked", "20-device-status",
     ]  # fmt: skip
     for picture in pictures:
         image = QImage(str(picture))

@@ -108,6 +108,11 @@ def test_two_fingers_face_and_save(
     assert dialog.second_button.isEnabled() and not dialog.save_button.isEnabled()
     capture_finger(qtbot, dialog, r30x_emulator, 2)
     assert dialog.save_button.isEnabled()  # the manual allows saving without a face
+    # the emulator is an R503: its 192×192 sensor and longer template came through as such
+    assert r30x_emulator.profile.key == "r503"
+    for finger in dialog.fingers.values():
+        assert (finger.width, finger.height, finger.dpi) == (192, 192, 508)
+        assert len(finger.template) == 1536 and finger.template_format == "grow-r50x-char"
 
     dialog.pages.setCurrentWidget(dialog.face_panel)
     qtbot.mouseClick(dialog.face_panel.start_button, LEFT)

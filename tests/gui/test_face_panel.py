@@ -10,22 +10,21 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from skimage import data
 
 from bts_desk.capture.face import PORTRAIT_ASPECT
 from bts_desk.domain import FaceCapture
-from bts_desk.drivers.camera_standin import compose_frame
+from bts_desk.drivers.camera_standin import compose_frame, load_demo_face, room_scene
 from bts_desk.drivers.opencv_camera import OpenCvCamera
 from bts_desk.errors import CameraError
 from bts_desk.ui import face_panel
 from bts_desk.ui.face_panel import GREEN, GREY, FacePanel
 
-ASTRONAUT_FACE = (177, 66, 95, 95)
 LEFT = Qt.MouseButton.LeftButton
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> str:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
+    size = (frames[0].shape[1], frames[0].shape[0])
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     for frame in frames:
         writer.write(frame)
     writer.release()
@@ -34,13 +33,11 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> str:
 
 @pytest.fixture(scope="module")
 def portrait_video(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A webcam stand-in: the astronaut well placed in the guide frame, swaying a little."""
-    astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    wall = np.full((480, 640, 3), 170, np.uint8)
-    frames = [
-        compose_frame(astronaut, ASTRONAUT_FACE, 180 + i % 3, (318 + i % 5, 200), wall)
-        for i in range(20)
-    ]
+    """A 1280×720 webcam stand-in: the demo's person well placed in the guide frame in front of
+    the backdrop, swaying a little."""
+    face, eyes = load_demo_face()
+    room = room_scene()
+    frames = [compose_frame(face, eyes, 100 + i % 3, (638 + i % 5, 300), room) for i in range(20)]
     return write_video(tmp_path_factory.mktemp("cam") / "portrait.avi", frames)
 
 

@@ -26,7 +26,7 @@ from bts_desk.devices.camera import (
 )
 from bts_desk.devices.status import DeviceKind, DeviceStatus
 from bts_desk.drivers.camera_standin import demo_camera_source
-from bts_desk.drivers.opencv_camera import OpenCvCamera
+from bts_desk.drivers.opencv_camera import OpenCvCamera, device_backends, list_cameras
 from bts_desk.errors import CameraError, ConfigError, DeskError
 
 
@@ -229,7 +229,7 @@ def test_demo_source_is_made_once(tmp_path: Path) -> None:
     assert demo_camera_source(tmp_path) == first and Path(first).stat().st_mtime_ns == stamp
     camera = OpenCvCamera(first, realtime=False)
     camera.open()
-    assert camera.read().shape == (480, 640, 3)
+    assert camera.read().shape == (720, 1280, 3)  # what the desk asks of a webcam
     camera.close()
 
 
@@ -340,3 +340,57 @@ def test_monitor_does_not_keep_closed_previews(tmp_path: Path) -> None:
     del worker
     gc.collect()
     assert watched() is None  # each 补录 dialog's panel is freed with the dialog
+
+
+def test_second_capture_api_opens_when_the_first_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file stands in for the webcam: the image-sequence API cannot play an AVI, FFmpeg can
+    # (as Media Foundation takes over when DirectShow fails on a real desk).
+    source = write_video(tmp_path / "clip.avi", 5)
+    camera = OpenCvCamera(str(source), backends=(cv2.CAP_IMAGES, cv2.CAP_FFMPEG), realtime=False)
+    camera.open()
+    assert camera.backend_name == "FFMPEG"
+    assert [frame_number(camera.read()) for _ in range(5)] == [0, 1, 2, 3, 4]
+    assert camera.describe() == "640x480 MJPG @ 25 fps via FFMPEG"
+    camera.close()
+    assert any("images:" in r.getMessage() for r in caplog.records)
+
+
+def test_every_capture_api_failing_is_reported_with_each_reason(tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.avi", 5)
+    with pytest.raises(CameraError) as info:
+        OpenCvCamera(str(source), backends=(cv2.CAP_IMAGES,)).open()
+    assert "无法打开摄像头视频源" in info.value.user_message
+    assert info.value.detail.count("images:") == 1
+
+
+def test_capture_api_order() -> None:
+    assert device_backends("auto", "win32") == (cv2.CAP_DSHOW, cv2.CAP_MSMF)
+    assert device_backends("dshow", "win32") == (cv2.CAP_DSHOW, cv2.CAP_MSMF)
+    assert device_backends("msmf", "win32") == (cv2.CAP_MSMF, cv2.CAP_DSHOW)
+    assert device_backends("auto", "linux") == (cv2.CAP_V4L2, cv2.CAP_ANY)
+    assert device_backends("v4l2", "linux") == (cv2.CAP_V4L2, cv2.CAP_ANY)
+    with pytest.raises(CameraError):
+        device_backends("betamax", "linux")
+
+
+def test_settings_ask_a_webcam_for_720p_mjpg() -> None:
+    camera = OpenCvCamera.from_settings(CameraSettings(source="0", backend="msmf"))
+    assert (camera.width, camera.height, camera.fourcc) == (1280, 720, "MJPG")
+    expected = device_backends("msmf")
+    assert camera.backends == expected
+
+
+def test_cameras_listed_from_sysfs(tmp_path: Path) -> None:
+    # A sysfs tree as the Linux kernel lays it out: two capture nodes and a metadata node.
+    for node, name, index in (
+        ("video0", "HD Webcam C270", "0"),
+        ("video1", "HD Webcam C270", "1"),
+        ("video2", "USB2.0 PC CAMERA", "0"),
+    ):
+        (tmp_path / node).mkdir()
+        (tmp_path / node / "name").write_text(name + "\n")
+        (tmp_path / node / "index").write_text(index + "\n")
+    found = list_cameras(platform="linux", sysfs=tmp_path)
+    assert found == [(0, "HD Webcam C270"), (2, "USB2.0 PC CAMERA")]

@@ -43,11 +43,12 @@ def two_workers(pg_url: str, svc_pki: SvcPki, tmp_path: Path) -> Iterator[tuple[
     }
     env.pop("BTS_SYNC_TOKEN_SECRET", None)
     args = [sys.executable, "-m", "bts_desk.service", "--db", pg_url, "--ca", str(ca),
-            "--port", str(port), "--workers", "2", "--load-demo", "50"]  # fmt: skip
+            "--port", str(port), "--workers", "2", "--load-demo", "50",
+            "--key-file", str(tmp_path / "service.key")]  # fmt: skip
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a shared, busy machine
         while True:
             try:
                 if requests.get(url + wire.PATH_HEALTH, timeout=2).status_code == 200:

@@ -479,3 +479,19 @@ def test_library_commands_like_a_real_module(
 
 def test_every_model_is_emulated() -> None:
     assert set(EMULATED_MODELS) == {"as608", "r307", "r503", "generic"}
+
+
+def test_a_late_reply_is_taken_and_never_shifts_the_answers() -> None:
+    """A busy module answering GenImg after the driver's timeout: the late reply is that
+    command's, not the answer to a second GenImg (which would put every later answer one
+    command behind: "IMG2TZ answered 0x02")."""
+    fingerimage.master_print(3)  # drawn once beforehand: the delay below is all there is
+    with R30xEmulator(genimg_delay=1.3) as emulator:
+        scanner = R30xScanner(str(emulator.path), timeout=1.0, retries=1)
+        scanner.open()
+        emulator.place(3, gap=0)
+        assert scanner.capture()
+        scanner.extract(1)  # its own answer, not GenImg's
+        assert emulator.commands.count(Cmd.GEN_IMG) == 1
+        assert scanner.capture() is False
+        scanner.close()

@@ -257,3 +257,25 @@ def test_logout_or_a_pulled_card_ends_the_session_on_the_service(desk: Desk, pki
             break
         assert time.monotonic() < deadline, "the session was not ended"
         time.sleep(0.05)
+
+
+def test_the_sync_worker_hands_the_services_crl_to_the_card(tmp_path: Path, pki: Pki) -> None:
+    """With a CRL published, a sync pass gives it to the revocation store (``crl_sink``)."""
+    from bts_desk.drivers.piv_card.pki import make_crl
+
+    crl = make_crl(pki.ca, [12345])
+    (tmp_path / "svc").mkdir()
+    crl_file = tmp_path / "svc" / "officer-ca.crl"
+    crl_file.write_bytes(crl)
+    url = f"sqlite:///{tmp_path / 'svc' / 'service.db'}"
+    with start_local_service(url, pki.ca.pem, crl_file=crl_file) as service:
+        made = make_desk(tmp_path / "desk", service.url)
+        received: list[bytes] = []
+        made.worker.crl_sink = received.append
+        try:
+            made.tokens.set_signer(pki.signer(OFFICER_A))
+            made.worker.run_once()
+            made.worker.run_once()  # fetched once an hour, not every pass
+        finally:
+            made.close()
+    assert received == [crl]

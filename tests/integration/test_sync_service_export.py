@@ -47,6 +47,8 @@ def test_export_writes_the_stored_envelopes(
     svc: LocalService,
     svc_db_url: str,
     tmp_path: Path,
+    *,
+    svc_key_file: Path,
 ) -> None:
     token = api.login(svc_pki.officer_a)
     uploads = {}
@@ -57,7 +59,8 @@ def test_export_writes_the_stored_envelopes(
     url = svc_db_url
     today = dt.datetime.now(dt.UTC).date()  # the service's clock is real time here
     out = tmp_path / "export"
-    assert main(["export", "--since", today.isoformat(), str(out), "--db", url]) == 0
+    key = ["--key-file", str(svc_key_file)]  # the envelopes are sealed with the service key
+    assert main(["export", "--since", today.isoformat(), str(out), "--db", url, *key]) == 0
     files = sorted(out.iterdir())
     assert [f.name for f in files] == sorted(f"{uuid}.xml" for uuid in uploads)
     for path in files:
@@ -67,7 +70,7 @@ def test_export_writes_the_stored_envelopes(
         assert parsed.envelope.index == path.stem and len(parsed.fingers) == 2
     later = tmp_path / "none"
     tomorrow = today + dt.timedelta(days=1)
-    assert main(["export", "--since", tomorrow.isoformat(), str(later), "--db", url]) == 0
+    assert main(["export", "--since", tomorrow.isoformat(), str(later), "--db", url, *key]) == 0
     assert list(later.iterdir()) == []
     with pytest.raises(SystemExit):
         main(["export", "--since", "yesterday", str(later), "--db", url])

@@ -37,6 +37,9 @@ PROPERTIES = {
     "CAMERA_SOURCE": "camera.source",
     "CARD_READER": "card.reader",
     "CA_CERT": "card.ca_cert",
+    "CARD_CRL": "card.crl",
+    "CARD_PROFILE": "card.profile",
+    "CARD_PKCS11_MODULE": "card.pkcs11_module",
 }
 COMPONENT_64BIT = 256
 COMPONENT_REGISTRY_KEYPATH = 4
@@ -171,7 +174,9 @@ def test_readme_documents_every_property_the_msi_takes() -> None:
     """IT reads the README, the MSI reads PUBLIC_PROPERTIES: they must name the same ones."""
     readme = (ROOT / "README.md").read_text("utf-8")
     section = readme.split("## Installing at a desk", 1)[1]
-    table_rows = set(re.findall(r"^\| `([A-Z_]+)` +\| `([a-z_.]+)` +\|", section, re.MULTILINE))
+    table_rows = set(
+        re.findall(r"^\| `([A-Z0-9_]+)` +\| `([a-z0-9_.]+)` +\|", section, re.MULTILINE)
+    )
     built = {(p.name, p.setting) for p in load_packaging_module("msi_package").PUBLIC_PROPERTIES}
     assert table_rows == built == set(PROPERTIES.items())
 

@@ -179,6 +179,9 @@ def test_sorting_by_every_column(store: Database, key: str, flt_name: str, walk:
             pages[order] = [row.id for row in session.execute(stmt)]
     assert pages[SortOrder.ASCENDING] == expected[:300]
     assert pages[SortOrder.DESCENDING] == expected[::-1][:300]
+    if walk:  # fetch_page: the budgeted walk (or its fallback) gives the same page
+        got = borderers.fetch_page(store, flt, sort=key, order=SortOrder.DESCENDING, limit=300)
+        assert [b.id for b in got] == expected[::-1][:300]
 
 
 def test_paging_covers_every_match_once(store: Database) -> None:

@@ -13,14 +13,14 @@ def test_layers_override_in_order(tmp_path: Path) -> None:
     user = tmp_path / "user.toml"
     machine.write_text('[scanner]\nport = "COM3"\nbaudrate = 115200\n[sync]\nurl = "https://m"\n')
     user.write_text('[scanner]\nport = "COM7"\n')
-    env = {"BTS_DESK_SYNC_INTERVAL_S": "60", "BTS_DESK_CAMERA_WIDTH": "1280"}
+    env = {"BTS_DESK_SYNC_INTERVAL_S": "60", "BTS_DESK_CAMERA_WIDTH": "1920"}
     s = load_settings(machine_file=machine, user_file=user, env=env, registry=False)
     assert s.scanner.port == "COM7"  # user beats machine
     assert s.scanner.baudrate == 115200  # machine beats default
     assert s.sync.url == "https://m"
     assert s.sync.interval_s == 60  # env beats all
-    assert s.camera.width == 1280  # env strings are typed
-    assert s.camera.height == 480  # default
+    assert s.camera.width == 1920  # env strings are typed
+    assert s.camera.height == 720  # default
 
 
 def test_bad_value_names_file_and_key(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from bts_desk.store.db import Database, open_database
+from bts_desk.config import Settings
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 from bts_desk.store.models import Base
 
 
@@ -20,8 +22,8 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
         assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_reopening_is_idempotent(db: Database) -> None:
-    again = open_database(str(db.engine.url))
+def test_reopening_is_idempotent(db: Database, settings: Settings) -> None:
+    again, _key = open_desk_store(settings)
     with again.session() as s:
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar()
     again.dispose()

@@ -15,6 +15,8 @@ PATH_SESSION = f"{API_PREFIX}/session"
 PATH_BORDERERS = f"{API_PREFIX}/borderers"
 PATH_ENROLLMENT = API_PREFIX + "/enrollments/{uuid}"
 PATH_ENROLLMENT_BATCH = f"{API_PREFIX}/enrollments:batch"
+PATH_CRL = f"{API_PREFIX}/crl"  # the officer CA's CRL, DER (application/pkix-crl), no login
+CRL_MEDIA_TYPE = "application/pkix-crl"
 
 CHALLENGE_BYTES = 32
 CHALLENGE_TTL_S = 120
@@ -77,6 +79,7 @@ E_CHALLENGE_EXPIRED = "challenge_expired"  # 401
 E_BAD_SIGNATURE = "bad_signature"  # 401
 E_BAD_CERTIFICATE = "bad_certificate"  # 401: unreadable, untrusted CA, expired
 E_TOO_MANY = "too_many_requests"  # 429
+E_NO_CRL = "no_crl"  # 404: the service publishes no CRL
 E_UNAVAILABLE = "unavailable"  # 503: the service database is down; retry later
 E_DISCONNECTED = "disconnected"  # 400: the desk went away mid-body (nobody reads the answer)
 E_INTERNAL = "internal"  # 500: never on purpose

@@ -44,6 +44,26 @@
         <translation>请正对摄像头</translation>
     </message>
     <message>
+        <source>Hold the head straight, do not tilt it</source>
+        <translation>请摆正头部，不要歪头</translation>
+    </message>
+    <message>
+        <source>Do not turn the head: look at the camera</source>
+        <translation>请不要转头，正视摄像头</translation>
+    </message>
+    <message>
+        <source>Open the eyes</source>
+        <translation>请睁开眼睛</translation>
+    </message>
+    <message>
+        <source>The head is too near the edge: move to the middle of the picture</source>
+        <translation>头部太靠近画面边缘，请移到画面中间</translation>
+    </message>
+    <message>
+        <source>Stand in front of a plain, light background</source>
+        <translation>请站在浅色纯色背景前</translation>
+    </message>
+    <message>
         <source>Photo</source>
         <translation>照片</translation>
     </message>
