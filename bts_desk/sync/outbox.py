@@ -431,9 +431,9 @@ class SyncWorker:
         now = time.monotonic()
         if self.crl_sink is None or now - self._crl_fetched < CRL_INTERVAL_S:
             return
+        self._crl_fetched = now  # once an hour, whatever the answer
         try:
             self.crl_sink(self._client.fetch_crl())
-            self._crl_fetched = now
         except DeskError as exc:  # SyncError (none published, offline) or CrlError
             log.warning("CRL from the sync service not taken: %s", exc.detail)
 
