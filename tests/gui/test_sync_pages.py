@@ -143,6 +143,12 @@ def test_audit_tab_shows_who_when_which_what(qtbot: QtBot, zh: None, desk: Desk)
     page.show()
     page.grab().save(str(SHOTS / "e2_audit_page.png"))
 
+    codes = {page.action.itemData(i) for i in range(1, page.action.count())}
+    assert codes == {str(code) for code in AuditAction}  # every kind can be filtered by
+    assert page.action.itemText(page.action.findData(str(AuditAction.LOCK))) == "锁定"
+    page.action.setCurrentIndex(page.action.findData(str(AuditAction.PULL)))
+    page.search()
+    qtbot.waitUntil(lambda: [e.action for e in page.entries] == [AuditAction.PULL], timeout=5000)
     page.action.setCurrentIndex(page.action.findData(str(AuditAction.ENROLL)))
     qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(page.entries) == 1, timeout=5000)
