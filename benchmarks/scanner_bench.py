@@ -13,7 +13,9 @@ as IT would configure it. One JSON line:
   template) and one UpImage (the profile's image), each framed as on the wire (data in packets
   of the module's packet size); the measured run adds the GenImg polls that see the finger
   lifted between presses;
-- ``ratio_115200_vs_57600``: paced seconds at 115200 over those at 57600 (target ≤ 0.55).
+- ``wire_ratio_115200_vs_57600``: seconds on the wire at 115200 over those at 57600 (target
+  ≤ 0.55); ``paced_ratio_…`` the same of the measured times, which also hold the emulator's
+  image synthesis and matching (CPU time of this machine, not of a module).
 
     .venv/bin/python benchmarks/scanner_bench.py [--models as608,r503] [--packet-size 128]
 """
@@ -93,16 +95,19 @@ def main() -> None:
         profiles[model] = {
             str(DEFAULT_BAUDRATE): slow,
             str(FAST_BAUDRATE): fast,
-            "ratio_115200_vs_57600": round(fast["paced_s"] / slow["paced_s"], 3),
+            "wire_ratio_115200_vs_57600": round(fast["wire_s"] / slow["wire_s"], 3),
+            "paced_ratio_115200_vs_57600": round(fast["paced_s"] / slow["paced_s"], 3),
         }
-    worst = max(p["ratio_115200_vs_57600"] for p in profiles.values())
+    worst = max(p["wire_ratio_115200_vs_57600"] for p in profiles.values())
+    worst_paced = max(p["paced_ratio_115200_vs_57600"] for p in profiles.values())
     print(
         json.dumps(
             {
                 "benchmark": "scanner_enrollment_wire",
                 "packet_size": args.packet_size,
                 "profiles": profiles,
-                "worst_ratio_115200_vs_57600": worst,
+                "worst_wire_ratio_115200_vs_57600": worst,
+                "worst_paced_ratio_115200_vs_57600": worst_paced,
                 "target_ratio": 0.55,
             },
             separators=(",", ":"),

@@ -157,6 +157,7 @@ class OfficerSession:
         self._token: Token | None = None
         self._reader = ""  # where the session's token was: looked at first when unlocking
         self._listeners: list[SessionListener] = []
+        self.last_card_officer: Officer | None = None  # whose card got the last PIN (audit)
         if revocation is not None:
             revocation.add_listener(self.recheck_revocation)
 
@@ -241,6 +242,7 @@ class OfficerSession:
 
     def _prove(self, token: Token, pin: str, officer: Officer) -> None:
         """PIN once, then the possession proof; the token is closed on any failure."""
+        self.last_card_officer = officer
         try:
             token.verify_pin(pin)
             prove_possession(token, officer.certificate_der)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bts_desk.domain import Officer
+from bts_desk.domain import BordererFilter, Officer, mask_id_number
 from bts_desk.store.db import Database
 from bts_desk.store.models import AuditRow, BordererRow, SyncStateRow, utcnow
 
@@ -120,6 +120,34 @@ def record(
         target.add(SyncStateRow(key=HEAD, value=head_value(key, row.id, row.mac)))
     else:
         head.value = head_value(key, row.id, row.mac)
+
+
+def search_summary(flt: BordererFilter) -> str:
+    """The 查询 form as one line for the audit log; a full ID number only masked."""
+    from bts_desk.store.borderers import looks_like_id_number
+
+    parts = []
+    name = (flt.name or "").strip()
+    if name:
+        parts.append(
+            f"身份证号 {mask_id_number(name.upper())}"
+            if looks_like_id_number(name)
+            else f"姓名以“{name}”开头"
+        )
+    if flt.id_number:
+        parts.append(f"身份证号 {mask_id_number(flt.id_number.strip().upper())}")
+    for label, value in (
+        ("同步状态", flt.sync_state),
+        ("关区", flt.customs_code),
+        ("性别", flt.gender),
+        ("生物标识", flt.bio_flag),
+        ("启用状态", flt.enable_state),
+        ("最近操作日期起", flt.last_op_from),
+        ("最近操作日期止", flt.last_op_to),
+    ):
+        if value is not None and value != "":
+            parts.append(f"{label}={getattr(value, 'value', value)}")
+    return "查询：" + ("；".join(parts) if parts else "全部")
 
 
 def _key(session: Session) -> bytes:

@@ -297,6 +297,16 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
         session.execute(
             update(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))).values(payload=None)
         )
+        acked = session.scalars(select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))))
+        for enr in list(acked):
+            record(
+                session,
+                Officer(enr.officer_id, enr.officer_name, ""),
+                AuditAction.UPLOAD_ACKNOWLEDGED,
+                enr.borderer_id,
+                f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
+                desk_id=enr.desk_id,
+            )
     # secure_delete overwrote the pages in the database, but their old images stay in the WAL
     # until a checkpoint: truncate it now so no acknowledged ciphertext stays on disk.
     db.checkpoint()

@@ -31,10 +31,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bts_desk.domain import EnrollmentDraft
+from bts_desk.domain import EnrollmentDraft, Officer
 from bts_desk.errors import CardError, DeskError, StoreError, SyncError
 from bts_desk.store import enrollments as store
 from bts_desk.store import sync_state
+from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
 from bts_desk.store.models import utcnow
@@ -430,9 +431,9 @@ class SyncWorker:
         now = time.monotonic()
         if self.crl_sink is None or now - self._crl_fetched < CRL_INTERVAL_S:
             return
+        self._crl_fetched = now  # once an hour, whatever the answer
         try:
             self.crl_sink(self._client.fetch_crl())
-            self._crl_fetched = now
         except DeskError as exc:  # SyncError (none published, offline) or CrlError
             log.warning("CRL from the sync service not taken: %s", exc.detail)
 
@@ -451,6 +452,15 @@ class SyncWorker:
             ),
         )
         result.pull_done = not self._stopping.is_set()
+        if result.pulled:
+            record(
+                self._db,
+                Officer(auth.officer_id, "", ""),
+                AuditAction.PULL,
+                None,
+                f"同步拉取 {result.pulled} 条边民记录",
+                desk_id=self._client.desk_id,
+            )
         if auth.districts:  # shown on the query page: which districts this desk holds
             sync_state.set_value(self._db, sync_state.GRANTED_DISTRICTS, ",".join(auth.districts))
 

@@ -60,8 +60,15 @@ ACTION_LABELS = {
     AuditAction.ENROLL: QT_TRANSLATE_NOOP("AuditPage", "Biometric enrollment"),
     AuditAction.UPLOAD_REFUSED: QT_TRANSLATE_NOOP("AuditPage", "Upload refused"),
     AuditAction.UPLOAD_RETRY: QT_TRANSLATE_NOOP("AuditPage", "Upload retried"),
+    AuditAction.UPLOAD_ACKNOWLEDGED: QT_TRANSLATE_NOOP("AuditPage", "Upload acknowledged"),
     AuditAction.LOGIN: QT_TRANSLATE_NOOP("AuditPage", "Logged in"),
     AuditAction.LOGOUT: QT_TRANSLATE_NOOP("AuditPage", "Logged out"),
+    AuditAction.WRONG_PIN: QT_TRANSLATE_NOOP("AuditPage", "Wrong PIN"),
+    AuditAction.CARD_BLOCKED: QT_TRANSLATE_NOOP("AuditPage", "Card blocked"),
+    AuditAction.LOCK: QT_TRANSLATE_NOOP("AuditPage", "Locked"),
+    AuditAction.UNLOCK: QT_TRANSLATE_NOOP("AuditPage", "Unlocked"),
+    AuditAction.SEARCH: QT_TRANSLATE_NOOP("AuditPage", "Search"),
+    AuditAction.PULL: QT_TRANSLATE_NOOP("AuditPage", "Records pulled"),
 }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from bts_desk.card.monitor import PresenceMonitor, PresenceSnapshot
+from bts_desk.card.profile import PinBlockedError, WrongPinError
 from bts_desk.card.session import OfficerSession, SessionEvent, SessionState
 from bts_desk.config import Settings
 from bts_desk.domain import Officer
@@ -30,6 +31,9 @@ class CardSessionBridge(QObject):
 
     presence_changed = Signal(object)
     session_changed = Signal(object)
+    # A wrong PIN or a blocked card at login or unlock: (the CardError, whose card or None),
+    # for the audit log (the session's state does not change, so it is no SessionEvent).
+    attempt_failed = Signal(object, object)
 
     def __init__(
         self,
@@ -88,7 +92,7 @@ class CardSessionBridge(QObject):
         on_success: Callable[[Officer], None],
         on_failure: Callable[[BaseException], None],
     ) -> None:
-        run_in_background(lambda: self.session.login(pin), on_success, on_failure)
+        run_in_background(lambda: self.session.login(pin), on_success, self._failed(on_failure))
 
     def unlock(
         self,
@@ -96,7 +100,17 @@ class CardSessionBridge(QObject):
         on_success: Callable[[Officer], None],
         on_failure: Callable[[BaseException], None],
     ) -> None:
-        run_in_background(lambda: self.session.unlock(pin), on_success, on_failure)
+        run_in_background(lambda: self.session.unlock(pin), on_success, self._failed(on_failure))
+
+    def _failed(
+        self, on_failure: Callable[[BaseException], None]
+    ) -> Callable[[BaseException], None]:
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, WrongPinError | PinBlockedError):
+                self.attempt_failed.emit(exc, self.session.last_card_officer)
+            on_failure(exc)
+
+        return failed
 
     def examine_card(
         self,

@@ -16,6 +16,7 @@ and Esc asks before discarding what was captured.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import logging
@@ -453,7 +454,10 @@ class EnrollDialog(QDialog):
             officer=self.officer,
             desk_id=self.desk_id,
             captured_at=dt.datetime.now(dt.UTC),
-            fingers=(self.fingers[1], self.fingers[2]),
+            fingers=tuple(  # each capture carries the finger its slot names (ISO code)
+                dataclasses.replace(self.fingers[n], position=self.slots[n].position)
+                for n in (1, 2)
+            ),
             face=self.face,
             scanner_model=status.model,
             scanner_serial=status.serial,

@@ -129,6 +129,7 @@ class QueryPage(QWidget):
     # Record ids are the sync service's 64-bit ids: Signal(int) would be a 32-bit C++ int.
     enroll_requested = Signal("qint64")  # type: ignore[arg-type]  # 补录 on an enrollable record
     details_viewed = Signal("qint64")  # type: ignore[arg-type]  # 详情 shown (for the audit log)
+    searched = Signal(object)  # the BordererFilter of each 查询 run (for the audit log)
 
     def __init__(self, db: Database, ui_state: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -314,6 +315,7 @@ class QueryPage(QWidget):
         self.message_bar.clear()
         self.total_label.setText(self.tr("Searching…"))
         self.model.query(flt)
+        self.searched.emit(flt)
 
     @Slot()
     def reset(self) -> None:

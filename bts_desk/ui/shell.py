@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from bts_desk.demo import DemoEnvironment
     from bts_desk.devices.camera import CameraMonitor
     from bts_desk.devices.fingerprint import ScannerMonitor
+    from bts_desk.domain import BordererFilter
     from bts_desk.store.crypto import DeskKey
     from bts_desk.store.db import Database
     from bts_desk.sync.desk import DeskSync
+    from bts_desk.ui.audit_feed import AuditFeed
     from bts_desk.ui.card_session import CardSessionBridge
     from bts_desk.ui.login_dialog import LoginDialog
     from bts_desk.ui.query_page import QueryPage
@@ -86,6 +88,7 @@ class DeskShell:
         self.sync: DeskSync | None = None
         self.query_key = ""
         self.start_error = ""
+        self.audit: AuditFeed | None = None
         self.card_control: Any = None
         self.ready_callbacks: list[Any] = []
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
@@ -117,6 +120,7 @@ class DeskShell:
         except DeskError as exc:  # no session, no data: the pages are not registered at all
             self._failed(exc)
             return
+        self._wire_audit(parts)
         self._wire_devices(parts)
         self._wire_pages(parts)
         self._wire_sync(parts)
@@ -135,6 +139,15 @@ class DeskShell:
             from bts_desk.ui.card_demo_control import CardDemoControl
 
             self.card_control = CardDemoControl.install(self.window, parts.env.card)
+
+    def _wire_audit(self, parts: Prepared) -> None:
+        """Login, unlock, lock, logout and failed PINs into the audit log (ui.audit_feed)."""
+        from bts_desk.ui.audit_feed import AuditFeed
+
+        assert self.bridge is not None
+        self.audit = AuditFeed(parts.db, parts.settings.desk.id, self.window)
+        self.bridge.session_changed.connect(self.audit.session_event)
+        self.bridge.attempt_failed.connect(self.audit.attempt_failed)
 
     def _wire_devices(self, parts: Prepared) -> None:
         from bts_desk.card.reader_status import CardReaderMonitor
@@ -198,21 +211,15 @@ class DeskShell:
     def _page_created(self, page: QueryPage) -> None:
         page.enroll_requested.connect(self.open_enrollment)
         page.details_viewed.connect(self._audit_details)
+        page.searched.connect(self._audit_search)
 
     def _audit_details(self, borderer_id: int) -> None:
-        from bts_desk.store.audit import AuditAction, record
+        if self.audit is not None:
+            self.audit.detail(self.officer, borderer_id)
 
-        officer, parts = self.officer, self.parts
-        if officer is None or parts is None:
-            return
-        desk_id = parts.settings.desk.id
-
-        def write() -> None:
-            record(
-                parts.db, officer, AuditAction.VIEW_DETAIL, borderer_id, "查看详情", desk_id=desk_id
-            )
-
-        run_in_background(write, lambda _: None, lambda exc: log.error("audit failed: %s", exc))
+    def _audit_search(self, flt: BordererFilter) -> None:
+        if self.audit is not None:
+            self.audit.search(self.officer, flt)
 
     def open_enrollment(self, borderer_id: int) -> None:
         """补录 of one record: read it (worker), then the modal dialog over the window."""

@@ -103,6 +103,7 @@ def test_two_fingers_face_and_save(
 ) -> None:
     assert not dialog.second_button.isEnabled() and not dialog.save_button.isEnabled()
     assert dialog.slots[1].colour == RED and dialog.slots[2].colour == RED
+    dialog.slots[2].set_position(FingerPosition.LEFT_MIDDLE)  # 指纹2: 左手中指, not the default
     capture_finger(qtbot, dialog, r30x_emulator, 1)
     assert dialog.second_button.isEnabled() and not dialog.save_button.isEnabled()
     capture_finger(qtbot, dialog, r30x_emulator, 2)
@@ -137,6 +138,7 @@ def test_two_fingers_face_and_save(
         assert enrollment.scanner_serial == "EMU00001"
         assert "demo" in enrollment.camera_name or enrollment.camera_name
         assert set(json.loads(enrollment.quality_json)["fingers"]) == {"1", "2"}
+        assert enrollment.finger_positions == "2,8"  # the slots' fingers: 右手食指, 左手中指
         assert s.scalars(select(OutboxRow).where(OutboxRow.enrollment_uuid == uuid)).one()
         assert s.scalars(select(AuditRow).where(AuditRow.action == "enroll")).all()
     assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.BOTH  # type: ignore[union-attr]

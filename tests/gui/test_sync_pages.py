@@ -133,8 +133,9 @@ def test_audit_tab_shows_who_when_which_what(qtbot: QtBot, zh: None, desk: Desk)
     page = AuditPage(desk.db)
     qtbot.addWidget(page)
     page.resize(1100, 300)
-    qtbot.waitUntil(lambda: len(page.entries) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.entries) == 3, timeout=5000)  # and the fixture's pull
     assert audit_page.page_title() == "操作日志"
+    assert page.entries[2].action == AuditAction.PULL and "同步拉取" in page.entries[2].detail
     rows = [[page.table.item(r, c).text() for c in range(6)] for r in range(2)]
     assert rows[0][1:5] == ["王芳（GZ2002）", "查看详情", "7", "边民0007"]
     assert rows[1][1:5] == ["李明（GZ1001）", "生物特征补录", "6", "边民0006"]
@@ -142,6 +143,12 @@ def test_audit_tab_shows_who_when_which_what(qtbot: QtBot, zh: None, desk: Desk)
     page.show()
     page.grab().save(str(SHOTS / "e2_audit_page.png"))
 
+    codes = {page.action.itemData(i) for i in range(1, page.action.count())}
+    assert codes == {str(code) for code in AuditAction}  # every kind can be filtered by
+    assert page.action.itemText(page.action.findData(str(AuditAction.LOCK))) == "锁定"
+    page.action.setCurrentIndex(page.action.findData(str(AuditAction.PULL)))
+    page.search()
+    qtbot.waitUntil(lambda: [e.action for e in page.entries] == [AuditAction.PULL], timeout=5000)
     page.action.setCurrentIndex(page.action.findData(str(AuditAction.ENROLL)))
     qtbot.mouseClick(page.search_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(page.entries) == 1, timeout=5000)

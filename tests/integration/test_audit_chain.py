@@ -128,3 +128,28 @@ def test_writers_on_many_threads_keep_one_chain(desk: tuple[Settings, Database])
     verdict = verify(db)
     assert verdict.ok, verdict
     assert verdict.rows == 46 and len(query_audit(db, limit=100)) == 46
+
+
+def test_a_search_is_summarised_with_a_full_id_number_masked() -> None:
+    from bts_desk.domain import BordererFilter, Gender
+    from bts_desk.store.audit import search_summary
+
+    text = search_summary(BordererFilter(name="440306198503020120", gender=Gender.FEMALE))
+    assert "440*****120" in text and "198503020" not in text and "性别=" in text
+    assert search_summary(BordererFilter(name="王")).startswith("查询：姓名以“王”开头")
+
+
+def test_an_acknowledged_upload_is_recorded_in_the_chain(desk: tuple[Settings, Database]) -> None:
+    from bts_desk.store.demo_data import MANUAL_ROWS, populate
+    from bts_desk.store.enrollments import mark_acknowledged, save_enrollment
+    from bts_desk.sync.samples import sample_draft
+
+    settings, db = desk
+    key = open_desk_store(settings)[1]
+    populate(db, 0)
+    draft = sample_draft(MANUAL_ROWS[0].id, OFFICER)
+    save_enrollment(db, draft, key)
+    mark_acknowledged(db, [draft.uuid])
+    acked = query_audit(db, action=AuditAction.UPLOAD_ACKNOWLEDGED)
+    assert [(e.borderer_id, e.officer_id) for e in acked] == [(MANUAL_ROWS[0].id, "GY860901")]
+    assert verify(db).ok

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DatabaseError
 
 from bts_desk.domain import Officer, OutboxState
 from bts_desk.errors import StoreError
-from bts_desk.store.audit import AuditAction, query_audit
+from bts_desk.store.audit import AuditAction, query_audit, verify
 from bts_desk.store.borderers import upsert_records
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import open_database
@@ -49,7 +49,9 @@ def test_enrollment_outbox_and_audit_on_postgres(pg_url: str) -> None:
         with db.session() as s:
             enrolled = s.get(EnrollmentRow, draft.uuid)
             assert enrolled is not None and enrolled.payload is None
-        assert [a.action for a in query_audit(db)] == [AuditAction.ENROLL]
+        actions = [a.action for a in query_audit(db)]
+        assert actions == [AuditAction.UPLOAD_ACKNOWLEDGED, AuditAction.ENROLL]
+        assert verify(db).ok  # the hash chain on PostgreSQL too
         with pytest.raises(StoreError), db.session() as s:
             s.execute(text("UPDATE audit SET detail = 'x'"))
         with db.engine.connect() as conn, pytest.raises(DatabaseError, match="append-only"):

@@ -303,3 +303,23 @@ def test_demo_emulator_offers_the_same_finger_first_then_another(tmp_path: Path)
     finally:
         monitor.stop()
         emulator.stop()
+
+
+def test_the_idle_check_never_runs_inside_a_capture(r30x_emulator: R30xEmulator) -> None:
+    """The worker checks the idle module every 0.1 s here; a capture that waits for the
+    finger for over a second must see only its own commands, none of the check's."""
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=3.0)
+    worker = ScannerWorker(scanner, driver="r30x", check_interval=0.1).start()
+    try:
+        time.sleep(0.5)  # a few idle checks
+        assert Cmd.HANDSHAKE in r30x_emulator.commands  # the R503 has HandShake: the check
+        r30x_emulator.no_finger(12)
+        r30x_emulator.place(2, 3)
+        handle = start_finger_capture(worker, 1, lambda _: None, poll_interval=0.1)
+        handle.future.result(timeout=30)
+        commands = r30x_emulator.commands
+        first = commands.index(Cmd.GEN_IMG)
+        during = commands[first : len(commands) - commands[::-1].index(Cmd.UP_IMAGE)]
+        assert Cmd.HANDSHAKE not in during and Cmd.READ_SYS_PARA not in during
+    finally:
+        worker.stop()

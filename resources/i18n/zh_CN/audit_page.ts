@@ -40,6 +40,30 @@
         <translation>查询</translation>
     </message>
     <message>
+        <source>Upload acknowledged</source>
+        <translation>上传成功</translation>
+    </message>
+    <message>
+        <source>Wrong PIN</source>
+        <translation>PIN 错误</translation>
+    </message>
+    <message>
+        <source>Card blocked</source>
+        <translation>卡片已锁定</translation>
+    </message>
+    <message>
+        <source>Locked</source>
+        <translation>锁定</translation>
+    </message>
+    <message>
+        <source>Unlocked</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <source>Records pulled</source>
+        <translation>同步拉取</translation>
+    </message>
+    <message>
         <source>Previous page</source>
         <translation>上一页</translation>
     </message>
