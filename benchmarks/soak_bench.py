@@ -107,6 +107,7 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
     parser.add_argument("--enrollments", type=int, default=200)
     parser.add_argument("--query-every", type=int, default=5)
     parser.add_argument("--pull-every", type=int, default=25)
+    parser.add_argument("--mark", type=int, default=50, help="RSS mark after this many")
     parser.add_argument("--genimg-delay", type=float, default=0.02, help="emulator s per GenImg")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="soak-")
@@ -209,7 +210,7 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
                  20, "card back")  # fmt: skip
             bridge.unlock(PIN, lambda _o: None, lambda e: print("unlock", e, file=sys.stderr))
             wait(lambda: not lock.covered, 60, "unlock")
-        if number == 50:
+        if number == args.mark:
             gc.collect()
             after_50 = rss_mb()
     wait(lambda: outbox_counts(db).pending == 0, 300, "outbox drained")
@@ -221,9 +222,10 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
         "enrollments": len(ids),
         "minutes": round((time.monotonic() - began) / 60, 1),
         "rss_mb_start": start["rss_mb"],
-        "rss_mb_after_50": after_50,
+        "rss_mark_after": args.mark,
+        "rss_mb_after_mark": after_50,
         "rss_mb_end": end["rss_mb"],
-        "rss_growth_mb_50_to_end": round(end["rss_mb"] - after_50, 1) if after_50 else None,
+        "rss_growth_mb_mark_to_end": round(end["rss_mb"] - after_50, 1) if after_50 else None,
         "threads_start": start["threads"],
         "threads_end": end["threads"],
         "python_threads_end": threading.active_count(),

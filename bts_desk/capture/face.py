@@ -18,8 +18,10 @@ always names the most basic problem):
 10. the token portrait fits inside the frame (no invented pixels: otherwise 请移到画面中间);
 11. a plain, light background beside and above the head.
 
-Speed: about 20-25 ms of CPU per 640×480 frame including the MJPG decode on this project's
-2-core CI machine (``benchmarks/face_bench.py`` prints the figures).
+Speed: about 1.5× the CPU of the single-pass gate it replaced (same-run comparison on the
+cluttered stand-in scene, loaded 2-core machine); ``benchmarks/face_bench.py`` prints the
+figures. Most of it is the eye search (two eye cascades at a fine scale step, needed to find
+eyes behind glasses) and the coarse face pass with its confirmations.
 
 Threads: a ``FaceGate`` holds OpenCV cascade objects, which must not be shared between threads;
 make one per worker thread (the camera worker calls ``check`` on its capture thread through

@@ -9,9 +9,10 @@ Faces are found in two passes:
   ``min_face_frac`` of the frame wide (the borderer in front of the camera);
 - *fine*: a copy ``fine_width`` px wide searched for the smaller faces the coarse pass cannot
   see (someone behind the borderer, a group), between ``fine_min_px`` and the coarse pass's
-  smallest size. This pass is the expensive one, so on a live camera (``live=True``) each frame
-  searches one of ``fine_bands`` horizontal bands in turn and a small face is remembered for
-  one full turn (about 130 ms at 30 fps); a still photograph is searched whole.
+  smallest size. This pass is the expensive one, so on a live camera (``live=True``) every
+  ``fine_every``-th frame searches one of ``fine_bands`` horizontal bands in turn and a small
+  face is remembered for one full turn (8 frames, about 270 ms at 30 fps); a still photograph
+  is searched whole.
 
 Every candidate of either pass is confirmed by a second cascade (``alt2``) on its neighbourhood
 at full resolution, which removes false faces on patterned clothes, fur or text.
@@ -88,7 +89,8 @@ class DetectConfig:
     min_face_frac: float = 0.09  # coarse pass: smallest face, fraction of the frame width
     fine_width: int = 400  # fine pass: grey copy width
     fine_min_px: int = 20  # fine pass: smallest face in that copy (5 % of its width)
-    fine_bands: int = 4  # live cameras: bands searched one per frame
+    fine_bands: int = 4  # live cameras: one band searched per searching frame
+    fine_every: int = 2  # live cameras: every n-th frame searches a band
 
 
 def cascade(name: str) -> cv2.CascadeClassifier:
@@ -110,6 +112,7 @@ class FaceDetector:
         self._eyes = cascade("haarcascade_eye.xml")
         self._eyes_glasses = cascade("haarcascade_eye_tree_eyeglasses.xml")
         self._band = 0
+        self._tick = 0
         self._remembered: dict[int, list[Box]] = {}  # band → small faces seen in it
 
     def faces(self, grey: Image) -> list[Box]:
@@ -150,6 +153,9 @@ class FaceDetector:
         rows = copy.shape[0]
         bands = range(cfg.fine_bands)
         if self.live:
+            self._tick += 1
+            if self._tick % cfg.fine_every:
+                return [b for boxes in self._remembered.values() for b in boxes]
             bands = range(self._band, self._band + 1)
             self._band = (self._band + 1) % cfg.fine_bands
         step = math.ceil(rows / cfg.fine_bands)
