@@ -83,7 +83,9 @@ def run_schemathesis(svc: LocalService, token: str, tmp_path: Path, seed: int) -
         str(tmp_path / "report"),
     ]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(  # cwd: its .schemathesis cache stays out of the work tree
+        command, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path
+    )
     print(f"schemathesis seed {seed}: exit {done.returncode} in {time.monotonic() - started:.0f} s")
     assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-3000:]
     return done.stdout
