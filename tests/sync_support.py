@@ -23,13 +23,15 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
+from bts_desk.config import load_settings
 from bts_desk.domain import Gender, Officer, RecordState
 from bts_desk.drivers.piv_card.pki import OfficerCredentials, TestCa, issue_officer, make_ca
 from bts_desk.service.borderers import load_records
 from bts_desk.service.local import LocalService, start_local_service
 from bts_desk.service.models import ServerEnrollment
-from bts_desk.store.crypto import DeskKey, load_or_create_key
-from bts_desk.store.db import Database, open_database
+from bts_desk.store.crypto import DeskKey
+from bts_desk.store.db import Database
+from bts_desk.store.desk_store import open_desk_store
 from bts_desk.sync.auth import PemSigner, TokenBroker
 from bts_desk.sync.client import SyncClient, default_retry
 from bts_desk.sync.outbox import Backoff, SyncWorker
@@ -142,8 +144,11 @@ def make_desk(
     batch_size: int = 10,
 ) -> Desk:
     directory.mkdir(parents=True, exist_ok=True)
-    db = open_database(f"sqlite:///{directory / 'desk.db'}")
-    key = load_or_create_key(directory / "desk.key")
+    # The desk's own way in (encrypted store, key checked), so that a `python -m bts_desk.sync`
+    # process opening the same files sees the same store instead of encrypting it under us.
+    settings = load_settings(machine_file=directory / "none", user_file=directory / "none", env={})
+    settings = settings.replace("database", url=f"sqlite:///{directory / 'desk.db'}")
+    db, key = open_desk_store(settings.replace("security", key_file=str(directory / "desk.key")))
     client = SyncClient(
         url,
         desk_id="desk-test",
