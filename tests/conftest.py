@@ -7,6 +7,7 @@ without hardware"); nothing here mocks a transport.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_NO_GLIB", "1")  # as the app does: GLib's default context is libfprint's
@@ -44,3 +45,42 @@ def db(settings: Settings) -> Iterator[Database]:
     database, _key = open_desk_store(settings)
     yield database
     database.dispose()
+
+
+def _unblock_input() -> None:
+    """End modal dialogs and lock input guards left by an earlier test (see below)."""
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtCore import QObject, Qt
+    from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
+
+    if QApplication.instance() is None:
+        return
+    QApplication.processEvents()  # queued session signals of the last test lock its desk now
+    for _ in range(20):
+        modal = QApplication.activeModalWidget()
+        if modal is None:
+            break
+        modal.reject() if isinstance(modal, QDialog) else modal.close()
+        modal.setWindowModality(Qt.WindowModality.NonModal)
+        modal.hide()
+    if "bts_desk.ui.input_guard" in sys.modules:
+        from bts_desk.ui.input_guard import InputGuard
+
+        for widget in QApplication.allWidgets():
+            if isinstance(widget, QMainWindow) and not widget.isVisible():
+                for child in widget.findChildren(QObject):  # by type misses Python classes
+                    if isinstance(child, InputGuard):
+                        child.remove()
+
+
+@pytest.fixture(autouse=True)
+def _no_blocked_input_left_behind() -> Iterator[None]:
+    """The QApplication lives for the whole run: a test that ends with a modal dialog open or
+    its desk locked (often through a session signal still queued when it ends) would leave
+    input blocked for the next test, whose clicks are then swallowed. pytest-qt closes the
+    test's windows but does not delete them, so closed windows' guards are removed before and
+    after each test. (In the app, closing the main window quits.)"""
+    _unblock_input()
+    yield
+    _unblock_input()
