@@ -47,16 +47,19 @@ def db(settings: Settings) -> Iterator[Database]:
     database.dispose()
 
 
-def _unblock_input() -> None:
-    """End modal dialogs and lock input guards left by an earlier test (see below)."""
+def _unblock_input(*, flush: bool) -> None:
+    """End modal dialogs and lock input guards left by a test (see below); ``flush`` first
+    delivers what the test left queued (only at its own teardown: at the next test's set-up,
+    stale callbacks would log into that test)."""
     if "PySide6.QtWidgets" not in sys.modules:
         return
-    from PySide6.QtCore import QObject, Qt
-    from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
     if QApplication.instance() is None:
         return
-    QApplication.processEvents()  # queued session signals of the last test lock its desk now
+    if flush:
+        QApplication.processEvents()  # queued session signals of the test lock its desk now
     for _ in range(20):
         modal = QApplication.activeModalWidget()
         if modal is None:
@@ -65,13 +68,13 @@ def _unblock_input() -> None:
         modal.setWindowModality(Qt.WindowModality.NonModal)
         modal.hide()
     if "bts_desk.ui.input_guard" in sys.modules:
-        from bts_desk.ui.input_guard import InputGuard
+        from bts_desk.ui.input_guard import installed_guards
 
-        for widget in QApplication.allWidgets():
-            if isinstance(widget, QMainWindow) and not widget.isVisible():
-                for child in widget.findChildren(QObject):  # by type misses Python classes
-                    if isinstance(child, InputGuard):
-                        child.remove()
+        for guard in installed_guards():  # a lock's guard: its parent's parent is the window
+            lock = guard.parent()
+            window = lock.parent() if lock is not None else None
+            if not (isinstance(window, QWidget) and window.isVisible()):
+                guard.remove()
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +84,6 @@ def _no_blocked_input_left_behind() -> Iterator[None]:
     input blocked for the next test, whose clicks are then swallowed. pytest-qt closes the
     test's windows but does not delete them, so closed windows' guards are removed before and
     after each test. (In the app, closing the main window quits.)"""
-    _unblock_input()
+    _unblock_input(flush=False)
     yield
-    _unblock_input()
+    _unblock_input(flush=True)

@@ -20,6 +20,7 @@ only.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -55,6 +56,15 @@ BLOCKED_EVENTS = frozenset(
         _E.NonClientAreaMouseButtonDblClick,
     }
 )
+
+
+_INSTALLED: weakref.WeakSet[InputGuard] = weakref.WeakSet()
+
+
+def installed_guards() -> list[InputGuard]:
+    """The guards installed on the application now (the test suite's clean-up between
+    tests asks, since the application outlives each test's windows). GUI thread."""
+    return list(_INSTALLED)
 
 
 class InputGuard(QObject):
@@ -97,6 +107,7 @@ class InputGuard(QObject):
             popup = None if next_popup is popup else next_popup
         app.installEventFilter(self)
         self._installed = True
+        _INSTALLED.add(self)
 
     def remove(self) -> None:
         if not self._installed:
@@ -105,6 +116,7 @@ class InputGuard(QObject):
         if app is not None:
             app.removeEventFilter(self)
         self._installed = False
+        _INSTALLED.discard(self)
         self._restore_focus()
 
     def focus_pin_field(self) -> None:
