@@ -13,6 +13,7 @@ Registered from ``tests/conftest.py`` (``pytest_plugins``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from smartcard import scard
 
+from bts_desk.card.session import SessionEvent, SessionState
 from bts_desk.drivers.piv_card.officer_card import make_card
 from bts_desk.drivers.piv_card.pcscd import (
     VPCD_READER_PREFIX,
@@ -122,3 +124,29 @@ def virtual_cards(pcscd: list[str]) -> Iterator[CardFactory]:
         if card.inserted:
             card.remove()
             wait_card_state(reader_name(slot), present=False)
+
+
+class Events:
+    """A session listener that remembers every event; ``wait`` blocks until a state is seen
+    (events arrive on the monitor's and the caller's threads)."""
+
+    def __init__(self) -> None:
+        self.seen: list[SessionEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: SessionEvent) -> None:
+        with self._cond:
+            self.seen.append(event)
+            self._cond.notify_all()
+
+    def wait(self, state: SessionState, timeout: float = 3.0) -> SessionEvent:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self.seen:
+                    if event.state is state:
+                        return event
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {state} in {timeout} s: {self.seen}")
+                self._cond.wait(left)

@@ -7,20 +7,18 @@ it on a card of their own, with their own key and PIN. Such a card must open not
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pcsc_stack import CardFactory, reader_name, wait_card_state
+from pcsc_stack import CardFactory, Events, reader_name, wait_card_state
 
 from bts_desk.card.identity import verify_challenge
 from bts_desk.card.monitor import PresenceMonitor
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.profile import KeyMismatchError
 from bts_desk.card.revocation import CertificateRevokedError, RevocationStore
-from bts_desk.card.session import OfficerSession, Reason, SessionEvent, SessionState
+from bts_desk.card.session import OfficerSession, Reason, SessionState
 from bts_desk.config import Settings
 from bts_desk.drivers.piv_card import pki
 from bts_desk.drivers.piv_card.pki import OfficerCredentials
@@ -31,29 +29,6 @@ pytestmark = pytest.mark.pcscd
 PIN = "123456"
 THIEF_PIN = "999999"
 KEY_MISMATCH = "卡片密钥验证失败"
-
-
-class Events:
-    def __init__(self) -> None:
-        self.seen: list[SessionEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: SessionEvent) -> None:
-        with self._cond:
-            self.seen.append(event)
-            self._cond.notify_all()
-
-    def wait(self, state: SessionState, timeout: float = 3.0) -> SessionEvent:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.seen:
-                    if event.state is state:
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {state} in {timeout} s: {self.seen}")
-                self._cond.wait(left)
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ sync challenge, a copied certificate, a token pulled mid-login."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from pcsc_stack import CardFactory, reader_name, wait_card_state
+from pcsc_stack import CardFactory, Events, reader_name, wait_card_state
 from pkcs11_stack import OPENSC_MODULE
 
 from bts_desk.card.identity import verify_challenge
@@ -18,7 +17,7 @@ from bts_desk.card.monitor import PresenceMonitor
 from bts_desk.card.piv import PivProfile
 from bts_desk.card.pkcs11 import Pkcs11TokenSource
 from bts_desk.card.profile import KeyMismatchError, PinBlockedError, WrongPinError
-from bts_desk.card.session import OfficerSession, Reason, SessionEvent, SessionState
+from bts_desk.card.session import OfficerSession, Reason, SessionState
 from bts_desk.drivers.piv_card import pki
 from bts_desk.drivers.piv_card.pki import OfficerCredentials
 from bts_desk.errors import CardError
@@ -26,29 +25,6 @@ from bts_desk.errors import CardError
 pytestmark = pytest.mark.pcscd
 
 PIN = "123456"
-
-
-class Events:
-    def __init__(self) -> None:
-        self.seen: list[SessionEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: SessionEvent) -> None:
-        with self._cond:
-            self.seen.append(event)
-            self._cond.notify_all()
-
-    def wait(self, state: SessionState, timeout: float = 3.0) -> SessionEvent:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.seen:
-                    if event.state is state:
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {state} in {timeout} s: {self.seen}")
-                self._cond.wait(left)
 
 
 @pytest.fixture(params=["piv", "pkcs11"])
