@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from bts_desk.domain import Officer
 from bts_desk.errors import CardError, SyncError
 from bts_desk.sync.client import SessionGrant, SyncAuthError, SyncClient
 from bts_desk.sync.wire import E_BAD_CHALLENGE, E_CHALLENGE_EXPIRED
@@ -111,6 +112,9 @@ class OfficerAuth:
         self._client = client
         self._signer = signer
         self.officer_id = officer_id_of(signer.certificate_der)
+        # Name and district as the service knows them, once a session was opened (for the
+        # audit rows of this officer's pulls); until then only the number.
+        self.officer = Officer(self.officer_id, "", "")
         self._grant: SessionGrant | None = None
         self._lock = threading.Lock()
 
@@ -165,6 +169,7 @@ class OfficerAuth:
                     f"session for {grant.officer.officer_id}, card is {self.officer_id}",
                 )
             log.info("sync session opened for officer %s", self.officer_id)
+            self.officer = grant.officer
             return grant
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bts_desk.domain import EnrollmentDraft, Officer
+from bts_desk.domain import EnrollmentDraft
 from bts_desk.errors import CardError, DeskError, StoreError, SyncError
 from bts_desk.store import enrollments as store
 from bts_desk.store import sync_state
@@ -455,7 +455,7 @@ class SyncWorker:
         if result.pulled:
             record(
                 self._db,
-                Officer(auth.officer_id, "", ""),
+                auth.officer,
                 AuditAction.PULL,
                 None,
                 f"同步拉取 {result.pulled} 条边民记录",

@@ -138,6 +138,7 @@ def test_audit_tab_shows_who_when_which_what(qtbot: QtBot, zh: None, desk: Desk)
     qtbot.waitUntil(lambda: len(page.entries) == 3, timeout=5000)  # and the fixture's pull
     assert audit_page.page_title() == "操作日志"
     assert page.entries[2].action == AuditAction.PULL and "同步拉取" in page.entries[2].detail
+    assert page.table.item(2, 1).text() == "李明（GZ1001）"  # who pulled, by name too
     rows = [[page.table.item(r, c).text() for c in range(6)] for r in range(2)]
     assert rows[0][1:5] == ["王芳（GZ2002）", "查看详情", "7", "边民0007"]
     assert rows[1][1:5] == ["李明（GZ1001）", "生物特征补录", "6", "边民0006"]
