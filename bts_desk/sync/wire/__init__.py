@@ -45,6 +45,7 @@ from bts_desk.sync.wire.models import (
     PutAnswer,
     SessionAnswer,
     SessionBody,
+    TemplateItem,
     canonical_json,
 )
 from bts_desk.sync.wire.types import b64encode
@@ -68,6 +69,7 @@ __all__ = [
     "PutAnswer",
     "SessionAnswer",
     "SessionBody",
+    "TemplateItem",
     "b64encode",
     "canonical_json",
     "decode",
