@@ -192,7 +192,7 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, store)
-    _add_record_routes(app, db, enrollments)
+    _add_record_routes(app, db, enrollments, vault)
     _add_crl_route(app, crl_file)
     from bts_desk.service.fleet import install_fleet
 
@@ -288,7 +288,9 @@ def _add_crl_route(app: FastAPI, crl_file: Path | None) -> None:
 UuidPath = Annotated[str, PathParam(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
 
 
-def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:
+def _add_record_routes(
+    app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService, vault: Vault
+) -> None:
     """The pull of records and the enrollment uploads (bearer token needed)."""
 
     @app.get(
@@ -302,7 +304,8 @@ def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: Enrollmen
         limit: Annotated[int, Query(ge=1, le=wire.MAX_PULL_LIMIT)] = wire.DEFAULT_PULL_LIMIT,
     ) -> Response:
         # Built with json.dumps, not the model: a desk pulls up to a million records.
-        return Response(pull_page(db, cursor, limit, who.districts), media_type="application/json")
+        page = pull_page(db, cursor, limit, who.districts, vault)
+        return Response(page, media_type="application/json")
 
     @app.put(
         wire.PATH_ENROLLMENT,

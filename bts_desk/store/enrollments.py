@@ -34,7 +34,7 @@ from bts_desk.domain import (
     OutboxState,
 )
 from bts_desk.errors import StoreError
-from bts_desk.store import bundle
+from bts_desk.store import bundle, templates
 from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
@@ -127,6 +127,7 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
                 last_error="",
             )
         )
+        templates.put_from_draft(session, draft, key)  # verifiable at once (边民核验)
         person.has_finger = person.has_finger or bool(draft.fingers)
         person.has_face = person.has_face or draft.face is not None  # a face already there stays
         person.last_op_date = op_date

@@ -49,6 +49,7 @@ from bts_desk.sync.wire.models import (
     PutAnswer,
     SessionAnswer,
     SessionBody,
+    TemplateItem,
     canonical_json,
 )
 from bts_desk.sync.wire.types import b64encode
@@ -74,6 +75,7 @@ __all__ = [
     "PutAnswer",
     "SessionAnswer",
     "SessionBody",
+    "TemplateItem",
     "b64encode",
     "canonical_json",
     "decode",

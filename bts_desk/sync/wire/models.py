@@ -296,14 +296,33 @@ class BordererItem(TypedDict):
     revision: Annotated[StrictInt, Field(ge=1, le=limits.MAX_CURSOR)]
 
 
+class TemplateItem(BaseModel):
+    """One enrolled finger's vendor template for 边民核验 at the desk (no image): a record of
+    the page that has fingerprints brings those of its latest enrollment."""
+
+    model_config = LENIENT
+
+    borderer_id: RecordId
+    position: Annotated[StrictInt, Field(ge=1, le=10)] = Field(
+        description="ISO/IEC 19794 finger position code"
+    )
+    template_format: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    module_family: Annotated[StrictStr, Field(max_length=256)] = ""
+    enrollment_uuid: Uuid
+    captured_at: UtcTime
+    template: Annotated[bytes, Base64(1, limits.MAX_TEMPLATE_BYTES)]
+
+
 class PullPage(BaseModel):
-    """``GET /api/v1/borderers``: records with a revision above the cursor, in order."""
+    """``GET /api/v1/borderers``: records with a revision above the cursor, in order, and the
+    finger templates of those of them that have fingerprints."""
 
     model_config = LENIENT
 
     items: list[BordererItem]
     next_cursor: Annotated[StrictInt, Field(ge=0, le=limits.MAX_CURSOR)]
     has_more: StrictBool
+    templates: list[TemplateItem] = Field(default_factory=list)
 
 
 # --- errors ------------------------------------------------------------------------------------
