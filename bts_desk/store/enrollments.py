@@ -182,7 +182,7 @@ def describe_exception(exception: BioException) -> str:
 
 
 def encode_exceptions(exceptions: Sequence[BioException]) -> str:
-    """The ``exceptions_json`` column (migration 0007)."""
+    """The ``exceptions_json`` column (migration 0008)."""
     return json.dumps(
         [
             {

@@ -5,16 +5,16 @@ face>, "reason": <domain.ExceptionReason code>, "note": <text of 其他>}`` in t
 are uploaded. Kept after the service acknowledged the enrollment (they are not biometric data,
 and 详情 shows them); enrollments saved before this revision get ``"[]"``.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 14:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
