@@ -15,8 +15,11 @@ endpoint passes its whole list). Order of the checks for each item:
    this enrollment's (its index is the UUID) — 422 with the record's own code;
 5. in the write transaction: the record exists (404), belongs to a district the session
    may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
-   enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
-   their revisions bumped, so the next pull brings the change to every desk.
+   enrollment and its payload are inserted, with its exception entries (补录 无法采集 /
+   无法拍照: an upload of exceptions only passes exactly these checks, and its envelope must
+   account for a finger and the face), and at the end the records' 生物标识 are set from
+   what was captured and their revisions bumped, so the next pull brings the change to every
+   desk. The log line of each stored enrollment names officer, desk and the exception codes.
 
 Steps 1–4 run outside the transaction (CPU only, the write lock is not held meanwhile). All
 items of one call share one transaction — one commit, one fsync, which is what makes batch
@@ -49,6 +52,7 @@ from bts_desk.service.models import (
     ServerBorderer,
     ServerEnrollment,
     ServerEnvelope,
+    ServerException,
     ServerFace,
     ServerFinger,
 )
@@ -235,7 +239,7 @@ class _Writer:
             self._flags = flags
             for item in accepted:
                 outcomes[item.index] = STORED
-            log.info("stored %d enrollments", len(accepted))
+                self._log_stored(item)
         self._bump_records()
 
     def _store_each(
@@ -267,7 +271,17 @@ class _Writer:
             savepoint.commit()
             self._flags[item.enrollment.borderer_id] = flags
             outcomes[item.index] = STORED
-            log.info("stored enrollment %s of record %s", item.uuid, item.enrollment.borderer_id)
+            self._log_stored(item)
+
+    def _log_stored(self, item: _Prepared) -> None:
+        log.info(
+            "stored enrollment %s of record %s by %s at desk %s; exceptions: %s",
+            item.uuid,
+            item.enrollment.borderer_id,
+            self._officer.officer_id,
+            self._officer.desk_id,
+            _exception_summary(item),
+        )
 
     def _lock_records(self, ids: list[int]) -> dict[int, Any]:
         """The records of the batch, locked in ascending id order (see the module doc)."""
@@ -322,7 +336,11 @@ class _Writer:
 
     def _insert(self, items: list[_Prepared]) -> None:
         """The enrollments, their sealed envelopes, fingers and faces: one statement each."""
-        enrollments, envelopes, fingers, faces = [], [], [], []
+        enrollments: list[dict[str, Any]] = []
+        envelopes: list[dict[str, Any]] = []
+        fingers: list[dict[str, Any]] = []
+        exceptions: list[dict[str, Any]] = []
+        faces: list[dict[str, Any]] = []
         for item in items:
             e, uuid, parsed = item.enrollment, item.uuid, item.parsed
             assert parsed is not None
@@ -348,6 +366,15 @@ class _Writer:
             sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
             envelopes.append({"enrollment_uuid": uuid, "cbeff": sealed})
             fingers += _finger_rows(uuid, parsed)
+            exceptions += [
+                {
+                    "enrollment_uuid": uuid,
+                    "position": 0 if x.position is None else int(x.position),
+                    "reason": x.reason.value,
+                    "note": x.note,
+                }
+                for x in parsed.exceptions
+            ]
             if parsed.face is not None:
                 face = parsed.face.faces[0]
                 faces.append(
@@ -362,6 +389,8 @@ class _Writer:
         self._conn.execute(insert(ServerEnvelope), envelopes)
         if fingers:
             self._conn.execute(insert(ServerFinger), fingers)
+        if exceptions:
+            self._conn.execute(insert(ServerException), exceptions)
         if faces:
             self._conn.execute(insert(ServerFace), faces)
 
@@ -413,6 +442,18 @@ def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, obje
             }
         )
     return rows
+
+
+def _exception_summary(item: _Prepared) -> str:
+    """``7:bandaged,face:other`` (codes only, never the text of 其他) or ``none``."""
+    exceptions = item.parsed.exceptions if item.parsed else ()
+    return (
+        ",".join(
+            f"{'face' if x.position is None else int(x.position)}:{x.reason.value}"
+            for x in exceptions
+        )
+        or "none"
+    )
 
 
 def _local_date(now: dt.datetime) -> dt.date:
