@@ -252,8 +252,22 @@ def _locust(
             for name in ROUTES
             if name in rows
         },
+        "failure_kinds": _failure_kinds(prefix),
         "acked": acked.read_text().split() if acked.exists() else [],
     }
+
+
+def _failure_kinds(prefix: Path) -> dict[str, int]:
+    """The most frequent failures of a run (Locust's failures CSV): "route: error" → count."""
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as failures:
+        kinds = {
+            f"{r['Name']}: {r['Error'][:120]}": int(r["Occurrences"])
+            for r in csv.DictReader(failures)
+        }
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
 
 
 def _newest_revision(db_url: str) -> int:
