@@ -15,8 +15,11 @@ endpoint passes its whole list). Order of the checks for each item:
    this enrollment's (its index is the UUID) — 422 with the record's own code;
 5. in the write transaction: the record exists (404), belongs to a district the session
    may serve (403 ``district_forbidden``) and is 正常 and 已同步海关 (422); the
-   enrollment and its payload are inserted, and at the end the records' 生物标识 are set and
-   their revisions bumped, so the next pull brings the change to every desk.
+   enrollment and its payload are inserted, with its exception entries (补录 无法采集 /
+   无法拍照: an upload of exceptions only passes exactly these checks, and its envelope must
+   account for a finger and the face), and at the end the records' 生物标识 are set from
+   what was captured and their revisions bumped, so the next pull brings the change to every
+   desk. The log line of each stored enrollment names officer, desk and the exception codes.
 
 Steps 1–4 run outside the transaction (CPU only, the write lock is not held meanwhile). All
 items of one call share one transaction — one commit, one fsync, which is what makes batch
@@ -48,6 +51,7 @@ from bts_desk.service.models import (
     ServerBorderer,
     ServerEnrollment,
     ServerEnvelope,
+    ServerException,
     ServerFace,
     ServerFinger,
 )
@@ -226,7 +230,14 @@ class _Writer:
             savepoint.commit()
             self._flags[item.enrollment.borderer_id] = flags
             outcomes[item.index] = STORED
-            log.info("stored enrollment %s of record %s", item.uuid, item.enrollment.borderer_id)
+            log.info(
+                "stored enrollment %s of record %s by %s at desk %s; exceptions: %s",
+                item.uuid,
+                item.enrollment.borderer_id,
+                self._officer.officer_id,
+                self._officer.desk_id,
+                _exception_summary(item),
+            )
         self._bump_records()
 
     def _store(self, item: _Prepared) -> tuple[bool, bool]:
@@ -294,6 +305,19 @@ class _Writer:
         self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=sealed))
         if parsed.fingers:
             self._conn.execute(insert(ServerFinger), _finger_rows(uuid, parsed))
+        if parsed.exceptions:
+            self._conn.execute(
+                insert(ServerException),
+                [
+                    {
+                        "enrollment_uuid": uuid,
+                        "position": 0 if x.position is None else int(x.position),
+                        "reason": x.reason.value,
+                        "note": x.note,
+                    }
+                    for x in parsed.exceptions
+                ],
+            )
         if parsed.face is not None:
             face = parsed.face.faces[0]
             self._conn.execute(
@@ -346,6 +370,18 @@ def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, obje
             }
         )
     return rows
+
+
+def _exception_summary(item: _Prepared) -> str:
+    """``7:bandaged,face:other`` (codes only, never the text of 其他) or ``none``."""
+    exceptions = item.parsed.exceptions if item.parsed else ()
+    return (
+        ",".join(
+            f"{'face' if x.position is None else int(x.position)}:{x.reason.value}"
+            for x in exceptions
+        )
+        or "none"
+    )
 
 
 def _local_date(now: dt.datetime) -> dt.date:

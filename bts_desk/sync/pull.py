@@ -8,6 +8,10 @@ loses nothing and repeats nothing (the next pull starts after the last committed
 A record the desk has enrolled but not yet uploaded keeps its local 生物标识 until the
 service's copy catches up (otherwise a pull between saving and uploading would flip it back).
 
+The page also brings the finger templates of its enrolled records (边民核验 offline); they
+are sealed with the desk key and stored in the page's transaction (``store.templates``).
+Without a key (a tool that only pulls records) they are left out.
+
 Blocking (HTTP + SQL): the sync worker's thread, or a CLI. Qt-free.
 """
 
@@ -22,8 +26,9 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from bts_desk.domain import Gender, OutboxState, RecordState
-from bts_desk.store import sync_state
+from bts_desk.store import sync_state, templates
 from bts_desk.store.borderers import BordererRecord, upsert
+from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
 from bts_desk.store.models import Base, BordererRow, EnrollmentRow, OutboxRow, utcnow
 from bts_desk.sync import wire
@@ -48,9 +53,17 @@ class Puller:
     once at the end, which is several times faster than maintaining them row by row; a pull
     that is interrupted meanwhile rebuilds them when it next starts."""
 
-    def __init__(self, db: Database, client: SyncClient, page_size: int = wire.MAX_PULL_LIMIT):
+    def __init__(
+        self,
+        db: Database,
+        client: SyncClient,
+        page_size: int = wire.MAX_PULL_LIMIT,
+        *,
+        key: DeskKey | None = None,
+    ):
         self._db = db
         self._client = client
+        self._key = key
         self.page_size = min(page_size, wire.MAX_PULL_LIMIT)
 
     def cursor(self) -> int:
@@ -125,6 +138,8 @@ class Puller:
             elif page.items:
                 upsert(session, (_record(item) for item in page.items))
                 keep_unsent_flags(session)
+            if page.templates and self._key is not None:
+                templates.put_pulled(session, page.templates, self._key)
             sync_state.set_value(session, sync_state.PULL_CURSOR, str(page.next_cursor))
             sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
 
