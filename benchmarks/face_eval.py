@@ -24,6 +24,7 @@ For the gate (``FaceGate``, still-photo mode) and for the baseline (OpenCV's
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,7 @@ def main() -> None:
         "gate_misses": misses(counts),
         "stock_misses": len(misses(baseline)),
         "seconds": round(time.perf_counter() - started, 1),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
         "opencv": cv2.__version__,
         "target": "gate one_face_recall >= stock's, non_faces_accepted == 0, "
         "two_face_as_several_no_tiny == 1",
