@@ -115,6 +115,37 @@ class StallStacks:
             print(f"stall sample x{count}: {stack}", file=sys.stderr)
 
 
+def fd_targets() -> collections.Counter[str]:
+    """Open descriptors by what they point at (sockets and pipes by kind only)."""
+    targets: collections.Counter[str] = collections.Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        targets[target.split(":[")[0] if ":[" in target else target] += 1
+    return targets
+
+
+def thread_names() -> collections.Counter[str]:
+    """All threads (Qt's and Python's) by their kernel name."""
+    names: collections.Counter[str] = collections.Counter()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            names[Path(f"/proc/self/task/{task}/comm").read_text().strip()] += 1
+        except OSError:
+            continue
+    return names
+
+
+def print_growth(
+    what: str, before: collections.Counter[str], after: collections.Counter[str]
+) -> None:
+    for name in sorted(set(before) | set(after)):
+        if before[name] != after[name]:
+            print(f"{what} {name}: {before[name]} -> {after[name]}", file=sys.stderr)
+
+
 def type_counts() -> collections.Counter[str]:
     """Python objects by type, and live Qt widgets (C++ side) as ``widget:<class>``."""
     from PySide6.QtWidgets import QApplication
@@ -215,6 +246,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         app.processEvents()
     gc.collect()
     start = {"rss_mb": rss_mb(), "threads": threads(), "fds": fds()}
+    fds_at_start, threads_at_start = fd_targets(), thread_names()
     stalls = Stalls()
     sampler = StallStacks(stalls) if args.diag else None
     objects_at_mark: collections.Counter[str] = collections.Counter()
@@ -317,6 +349,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         "phase_s_p50": {k: round(statistics.median(v), 2) for k, v in phases.items()},
     }
     print(json.dumps(result), flush=True)
+    print_growth("fds", fds_at_start, fd_targets())
+    print_growth("threads", threads_at_start, thread_names())
     if sampler is not None:
         sampler.report()
         grown = type_counts()
