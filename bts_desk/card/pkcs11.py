@@ -290,10 +290,14 @@ class Pkcs11Token:
             if self.slot not in present:
                 raise CardRemovedError("卡介质已拔出", f"PKCS#11 slot {self.slot}: no token")
             if self._session is not None:
-                next(
-                    iter(self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})),
-                    None,
-                )
+                search = self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})
+                try:
+                    next(search, None)
+                finally:
+                    # C_FindObjectsFinal now, on this thread, its error caught below: left to
+                    # the garbage collector it failed there (SessionHandleInvalid once the
+                    # token was pulled) as an "Exception ignored" on stderr.
+                    search.close()
         except p11.PKCS11Error as exc:
             raise pkcs11_error(exc, f"presence of slot {self.slot}") from exc
 
