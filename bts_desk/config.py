@@ -91,6 +91,9 @@ class ScannerSettings:
     password: int = 0
     model: str = "auto"  # r30x: as608 / r307 / r503 / generic, or ask the module
     switch_baudrate: int = 0  # r30x: e.g. 115200 to set the module faster (0: leave it)
+    # 边民核验: Match score at or above which a live press passes (the module must match too);
+    # the R30x family's scale, where another finger scores below 90 (benchmarks/verify_bench)
+    match_threshold: int = 120
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class PublicProperty:
 # The README's "Installing at a desk" documents each one (a test holds them together).
 PUBLIC_PROPERTIES: tuple[PublicProperty, ...] = (
     PublicProperty("SYNC_URL", "sync.url"),
+    PublicProperty("SYNC_CA_CERT", "sync.ca_cert"),
     PublicProperty("CUSTOMS_CODE", "desk.customs_code"),
     PublicProperty("DESK_ID", "desk.id"),
     PublicProperty("SCANNER_DRIVER", "scanner.driver"),

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,9 @@ from bts_desk.devices.registry import SCANNER_DRIVERS, load_class
 from bts_desk.devices.status import DeviceKind, DeviceStatus, StatusCallback
 from bts_desk.domain import FingerCapture
 from bts_desk.errors import DeskError, ScannerError
+
+if TYPE_CHECKING:
+    from bts_desk.capture.verify import EnrolledFinger
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ class MatchResult:
     matched: bool
     score: int  # the module's own scale; 0 when not matched at all
     quality: float = 0.0  # the same judged on 0..100 by the driver (a press-quality figure)
+    scored: bool = True  # False: the family matches without a score (libfprint's verify)
 
 
 class FingerprintScanner(Protocol):
@@ -120,6 +124,19 @@ class FingerprintScanner(Protocol):
         """One finger from several presses, reporting ``FingerEvent``s through ``on_event``;
         refuses the finger whose template is ``other_template`` (finger 1 when enrolling
         finger 2). ``cancel`` ends it within one device step (CaptureCancelledError)."""
+        ...
+
+    def verify(
+        self,
+        finger: EnrolledFinger,
+        on_event: EventCallback,
+        *,
+        cancel: threading.Event | None = None,
+        timing: EnrollTiming = DEFAULT_TIMING,
+    ) -> MatchResult:
+        """One live press matched against ``finger``'s enrolled template on the device
+        (边民核验). TemplateFormatError (a CaptureError) for a template of another format,
+        before any press is asked for; ``cancel`` as for ``enroll``."""
         ...
 
 
@@ -385,6 +402,9 @@ class _BrokenScanner:
     open = check = _fail
 
     def enroll(self, *_: object, **__: object) -> FingerCapture:
+        raise self._error
+
+    def verify(self, *_: object, **__: object) -> MatchResult:
         raise self._error
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ from bts_desk.errors import CardError
 from bts_desk.service.bodies import BodyLimit, BodyRefused
 from bts_desk.service.borderers import pull_page
 from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.enrollment_view import enrollment_answer
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
 from bts_desk.service.ratelimit import ChallengeLimiter
@@ -191,7 +192,7 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, store)
-    _add_record_routes(app, db, enrollments)
+    _add_record_routes(app, db, enrollments, vault)
     _add_crl_route(app, crl_file)
     from bts_desk.service.fleet import install_fleet
 
@@ -287,7 +288,9 @@ def _add_crl_route(app: FastAPI, crl_file: Path | None) -> None:
 UuidPath = Annotated[str, PathParam(pattern=UUID_PATTERN, description="the desk's UUID (uuid4)")]
 
 
-def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService) -> None:
+def _add_record_routes(
+    app: FastAPI, db: ServiceDatabase, enrollments: EnrollmentService, vault: Vault
+) -> None:
     """The pull of records and the enrollment uploads (bearer token needed)."""
 
     @app.get(
@@ -301,7 +304,8 @@ def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: Enrollmen
         limit: Annotated[int, Query(ge=1, le=wire.MAX_PULL_LIMIT)] = wire.DEFAULT_PULL_LIMIT,
     ) -> Response:
         # Built with json.dumps, not the model: a desk pulls up to a million records.
-        return Response(pull_page(db, cursor, limit, who.districts), media_type="application/json")
+        page = pull_page(db, cursor, limit, who.districts, vault)
+        return Response(page, media_type="application/json")
 
     @app.put(
         wire.PATH_ENROLLMENT,
@@ -317,6 +321,12 @@ def _add_record_routes(app: FastAPI, db: ServiceDatabase, enrollments: Enrollmen
         result = enrollments.put(uuid.lower(), body, who)
         response.status_code = result.http_status
         return wire.PutAnswer(uuid=uuid.lower(), status=result.status)  # type: ignore[arg-type]
+
+    @app.get(wire.PATH_ENROLLMENT, responses=refusals(400, 401, 403, 404, 422, 503))
+    def get_enrollment(uuid: UuidPath, who: CurrentOfficer) -> wire.EnrollmentAnswer:
+        """What the service holds of an enrollment: no biometric records, the exception
+        entries as stored."""
+        return enrollment_answer(db, uuid.lower(), who)
 
     @app.post(wire.PATH_ENROLLMENT_BATCH, responses=refusals(400, 401, 413, 422, 503))
     def batch(body: wire.BatchBody, who: CurrentOfficer) -> wire.BatchAnswer:

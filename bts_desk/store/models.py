@@ -124,9 +124,28 @@ class EnrollmentRow(Base):
     quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
     # ISO/IEC 19794 finger position codes in slot order, "2,7" (migration 0004)
     finger_positions: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # 无法采集 / 无法拍照 entries, JSON (migration 0008); kept after the upload
+    exceptions_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class FingerTemplateRow(Base):
+    """An enrolled finger's vendor template for 边民核验 (migration 0007): from this desk's own
+    enrollments at once, from the sync service's pull for the desk's districts. ``sealed`` is
+    AES-GCM with the desk key (``store.templates``), on top of the store's SQLCipher."""
+
+    __tablename__ = "finger_template"
+
+    borderer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    template_format: Mapped[str] = mapped_column(String(256))
+    module_family: Mapped[str] = mapped_column(String(256), default="")
+    enrollment_uuid: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(8))  # "desk" (enrolled here) / "service"
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OutboxRow(Base):

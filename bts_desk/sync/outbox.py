@@ -118,7 +118,7 @@ class SyncWorker:
         self.use_batch = use_batch
         self.parallel = max(1, parallel)
         self._pool: ThreadPoolExecutor | None = None
-        self._puller = Puller(db, client) if pull else None
+        self._puller = Puller(db, client, key=key) if pull else None
         self._listeners: list[Listener] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()

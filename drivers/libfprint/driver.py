@@ -41,9 +41,11 @@ from bts_desk.capture.events import (
     EventKind,
     FingerEvent,
 )
+from bts_desk.capture.verify import EnrolledFinger, check_format
 from bts_desk.config import ScannerSettings
 from bts_desk.devices.fingerprint import (
     FingerprintScanner,
+    MatchResult,
     PressRejectedError,
     ScannerDisconnectedError,
     ScannerInfo,
@@ -196,6 +198,53 @@ class LibfprintScanner:
             raise
         run.emit(EventKind.DONE)
         return capture
+
+    def verify(
+        self,
+        finger: EnrolledFinger,
+        on_event: EventCallback,
+        *,
+        cancel: threading.Event | None = None,
+        timing: EnrollTiming = DEFAULT_TIMING,
+    ) -> MatchResult:
+        """libfprint's own verify of one press against the enrolled print (no score: the
+        device or libfprint decides; unusable presses are asked again)."""
+        check_format(finger, self.open().template_format)
+        try:
+            enrolled = self._fp.Print.deserialize(zlib.decompress(finger.template))
+        except (zlib.error, self._glib.Error) as exc:
+            raise CaptureError("指纹模板已损坏，无法比对", f"libfprint print: {exc}") from exc
+        stop = (cancel or threading.Event()).is_set
+
+        def emit(kind: EventKind, reason: str = "") -> None:
+            try:
+                on_event(FingerEvent(kind, 0, 1, 1, 0.0, reason))
+            except Exception:
+                log.exception("verification event callback failed")
+
+        device = self._device
+        emit(EventKind.PRESS)
+        for _ in range(MAX_RETRIES):
+            try:
+                with self._pushed():
+                    matched, _print = self._call(
+                        lambda c, cb: device.verify(enrolled, cancellable=c, callback=cb),
+                        device.verify_finish,
+                        stop=stop,
+                        timeout=timing.finger_timeout,
+                    )
+            except PressRejectedError as exc:
+                emit(EventKind.RETRY, exc.user_message)
+                continue
+            except _CallCancelled as exc:
+                emit(EventKind.CANCELLED if stop() else EventKind.FAILED)
+                if stop():
+                    raise CaptureCancelledError() from exc
+                raise CaptureError("等待按压指纹超时，请重新核验", "libfprint verify") from exc
+            emit(EventKind.DONE)
+            return MatchResult(bool(matched), 0, 0.0, scored=False)
+        emit(EventKind.FAILED)
+        raise CaptureError("多次按压未成功，请重新核验", "libfprint verify: retries")
 
     # --- GLib plumbing ---------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ import serial
 
 from bts_desk.capture.events import DEFAULT_TIMING, EnrollTiming, EventCallback
 from bts_desk.capture.finger import enroll_two_slot
+from bts_desk.capture.verify import EnrolledFinger, verify_two_slot
 from bts_desk.config import ScannerSettings
 from bts_desk.devices.fingerprint import (
     FingerprintScanner,
@@ -352,6 +353,17 @@ class R30xScanner:
             cancel=cancel,
             timing=timing,
         )
+
+    def verify(
+        self,
+        finger: EnrolledFinger,
+        on_event: EventCallback,
+        *,
+        cancel: threading.Event | None = None,
+        timing: EnrollTiming = DEFAULT_TIMING,
+    ) -> MatchResult:
+        self.open()
+        return verify_two_slot(self, finger, on_event, cancel=cancel, timing=timing)
 
     # --- FingerprintScanner ----------------------------------------------------------------
 

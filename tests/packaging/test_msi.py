@@ -30,6 +30,7 @@ UPGRADE_CODE = "{6C1E0A64-3F0B-4F5B-9C8E-2D4B7A9E1F01}"  # must never change
 # What the README promises IT: msiexec property -> registry value (= config key section.key).
 PROPERTIES = {
     "SYNC_URL": "sync.url",
+    "SYNC_CA_CERT": "sync.ca_cert",
     "CUSTOMS_CODE": "desk.customs_code",
     "DESK_ID": "desk.id",
     "SCANNER_DRIVER": "scanner.driver",

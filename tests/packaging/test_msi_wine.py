@@ -103,12 +103,14 @@ def test_silent_install_upgrade_downgrade_uninstall(wine: Prefix, tmp_path: Path
 
     given = {"SYNC_URL": "https://sync.example.invalid", "CUSTOMS_CODE": "8609"}
     cert = r"C:\ProgramData\bts-desk\ca.pem"
-    args = [f"{k}={v}" for k, v in given.items()] + [f"CA_CERT={cert}"]
+    sync_ca = r"C:\ProgramData\bts-desk\sync-ca.pem"
+    args = [f"{k}={v}" for k, v in given.items()] + [f"CA_CERT={cert}", f"SYNC_CA_CERT={sync_ca}"]
     assert wine.msiexec("/i", v1, *args) == 0
     first = {
         "sync.url": "https://sync.example.invalid",
         "desk.customs_code": "8609",
         "card.ca_cert": cert,
+        "sync.ca_cert": sync_ca,
     }
     assert wine.values() == first, "exactly the given properties are written"
     assert (wine.program_dir / "bts-desk.exe").is_file()
