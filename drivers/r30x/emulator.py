@@ -260,6 +260,13 @@ class R30xEmulator:
         with self._lock:
             self._faults.clear()
 
+    @property
+    def press_count(self) -> int:
+        """Presses imaged so far: the next one is imaged as press ``press_count + 1``
+        (``fingerimage.press_image(finger, press_count + 1, …)``)."""
+        with self._lock:
+            return self._press_no
+
     def stored_template(self, page: int) -> bytes | None:
         with self._lock:
             return self._library.get(page)
