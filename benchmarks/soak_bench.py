@@ -21,13 +21,17 @@ or descriptors, no stall over 200 ms.
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
 import time
+import traceback
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,24 +55,73 @@ def threads() -> int:
 
 
 class Stalls:
-    """A 10 ms QTimer on the GUI thread: any gap much longer than that is a stall."""
+    """A 10 ms QTimer on the GUI thread: any gap much longer than that is a stall. Each stall
+    also records how much CPU the GUI thread itself used in the gap (``time.thread_time``): a
+    long gap with little GUI CPU is the thread waiting (other threads holding the GIL, or the
+    machine's other processes), a long gap full of GUI CPU is work done on the GUI thread."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
 
         self.over_50: list[float] = []
-        self._last = time.perf_counter()
+        self.busy_over_50: list[float] = []  # GUI-thread CPU ms of the stalls over 50 ms
+        self.last = self._last = time.perf_counter()
+        self._cpu = time.thread_time()
         self._timer = QTimer()
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._beat)
         self._timer.start()
 
+    def skip(self) -> None:
+        """The bench itself just held the GUI thread (gc, diagnostics): not the desk's stall."""
+        self.last = self._last = time.perf_counter()
+        self._cpu = time.thread_time()
+
     def _beat(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         gap = (now - self._last) * 1000 - 10
-        self._last = now
+        busy = (cpu - self._cpu) * 1000
+        self.last = self._last = now
+        self._cpu = cpu
         if gap > 50:
             self.over_50.append(round(gap, 1))
+        if busy > 50:
+            self.busy_over_50.append(round(busy, 1))
+
+
+class StallStacks:
+    """``--diag``: a plain thread that, while the heartbeat is over 100 ms late, samples the GUI
+    thread's Python stack every 20 ms; the most frequent innermost frames are what stalls."""
+
+    def __init__(self, stalls: Stalls) -> None:
+        self.samples: collections.Counter[str] = collections.Counter()
+        self._stalls, self._gui = stalls, threading.main_thread().ident
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, name="stall-sampler", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            if time.perf_counter() - self._stalls.last < 0.1:
+                continue
+            frame = sys._current_frames().get(self._gui or 0)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)[-6:]
+                self.samples[" < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                        for f in reversed(stack))] += 1  # fmt: skip
+
+    def report(self) -> None:
+        self._stop.set()
+        for stack, count in self.samples.most_common(12):
+            print(f"stall sample x{count}: {stack}", file=sys.stderr)
+
+
+def type_counts() -> collections.Counter[str]:
+    """Python objects by type, and live Qt widgets (C++ side) as ``widget:<class>``."""
+    from PySide6.QtWidgets import QApplication
+
+    counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+    counts.update(f"widget:{w.metaObject().className()}" for w in QApplication.allWidgets())
+    return counts
 
 
 def wait(ready: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -102,13 +155,15 @@ def candidates(db: Any, count: int) -> list[int]:
     return ids[:count]
 
 
-def main() -> int:  # noqa: PLR0915 - one shift, in order
+def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrollments", type=int, default=200)
     parser.add_argument("--query-every", type=int, default=5)
     parser.add_argument("--pull-every", type=int, default=25)
     parser.add_argument("--mark", type=int, default=50, help="RSS mark after this many")
     parser.add_argument("--genimg-delay", type=float, default=0.02, help="emulator s per GenImg")
+    parser.add_argument("--diag", action="store_true", help="stderr: stall stacks, objects")
+    parser.add_argument("--tracemalloc", action="store_true", help="stderr: growth by line")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="soak-")
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
@@ -120,6 +175,7 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
     from bts_desk import demo
     from bts_desk.card.session import SessionState
     from bts_desk.config import load_settings
+    from bts_desk.drivers.camera_standin import DEMO_VIDEO_NAME, SEATED_SCRIPT, make_demo_video
     from bts_desk.drivers.r30x.emulator import R30xEmulator
     from bts_desk.logs import setup_logging
     from bts_desk.store.enrollments import outbox_counts
@@ -130,6 +186,9 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
 
     settings = demo.demo_settings(load_settings())
     setup_logging(settings.log_dir, "WARNING")
+    # the camera stand-in: the person seated in front of it from the first frame (not the
+    # demo's walk-in, ~4 s of video before 可以拍照 at every 开始拍照)
+    make_demo_video(Path(settings.data_dir) / DEMO_VIDEO_NAME, script=SEATED_SCRIPT)
     app = QApplication(sys.argv[:1])
     window = MainWindow()
     window.resize(1360, 820)
@@ -137,8 +196,10 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
     shell = DeskShell(app, window, settings, demo=True)
     outcome: list[bool] = []
     shell.ready_callbacks.append(outcome.append)
+    started = time.monotonic()
     shell.start()
-    wait(lambda: bool(outcome), 180, "desk start")
+    wait(lambda: bool(outcome), 300, "desk start")
+    print(f"desk started in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     assert outcome == [True] and shell.bridge is not None and shell.parts is not None
     bridge, lock, control, db = shell.bridge, shell.lock, shell.card_control, shell.parts.db
     assert lock is not None and control is not None
@@ -155,6 +216,9 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
     gc.collect()
     start = {"rss_mb": rss_mb(), "threads": threads(), "fds": fds()}
     stalls = Stalls()
+    sampler = StallStacks(stalls) if args.diag else None
+    objects_at_mark: collections.Counter[str] = collections.Counter()
+    memory_at_mark: tracemalloc.Snapshot | None = None
     after_50 = 0.0
     began = time.monotonic()
 
@@ -165,25 +229,32 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
     def notices() -> list[QWidget]:
         return [w for w in window.findChildren(QWidget, "savedNotice") if w.isVisible()]
 
+    phases: dict[str, list[float]] = {}
+
+    def step(what: str, ready: Callable[[], bool], timeout_s: float) -> None:
+        t0 = time.monotonic()
+        wait(ready, timeout_s, what)
+        phases.setdefault(what, []).append(time.monotonic() - t0)
+
     def enroll(borderer_id: int) -> None:
         shell.open_enrollment(borderer_id)
-        wait(lambda: dialog() is not None, 30, "dialog")
+        step("dialog", lambda: dialog() is not None, 30)
         d = dialog()
         assert d is not None
         d.first_button.click()
-        wait(lambda: 1 in d.fingers, 60, "finger 1")
+        step("finger 1", lambda: 1 in d.fingers, 60)
         d.second_button.click()
-        wait(lambda: 2 in d.fingers, 60, "finger 2")
+        step("finger 2", lambda: 2 in d.fingers, 60)
         d.pages.setCurrentWidget(d.face_panel)
         d.face_panel.start_button.click()
-        wait(d.face_panel.shoot_button.isEnabled, 60, "face ready")
+        step("face ready", d.face_panel.shoot_button.isEnabled, 60)
         d.face_panel.shoot_button.click()
-        wait(lambda: d.face is not None, 10, "photo")
+        step("photo", lambda: d.face is not None, 10)
         d.save_button.click()
-        wait(lambda: bool(notices()), 30, "保存成功")
+        step("保存成功", lambda: bool(notices()), 30)
         for notice in notices():
             notice.close()
-        wait(lambda: dialog() is None, 10, "dialog closed")
+        step("dialog closed", lambda: dialog() is None, 10)
 
     surnames = "王李张刘陈杨黄赵吴周"
     for number, borderer_id in enumerate(ids, start=1):
@@ -213,9 +284,16 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
         if number == args.mark:
             gc.collect()
             after_50 = rss_mb()
+            if args.diag:
+                objects_at_mark = type_counts()
+            if args.tracemalloc:
+                tracemalloc.start(8)
+                memory_at_mark = tracemalloc.take_snapshot()
+            stalls.skip()
     wait(lambda: outbox_counts(db).pending == 0, 300, "outbox drained")
     for _ in range(50):
         app.processEvents()
+    modal = None  # the last 详情's wrapper (its C++ side is deleted on close)
     gc.collect()
     end = {"rss_mb": rss_mb(), "threads": threads(), "fds": fds()}
     result = {
@@ -233,9 +311,23 @@ def main() -> int:  # noqa: PLR0915 - one shift, in order
         "fds_end": end["fds"],
         "stalls_over_50ms": len(stalls.over_50),
         "longest_stall_ms": max(stalls.over_50, default=0.0),
+        "stalls_gui_cpu_over_50ms": len(stalls.busy_over_50),
+        "longest_stall_gui_cpu_ms": max(stalls.busy_over_50, default=0.0),
         "outbox_pending_end": outbox_counts(db).pending,
+        "phase_s_p50": {k: round(statistics.median(v), 2) for k, v in phases.items()},
     }
     print(json.dumps(result), flush=True)
+    if sampler is not None:
+        sampler.report()
+        grown = type_counts()
+        grown.subtract(objects_at_mark)
+        for name, more in grown.most_common(15):
+            print(f"objects +{more} {name}", file=sys.stderr)
+    if memory_at_mark is not None:
+        stats = tracemalloc.take_snapshot().compare_to(memory_at_mark, "traceback")
+        for stat in stats[:10]:
+            print(f"tracemalloc {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks",
+                  *stat.traceback.format()[-8:], sep="\n  ", file=sys.stderr)  # fmt: skip
     shell.close()
     return 0
 

@@ -274,6 +274,102 @@ class FaceCapture:
     eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
+class ExceptionReason(LabelledEnum):
+    """Why a biometric could not be captured (补录 无法采集 / 无法拍照). The codes travel in
+    the CBEFF envelope's exception entries and are checked against this list on the service;
+    which reasons fit which biometric: ``FINGER_EXCEPTION_REASONS``, ``FACE_EXCEPTION_REASONS``.
+    A finger that is missing or bandaged is what ANSI/NIST-ITL 1 records as amputated (XX) or
+    unable to print (UP)."""
+
+    MISSING = "missing", "Finger missing"  # 手指缺失
+    DAMAGED = "damaged", "Finger damaged"  # 手指受损
+    BANDAGED = "bandaged", "Bandaged"  # 包扎
+    CANNOT_POSE = "cannot_pose", "Cannot be photographed"  # 无法配合拍照
+    OTHER = "other", "Other"  # 其他
+
+    @classmethod
+    def from_code(cls, code: str) -> ExceptionReason:
+        """The reason stored or sent as ``code``; ValueError for any other text."""
+        member = cls._value2member_map_.get(code)
+        if not isinstance(member, cls):
+            raise ValueError(f"{code[:32]!r} is not an exception reason")
+        return member
+
+
+FINGER_EXCEPTION_REASONS = (
+    ExceptionReason.MISSING,
+    ExceptionReason.DAMAGED,
+    ExceptionReason.BANDAGED,
+    ExceptionReason.OTHER,
+)
+FACE_EXCEPTION_REASONS = (
+    ExceptionReason.BANDAGED,
+    ExceptionReason.CANNOT_POSE,
+    ExceptionReason.OTHER,
+)
+MAX_EXCEPTION_NOTE = 60  # characters of the text of 其他
+
+
+@dataclass(frozen=True)
+class BioException:
+    """One biometric the officer recorded as impossible to capture, with the reason.
+
+    ``position`` names the finger; ``None`` is the face. ``note`` is the officer's own words,
+    required for 其他 (``OTHER``) and empty otherwise. Not biometric data; may be logged
+    without the note."""
+
+    position: FingerPosition | None
+    reason: ExceptionReason
+    note: str = ""
+
+    @property
+    def is_face(self) -> bool:
+        return self.position is None
+
+    def problem(self) -> str | None:
+        """English text of the first rule broken, or None: a reason that fits the biometric,
+        a note exactly for 其他, at most ``MAX_EXCEPTION_NOTE`` printable characters."""
+        allowed = FACE_EXCEPTION_REASONS if self.is_face else FINGER_EXCEPTION_REASONS
+        if self.position is FingerPosition.UNKNOWN:
+            return "an exception for an unknown finger"
+        if self.reason not in allowed:
+            return f"reason {self.reason.value!r} does not fit this biometric"
+        return _note_problem(self.reason, self.note)
+
+
+def _note_problem(reason: ExceptionReason, note: str) -> str | None:
+    if reason is ExceptionReason.OTHER and not note.strip():
+        return "the reason 'other' needs a note"
+    if reason is not ExceptionReason.OTHER and note:
+        return "a note is only taken with the reason 'other'"
+    if len(note) > MAX_EXCEPTION_NOTE or note != note.strip():
+        return f"the note has {len(note)} characters or stray spaces"
+    if any(not ch.isprintable() for ch in note):
+        return "the note holds control characters"
+    return None
+
+
+def exceptions_problem(
+    finger_positions: set[FingerPosition], has_face: bool, exceptions: tuple[BioException, ...]
+) -> str | None:
+    """English text of what makes an enrollment's outcome invalid, or None. At least one
+    biometric is captured, or every one is recorded as impossible: at least one finger and the
+    face. An exception never names a biometric that was captured, nor one twice."""
+    for exc in exceptions:
+        if (problem := exc.problem()) is not None:
+            return problem
+    keys = [exc.position for exc in exceptions]
+    if len(set(keys)) != len(keys):
+        return "two exceptions for the same biometric"
+    if any(exc.position in finger_positions for exc in exceptions if exc.position is not None):
+        return "an exception for a finger that was captured"
+    if has_face and None in keys:
+        return "an exception for the face beside a photo"
+    if not finger_positions and not has_face and (None not in keys or len(keys) < 2):
+        return "nothing captured and not every biometric recorded as impossible"
+    return None
+
+
 @dataclass(frozen=True)
 class EnrollmentDraft:
     """Everything a 补录 saves in one transaction (store) and later uploads (sync)."""
@@ -288,6 +384,18 @@ class EnrollmentDraft:
     scanner_model: str = ""
     scanner_serial: str = ""
     camera_name: str = ""
+    exceptions: tuple[BioException, ...] = ()  # 无法采集 / 无法拍照, fingers first, face last
+
+    @property
+    def bio_flag(self) -> BioFlag:
+        """The 生物标识 this enrollment gives a record that had nothing before."""
+        return BioFlag.of(self.face is not None, bool(self.fingers))
+
+    def problem(self) -> str | None:
+        """English text of what makes the draft's outcome invalid (see
+        ``exceptions_problem``), or None."""
+        positions = {f.iso_position for f in self.fingers}
+        return exceptions_problem(positions, self.face is not None, self.exceptions)
 
 
 class OutboxState(LabelledEnum):

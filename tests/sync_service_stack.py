@@ -139,6 +139,11 @@ class ApiClient:
             timeout=30,
         )
 
+    def enrollment(self, token: str | None, uuid: str) -> requests.Response:
+        return self.http.get(
+            self.url + wire.PATH_ENROLLMENT.format(uuid=uuid), headers=self.auth(token), timeout=30
+        )
+
     def batch(self, token: str, items: list[tuple[str, Any]]) -> requests.Response:
         body = {"items": [{"uuid": u, "enrollment": b} for u, b in items]}
         headers = {"Content-Type": "application/json", **self.auth(token)}

@@ -23,7 +23,7 @@ import numpy as np
 
 from bts_desk.biometrics import cbeff, images, iso19794_4, iso19794_5
 from bts_desk.biometrics.errors import RecordError, RecordErrorCode
-from bts_desk.domain import FingerPosition
+from bts_desk.domain import BioException, FingerPosition, exceptions_problem
 
 CREATOR = "bts-desk"
 FINGER_QUALITY_ALGORITHM = cbeff.RegistryId("bts-desk", "module-match-quality")
@@ -144,14 +144,19 @@ def envelope(
     fingers: tuple[FingerSource, ...],
     face: FaceSource | None,
     *,
+    exceptions: tuple[BioException, ...] = (),
     verify: bool = True,
 ) -> bytes:
     """The enrollment's CBEFF envelope (XML): per finger its ISO record and its vendor block,
-    then the face. Positions must differ (the 补录 dialog already refuses the same finger).
-    ``verify``: the whole envelope is parsed back before it is returned (once: the records
-    inside are not also checked one by one)."""
+    then the face, then an exception entry per biometric that could not be captured (fingers
+    by position, the face last). Positions must differ (the 补录 dialog already refuses the
+    same finger). ``verify``: the whole envelope is parsed back before it is returned (once:
+    the records inside are not also checked one by one)."""
     if len({f.position for f in fingers}) != len(fingers):
         raise RecordError(E.SOURCE_INVALID, "two fingers with the same position")
+    problem = exceptions_problem({f.position for f in fingers}, face is not None, exceptions)
+    if problem is not None:
+        raise RecordError(E.SOURCE_INVALID, problem)
     blocks: list[cbeff.DataBlock] = []
     for finger in fingers:
         quality = (
@@ -190,4 +195,6 @@ def envelope(
                 capture_device=_device(face.device),
             )
         )
+    ordered = sorted(exceptions, key=lambda x: (x.position is None, int(x.position or 0)))
+    blocks.extend(cbeff.exception_block(x, created) for x in ordered)
     return cbeff.encode(cbeff.Envelope(uuid, created, CREATOR, tuple(blocks)), verify=verify)

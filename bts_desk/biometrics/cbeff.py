@@ -17,6 +17,13 @@ number but the name ``VENDOR_FORMAT_OWNER``, its format type ``VENDOR_FORMAT_TYP
 ``Product`` names the module family (Organization) and the template format (Type), so a
 matcher of that vendor can find it and any other reader knows to skip it.
 
+A biometric the officer recorded as impossible to capture (补录 无法采集 / 无法拍照) is an
+*exception entry*: a child BIR of the same owner with type ``EXCEPTION_FORMAT_TYPE``, its
+BDBInfo Type (Finger/Face) and Subtype (the finger) naming what is missing, and as its BDB the
+canonical JSON ``{"note": "...", "reason": "<code>"}`` (``domain.ExceptionReason``; the note
+only with "other", at most ``domain.MAX_EXCEPTION_NOTE`` characters). An envelope may hold
+only exception entries when they cover a finger and the face (``domain.exceptions_problem``).
+
 Strict parsing: a size bound before parsing, no DOCTYPE (no entities), every element checked
 against the schema's order and multiplicity, every text bounded, base64 validated, each BDB
 parsed by its own format's parser and cross-checked with its BDBInfo. Pure Python, any thread.
@@ -28,13 +35,19 @@ import base64
 import binascii
 import datetime as dt
 import enum
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from bts_desk.biometrics import iso19794_4, iso19794_5
 from bts_desk.biometrics.errors import RecordError, RecordErrorCode
-from bts_desk.domain import FingerPosition
+from bts_desk.domain import (
+    BioException,
+    ExceptionReason,
+    FingerPosition,
+    exceptions_problem,
+)
 
 NAMESPACE = "http://standards.iso.org/iso-iec/19785/-3/ed-2/"
 ISO_SC37_OWNER = 257  # 0x0101, ISO/IEC JTC 1/SC 37-Biometrics
@@ -42,6 +55,7 @@ FORMAT_FINGER_IMAGE = 7  # 0x0007, ISO/IEC 19794-4 finger image
 FORMAT_FACE_IMAGE = 8  # 0x0008, ISO/IEC 19794-5 face image
 VENDOR_FORMAT_OWNER = "bts-desk"  # not a registered owner: a labelled vendor block
 VENDOR_FORMAT_TYPE = "vendor-template"
+EXCEPTION_FORMAT_TYPE = "capture-exception"  # same owner: an exception entry
 PATRON_VERSION = (1, 1)
 CBEFF_VERSION = (1, 1)
 
@@ -50,6 +64,7 @@ MAX_FINGERS = 10
 MAX_VENDOR_BLOCKS = 10
 MAX_VENDOR_BYTES = 16 * 1024
 MAX_TEXT = 256
+MAX_EXCEPTION_BYTES = 512  # the JSON of one exception entry
 
 E = RecordErrorCode
 
@@ -69,6 +84,7 @@ class BlockKind(enum.Enum):
     FINGER_IMAGE = "finger_image"
     FACE_IMAGE = "face_image"
     VENDOR_TEMPLATE = "vendor_template"
+    EXCEPTION = "exception"  # no data: why the biometric could not be captured
 
 
 _SUBTYPES = {
@@ -118,11 +134,17 @@ class DataBlock:
             return RegistryId(str(ISO_SC37_OWNER), str(FORMAT_FINGER_IMAGE))
         if self.kind is BlockKind.FACE_IMAGE:
             return RegistryId(str(ISO_SC37_OWNER), str(FORMAT_FACE_IMAGE))
+        if self.kind is BlockKind.EXCEPTION:
+            return RegistryId(VENDOR_FORMAT_OWNER, EXCEPTION_FORMAT_TYPE)
         return RegistryId(VENDOR_FORMAT_OWNER, VENDOR_FORMAT_TYPE)
 
     @property
     def modality(self) -> Modality:
-        return Modality.FACE if self.kind is BlockKind.FACE_IMAGE else Modality.FINGER
+        if self.kind is BlockKind.FACE_IMAGE:
+            return Modality.FACE
+        if self.kind is BlockKind.EXCEPTION and self.position is None:
+            return Modality.FACE
+        return Modality.FINGER
 
     @property
     def level(self) -> Level:
@@ -147,6 +169,7 @@ class ParsedEnvelope:
     fingers: dict[FingerPosition, iso19794_4.FingerImageRecord]
     face: iso19794_5.FaceImageRecord | None
     vendor: dict[FingerPosition, DataBlock]
+    exceptions: tuple[BioException, ...] = ()  # fingers in envelope order, then the face
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -199,6 +222,18 @@ def encode(envelope: Envelope, *, verify: bool = True) -> bytes:
     if verify:
         parse(out)
     return out
+
+
+def exception_block(exception: BioException, created: dt.datetime) -> DataBlock:
+    """The exception entry of one biometric that could not be captured."""
+    content = {"note": exception.note, "reason": exception.reason.value}
+    data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return DataBlock(
+        kind=BlockKind.EXCEPTION,
+        data=data.encode("utf-8"),
+        created=created,
+        position=exception.position,
+    )
 
 
 def _encode_block(node: ET.Element, block: DataBlock) -> None:
@@ -364,11 +399,14 @@ def _parse_block(node: ET.Element, where: str) -> DataBlock:
         if kind is BlockKind.FACE_IMAGE
         else (Modality.FINGER, Level.PROCESSED if kind is BlockKind.VENDOR_TEMPLATE else Level.RAW)
     )
+    if kind is BlockKind.EXCEPTION and modality == Modality.FACE.value:
+        expected = (Modality.FACE, Level.RAW)  # an exception entry names either modality
     if (modality, level) != (expected[0].value, expected[1].value):
         raise RecordError(E.CBEFF_INCONSISTENT, f"{at}: {modality}/{level} for a {kind.value}")
     if _one(info, "Purpose", at) != "Enroll":
         raise RecordError(E.CBEFF_FIELD, f"{at}/Purpose: only Enroll")
-    position = _position(info, kind, at)
+    face_exception = kind is BlockKind.EXCEPTION and modality == Modality.FACE.value
+    position = _position(info, kind, at, face=face_exception)
     product = _registry_of(info["Product"][0], f"{at}/Product") if info["Product"] else None
     if (product is None) == (kind is BlockKind.VENDOR_TEMPLATE):
         raise RecordError(E.CBEFF_INCONSISTENT, f"{at}/Product: only (and always) on vendor blocks")
@@ -391,19 +429,23 @@ def _kind(fmt: RegistryId, where: str) -> BlockKind:
         return BlockKind.FACE_IMAGE
     if fmt == RegistryId(VENDOR_FORMAT_OWNER, VENDOR_FORMAT_TYPE):
         return BlockKind.VENDOR_TEMPLATE
+    if fmt == RegistryId(VENDOR_FORMAT_OWNER, EXCEPTION_FORMAT_TYPE):
+        return BlockKind.EXCEPTION
     raise RecordError(
         E.CBEFF_FORMAT, f"{where}/Format: owner {fmt.organization!r} type {fmt.type!r}"
     )
 
 
 def _position(
-    info: dict[str, list[ET.Element]], kind: BlockKind, where: str
+    info: dict[str, list[ET.Element]], kind: BlockKind, where: str, *, face: bool = False
 ) -> FingerPosition | None:
-    if kind is BlockKind.FACE_IMAGE:
+    if kind is BlockKind.FACE_IMAGE or face:
         if info["Subtype"]:
             raise RecordError(E.CBEFF_INCONSISTENT, f"{where}/Subtype on a face block")
         return None
     if not info["Subtype"]:
+        if kind is BlockKind.EXCEPTION:
+            raise RecordError(E.CBEFF_EXCEPTION, f"{where}: a finger exception names no finger")
         return FingerPosition.UNKNOWN
     text = _one(info, "Subtype", where)
     if text not in _POSITIONS:
@@ -422,6 +464,7 @@ def _bdb(node: ET.Element, kind: BlockKind, where: str) -> bytes:
         BlockKind.FINGER_IMAGE: iso19794_4.MAX_RECORD_BYTES,
         BlockKind.FACE_IMAGE: iso19794_5.MAX_RECORD_BYTES,
         BlockKind.VENDOR_TEMPLATE: MAX_VENDOR_BYTES,
+        BlockKind.EXCEPTION: MAX_EXCEPTION_BYTES,
     }[kind]
     chars = 4 * ((limit + 2) // 3)
     if len(node.text or "") > chars:
@@ -443,9 +486,12 @@ def _cross_check(envelope: Envelope) -> ParsedEnvelope:
     fingers: dict[FingerPosition, iso19794_4.FingerImageRecord] = {}
     vendor: dict[FingerPosition, DataBlock] = {}
     face: iso19794_5.FaceImageRecord | None = None
+    exceptions: list[BioException] = []
     for number, block in enumerate(envelope.blocks, 1):
         where = f"block {number}"
-        if block.kind is BlockKind.FINGER_IMAGE:
+        if block.kind is BlockKind.EXCEPTION:
+            exceptions.append(_exception(block, where))
+        elif block.kind is BlockKind.FINGER_IMAGE:
             record = iso19794_4.parse(block.data)
             positions = {view.position for view in record.views}
             if positions != {block.position}:
@@ -468,6 +514,14 @@ def _cross_check(envelope: Envelope) -> ParsedEnvelope:
             if block.position in vendor:
                 raise RecordError(E.CBEFF_DUPLICATE, f"{where}: vendor block {int(block.position)}")
             vendor[block.position] = block
+    parsed = ParsedEnvelope(envelope, fingers, face, vendor, tuple(exceptions))
+    _check_blocks(parsed)
+    return parsed
+
+
+def _check_blocks(parsed: ParsedEnvelope) -> None:
+    """Counts, vendor blocks beside their images, and the exception entries' rules."""
+    fingers, vendor = parsed.fingers, parsed.vendor
     if len(fingers) > MAX_FINGERS or len(vendor) > MAX_VENDOR_BLOCKS:
         raise RecordError(E.CBEFF_COUNT, f"{len(fingers)} finger and {len(vendor)} vendor blocks")
     stray = set(vendor) - set(fingers)
@@ -475,4 +529,28 @@ def _cross_check(envelope: Envelope) -> ParsedEnvelope:
         raise RecordError(
             E.CBEFF_INCONSISTENT, f"vendor blocks for fingers without an image: {sorted(stray)}"
         )
-    return ParsedEnvelope(envelope, fingers, face, vendor)
+    problem = exceptions_problem(set(fingers), parsed.face is not None, parsed.exceptions)
+    if problem is not None:
+        raise RecordError(E.CBEFF_EXCEPTION, problem)
+
+
+def _exception(block: DataBlock, where: str) -> BioException:
+    """An exception entry's JSON: exactly ``reason`` (a known code) and ``note`` (text)."""
+    try:
+        content = json.loads(block.data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise RecordError(E.CBEFF_EXCEPTION, f"{where}: not UTF-8 JSON") from None
+    if not isinstance(content, dict) or set(content) != {"reason", "note"}:
+        raise RecordError(E.CBEFF_EXCEPTION, f"{where}: expected exactly reason and note")
+    reason, note = content["reason"], content["note"]
+    if not isinstance(reason, str) or not isinstance(note, str):
+        raise RecordError(E.CBEFF_EXCEPTION, f"{where}: reason and note must be text")
+    try:
+        code = ExceptionReason.from_code(reason)
+    except ValueError:
+        raise RecordError(E.CBEFF_EXCEPTION, f"{where}: unknown reason {reason[:32]!r}") from None
+    exception = BioException(block.position, code, note)
+    problem = exception.problem()
+    if problem is not None:
+        raise RecordError(E.CBEFF_EXCEPTION, f"{where}: {problem}")
+    return exception

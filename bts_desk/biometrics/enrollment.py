@@ -61,4 +61,6 @@ def envelope_of(draft: EnrollmentDraft, *, verify: bool = False) -> bytes:
     writer and the parser agree."""
     fingers = tuple(finger_source(f, draft) for f in draft.fingers)
     face = None if draft.face is None else face_source(draft.face, draft)
-    return builder.envelope(draft.uuid, draft.captured_at, fingers, face, verify=verify)
+    return builder.envelope(
+        draft.uuid, draft.captured_at, fingers, face, exceptions=draft.exceptions, verify=verify
+    )

@@ -47,6 +47,7 @@ class RecordErrorCode(enum.StrEnum):
     CBEFF_COUNT = "cbeff.block_count"
     CBEFF_INCONSISTENT = "cbeff.inconsistent"
     CBEFF_DUPLICATE = "cbeff.duplicate_position"
+    CBEFF_EXCEPTION = "cbeff.exception_invalid"  # an exception entry breaks a rule
     SOURCE_INVALID = "source.invalid"  # the desk was handed something it cannot record
 
 

@@ -33,6 +33,7 @@ from bts_desk.errors import CardError
 from bts_desk.service.bodies import BodyLimit, BodyRefused
 from bts_desk.service.borderers import pull_page
 from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.enrollment_view import enrollment_answer
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
 from bts_desk.service.ratelimit import ChallengeLimiter
@@ -320,6 +321,12 @@ def _add_record_routes(
         result = enrollments.put(uuid.lower(), body, who)
         response.status_code = result.http_status
         return wire.PutAnswer(uuid=uuid.lower(), status=result.status)  # type: ignore[arg-type]
+
+    @app.get(wire.PATH_ENROLLMENT, responses=refusals(400, 401, 403, 404, 422, 503))
+    def get_enrollment(uuid: UuidPath, who: CurrentOfficer) -> wire.EnrollmentAnswer:
+        """What the service holds of an enrollment: no biometric records, the exception
+        entries as stored."""
+        return enrollment_answer(db, uuid.lower(), who)
 
     @app.post(wire.PATH_ENROLLMENT_BATCH, responses=refusals(400, 401, 413, 422, 503))
     def batch(body: wire.BatchBody, who: CurrentOfficer) -> wire.BatchAnswer:

@@ -145,6 +145,22 @@ class ServerFace(ServerBase):
     height: Mapped[int] = mapped_column(Integer)
 
 
+class ServerException(ServerBase):
+    """A biometric the officer recorded as impossible to capture (补录 无法采集 / 无法拍照), as
+    the envelope's exception entry says: which finger (ISO code; 0 = the face), the reason
+    code (``domain.ExceptionReason``) and the text of 其他. Stored with its enrollment row,
+    which names the officer, the session's desk and when: the audit of the decision."""
+
+    __tablename__ = "enrollment_exception"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(64), default="")
+
+
 class SessionChallenge(ServerBase):
     __tablename__ = "session_challenge"
 

@@ -25,10 +25,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, update
 
-from bts_desk.domain import EnrollmentDraft, Officer, OutboxState
+from bts_desk.domain import (
+    BioException,
+    EnrollmentDraft,
+    ExceptionReason,
+    FingerPosition,
+    Officer,
+    OutboxState,
+)
 from bts_desk.errors import StoreError
 from bts_desk.store import bundle, templates
-from bts_desk.store.audit import AuditAction, record
+from bts_desk.store.audit import AuditAction, AuditEvent, record, record_many
 from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
 from bts_desk.store.models import BordererRow, EnrollmentRow, OutboxRow, utcnow
@@ -105,6 +112,7 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
                 has_finger=bool(draft.fingers),
                 quality_json=json.dumps(quality, ensure_ascii=False),
                 finger_positions=",".join(str(int(f.iso_position)) for f in draft.fingers),
+                exceptions_json=encode_exceptions(draft.exceptions),
                 payload=sealed,
                 payload_sha256=hashlib.sha256(sealed).hexdigest(),
             )
@@ -124,6 +132,7 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
         person.has_face = person.has_face or draft.face is not None  # a face already there stays
         person.last_op_date = op_date
         parts = [f"指纹{len(draft.fingers)}枚", "人脸照片1张" if draft.face else "无人脸照片"]
+        parts += [describe_exception(x) for x in draft.exceptions]
         record(
             session,
             draft.officer,
@@ -135,11 +144,84 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
 
 
 def _check_draft(draft: EnrollmentDraft) -> None:
+    """Finger slots 1/2 at most once each, and at least one capture unless every biometric is
+    recorded as impossible with its reason (``domain.exceptions_problem``)."""
     numbers = [f.finger_no for f in draft.fingers]
-    if not numbers or len(set(numbers)) != len(numbers) or not set(numbers) <= {1, 2}:
-        raise StoreError(
-            "采集数据不完整，无法保存", f"enrollment {draft.uuid}: finger numbers {numbers}"
+    problem = draft.problem()
+    if len(set(numbers)) != len(numbers) or not set(numbers) <= {1, 2}:
+        problem = f"finger numbers {numbers}"
+    if problem is not None:
+        raise StoreError("采集数据不完整，无法保存", f"enrollment {draft.uuid}: {problem}")
+
+
+# Chinese of the audit log's words (the UI translates the same enums through Qt).
+_REASONS_ZH = {
+    ExceptionReason.MISSING: "手指缺失",
+    ExceptionReason.DAMAGED: "手指受损",
+    ExceptionReason.BANDAGED: "包扎",
+    ExceptionReason.CANNOT_POSE: "无法配合拍照",
+    ExceptionReason.OTHER: "其他",
+}
+_FINGERS_ZH = dict(
+    zip(
+        FingerPosition.choices(),
+        (f"{hand}手{f}" for hand in "右左" for f in ("拇指", "食指", "中指", "环指", "小指")),
+        strict=True,
+    )
+)
+
+
+def describe_exception(exception: BioException) -> str:
+    """``无法采集：左手食指（包扎）`` / ``无法拍照：其他（…）`` for the audit log."""
+    reason = _REASONS_ZH[exception.reason]
+    if exception.note:
+        reason = f"{reason}：{exception.note}"
+    if exception.position is None:
+        return f"无法拍照（{reason}）"
+    return f"无法采集：{_FINGERS_ZH.get(exception.position, '未知手指')}（{reason}）"
+
+
+def encode_exceptions(exceptions: Sequence[BioException]) -> str:
+    """The ``exceptions_json`` column (migration 0008)."""
+    return json.dumps(
+        [
+            {
+                "position": None if x.position is None else int(x.position),
+                "reason": x.reason.value,
+                "note": x.note,
+            }
+            for x in exceptions
+        ],
+        ensure_ascii=False,
+    )
+
+
+def decode_exceptions(text: str) -> tuple[BioException, ...]:
+    """Inverse of ``encode_exceptions``; StoreError if the column was tampered with."""
+    try:
+        return tuple(
+            BioException(
+                None if x["position"] is None else FingerPosition.from_code(int(x["position"])),
+                ExceptionReason.from_code(str(x["reason"])),
+                str(x["note"]),
+            )
+            for x in json.loads(text or "[]")
         )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError("本地采集记录格式错误", f"exceptions_json is malformed: {exc}") from exc
+
+
+def exceptions_of(db: Database, borderer_id: int) -> tuple[BioException, ...]:
+    """The biometrics recorded as impossible in the newest 补录 of this record on this desk
+    (详情); an older enrollment's entries no longer describe the record once it is redone."""
+    with db.session() as session:
+        text = session.scalars(
+            select(EnrollmentRow.exceptions_json)
+            .where(EnrollmentRow.borderer_id == borderer_id)
+            .order_by(EnrollmentRow.captured_at.desc())
+            .limit(1)
+        ).first()
+    return () if text is None else decode_exceptions(text)
 
 
 def load_draft(db: Database, uuid: str, key: DeskKey) -> EnrollmentDraft:
@@ -195,6 +277,7 @@ def _decrypt(row: EnrollmentRow | None, uuid: str, key: DeskKey) -> EnrollmentDr
         scanner_model=row.scanner_model,
         scanner_serial=row.scanner_serial,
         camera_name=row.camera_name,
+        exceptions=decode_exceptions(row.exceptions_json),
     )
 
 
@@ -299,15 +382,20 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
             update(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))).values(payload=None)
         )
         acked = session.scalars(select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))))
-        for enr in list(acked):
-            record(
-                session,
-                Officer(enr.officer_id, enr.officer_name, ""),
-                AuditAction.UPLOAD_ACKNOWLEDGED,
-                enr.borderer_id,
-                f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
-                desk_id=enr.desk_id,
-            )
+        order = {uuid: i for i, uuid in enumerate(uuids)}
+        record_many(
+            session,
+            [
+                AuditEvent(
+                    Officer(enr.officer_id, enr.officer_name, ""),
+                    AuditAction.UPLOAD_ACKNOWLEDGED,
+                    enr.borderer_id,
+                    f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
+                    desk_id=enr.desk_id,
+                )
+                for enr in sorted(acked, key=lambda e: order.get(e.uuid, len(order)))
+            ],
+        )
     # secure_delete overwrote the pages in the database, but their old images stay in the WAL
     # until a checkpoint: truncate it now so no acknowledged ciphertext stays on disk.
     db.checkpoint()

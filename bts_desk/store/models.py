@@ -124,6 +124,8 @@ class EnrollmentRow(Base):
     quality_json: Mapped[str] = mapped_column(Text, default="{}")  # per-press / face figures
     # ISO/IEC 19794 finger position codes in slot order, "2,7" (migration 0004)
     finger_positions: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # 无法采集 / 无法拍照 entries, JSON (migration 0008); kept after the upload
+    exceptions_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")

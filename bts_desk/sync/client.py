@@ -217,6 +217,12 @@ class SyncClient:
         body = _enrollment(draft)
         return self._call("PUT", path, wire.PutAnswer, token=token, payload=body).status
 
+    def get_enrollment(self, token: str, uuid: str) -> wire.EnrollmentAnswer:
+        """What the service holds of an uploaded enrollment (no biometric records): the
+        fingers captured and the exception entries as stored."""
+        path = wire.PATH_ENROLLMENT.format(uuid=uuid)
+        return self._call("GET", path, wire.EnrollmentAnswer, token=token)
+
     def put_batch(self, token: str, drafts: Sequence[EnrollmentDraft]) -> list[wire.BatchResult]:
         """Upload several enrollments in one request; one result per UUID."""
         payload = wire.BatchBody(

@@ -40,6 +40,7 @@ PAGE_SIZE: Final = 200
 MAX_PAGES: Final = 12
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+_ROLES: Final = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole})
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,8 @@ class BordererTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < self._total:
+        # The view asks every cell for a dozen roles at each paint: the others return first.
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < self._total:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             page = index.row() // PAGE_SIZE

@@ -3,18 +3,24 @@
 Fed by the sync worker (``bts_desk.sync.outbox.SyncWorker``), whose listener runs on the
 worker thread and is forwarded here through ``gui_poster().wrap``. 立即同步 only wakes the
 worker (no I/O here). Without a worker (no sync service configured) it says so. GUI thread.
+
+The worker reports every step of a drain; the widget shows only the newest status, at most
+every ``COALESCE_MS``: ``QProgressBar.setValue`` repaints synchronously (the whole window's
+pending paint with it), which at one call per upload stalled the GUI thread (soak_bench).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from bts_desk.sync.outbox import SyncStatus, SyncWorker
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.tasks import gui_poster
+
+COALESCE_MS = 150
 
 
 class SyncStatusWidget(QWidget):
@@ -54,7 +60,12 @@ class SyncStatusWidget(QWidget):
             self.sync_button,
         ):
             layout.addWidget(widget)
-        self._listener = gui_poster().wrap(self.set_status)
+        self._latest: SyncStatus | None = None
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.setInterval(COALESCE_MS)
+        self._coalesce.timeout.connect(self._show_latest)
+        self._listener = gui_poster().wrap(self._status_arrived)
         if worker is not None:
             worker.add_listener(self._listener)
             self.destroyed.connect(lambda *_: worker.remove_listener(self._listener))
@@ -65,6 +76,21 @@ class SyncStatusWidget(QWidget):
         if self._worker is not None:
             self._worker.sync_now()
             self.sync_button.setEnabled(False)
+
+    def _status_arrived(self, status: SyncStatus) -> None:
+        """A status from the worker: shown at once when none was shown for ``COALESCE_MS``,
+        otherwise the newest one when the interval is over (statuses in between are dropped)."""
+        if self._coalesce.isActive():
+            self._latest = status
+            return
+        self.set_status(status)
+        self._coalesce.start()
+
+    def _show_latest(self) -> None:
+        status, self._latest = self._latest, None
+        if status is not None:
+            self.set_status(status)
+            self._coalesce.start()
 
     def set_status(self, status: SyncStatus) -> None:
         self.status = status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bts_desk.service.borderers import update_record
 from bts_desk.service.local import LocalService
 from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.enrollments import outbox_counts, save_enrollment
+from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
 from bts_desk.ui import audit_page, outbox_page
 from bts_desk.ui.audit_page import AuditPage
@@ -74,6 +76,34 @@ def test_status_widget_shows_online_pending_and_drains(
         lambda: "离线" in widget.online_label.text() and widget.toolTip() == "无法连接同步服务器",
         timeout=15_000,
     )
+
+
+def test_status_widget_shows_the_newest_of_a_burst_without_repainting_each(
+    qtbot: QtBot, zh: None
+) -> None:
+    """A drain reports every upload from the worker thread; the widget shows the newest
+    status, not each one (each QProgressBar.setValue repaints the window synchronously)."""
+    widget = SyncStatusWidget(None)
+    qtbot.addWidget(widget)
+    widget.show()
+    shown: list[SyncStatus] = []
+    widget.status_changed.connect(shown.append)
+    burst = [
+        SyncStatus(online=True, pending=left, busy=left > 0, phase="upload", done=200 - left,
+                   total=200)
+        for left in range(200, -1, -1)
+    ]  # fmt: skip
+
+    def report() -> None:
+        for status in burst:
+            widget._listener(status)  # the worker's listener, called on the worker thread
+
+    worker = threading.Thread(target=report)
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == burst[-1], timeout=5000)
+    assert "待上传 0" in widget.pending_label.text() and not widget.progress.isVisible()
+    assert 1 <= len(shown) < 20, len(shown)
 
 
 def test_status_widget_without_a_service(qtbot: QtBot, zh: None) -> None:

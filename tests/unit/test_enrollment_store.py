@@ -13,7 +13,15 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from bts_desk.config import Settings
-from bts_desk.domain import FingerPosition, Gender, Officer, OutboxState, RecordState
+from bts_desk.domain import (
+    BioException,
+    ExceptionReason,
+    FingerPosition,
+    Gender,
+    Officer,
+    OutboxState,
+    RecordState,
+)
 from bts_desk.errors import StoreError
 from bts_desk.store import bundle
 from bts_desk.store.audit import AuditAction, query_audit, record
@@ -22,6 +30,7 @@ from bts_desk.store.crypto import DeskKey, load_or_create_key
 from bts_desk.store.db import Database
 from bts_desk.store.enrollments import (
     due_entries,
+    exceptions_of,
     list_outbox,
     load_draft,
     mark_acknowledged,
@@ -233,3 +242,42 @@ def test_audit_rows_cannot_be_changed(db: Database) -> None:
         with pytest.raises(DatabaseError, match="append-only"):
             conn.execute(text("DELETE FROM audit"))
     assert [a.detail for a in query_audit(db)] == ["详情"]
+
+
+def test_exceptions_are_saved_audited_and_loaded(db: Database, key: DeskKey) -> None:
+    """One finger plus 无法采集 of the other; then a 补录 of exceptions only (都没有)."""
+    person(db, 11)
+    draft = sample_draft(11, OFFICER, with_face=False)
+    left = BioException(FingerPosition.LEFT_INDEX, ExceptionReason.OTHER, "烫伤")
+    draft = dataclasses.replace(draft, fingers=draft.fingers[:1], exceptions=(left,))
+    save_enrollment(db, draft, key)
+    assert load_draft(db, draft.uuid, key).exceptions == (left,)
+    assert exceptions_of(db, 11) == (left,)
+    with db.session() as s:
+        row = s.get(BordererRow, 11)
+        assert row is not None and (row.has_face, row.has_finger) == (False, True)
+    assert "无法采集：左手食指（其他：烫伤）" in query_audit(db)[0].detail
+
+    person(db, 12)
+    nothing = (
+        BioException(FingerPosition.RIGHT_INDEX, ExceptionReason.MISSING),
+        BioException(FingerPosition.LEFT_INDEX, ExceptionReason.BANDAGED),
+        BioException(None, ExceptionReason.CANNOT_POSE),
+    )
+    bare = dataclasses.replace(
+        sample_draft(12, OFFICER, with_face=False, with_fingers=False), exceptions=nothing
+    )
+    save_enrollment(db, bare, key)
+    with db.session() as s:
+        row = s.get(BordererRow, 12)
+        assert row is not None and (row.has_face, row.has_finger) == (False, False)  # 都没有
+    assert exceptions_of(db, 12) == nothing
+    detail = query_audit(db)[0].detail
+    assert "指纹0枚" in detail and "无法拍照（无法配合拍照）" in detail
+
+    for exceptions in (nothing[:2], (), (nothing[0], nothing[0], nothing[2])):
+        refused = dataclasses.replace(
+            sample_draft(12, OFFICER, with_face=False, with_fingers=False), exceptions=exceptions
+        )
+        with pytest.raises(StoreError):
+            save_enrollment(db, refused, key)

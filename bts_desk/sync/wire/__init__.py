@@ -16,6 +16,8 @@ API (all JSON; every call except health, the CRL and the two session calls needs
 - ``GET  /api/v1/borderers?cursor=&limit=`` → ``PullPage``
 - ``PUT  /api/v1/enrollments/{uuid}`` ``EnrollmentBody`` → 201 ``PutAnswer`` "stored",
   200 "already_stored", 409 conflicting body under a known UUID
+- ``GET  /api/v1/enrollments/{uuid}`` → ``EnrollmentAnswer`` (no biometric records: who,
+  when, the fingers captured and the exception entries; 404 unknown, 403 another district)
 - ``POST /api/v1/enrollments:batch`` ``BatchBody`` → ``BatchAnswer``: each item is judged
   as its own PUT would be (a body that does not fit the models is refused whole, 422).
 - ``POST /api/v1/desk-reports`` ``report.DeskReport`` → ``report.DeskReportAck`` (a desk's
@@ -36,9 +38,11 @@ from bts_desk.sync.wire.models import (
     BatchResult,
     BordererItem,
     ChallengeAnswer,
+    EnrollmentAnswer,
     EnrollmentBody,
     ErrorBody,
     ErrorDetail,
+    ExceptionEntry,
     HealthAnswer,
     OfficerAnswer,
     PullPage,
@@ -59,10 +63,12 @@ __all__ = [
     "BatchResult",
     "BordererItem",
     "ChallengeAnswer",
+    "EnrollmentAnswer",
     "EnrollmentBody",
     "Envelope",
     "ErrorBody",
     "ErrorDetail",
+    "ExceptionEntry",
     "HealthAnswer",
     "OfficerAnswer",
     "PullPage",

@@ -20,6 +20,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from bts_desk.biometrics import cbeff
+from bts_desk.domain import MAX_EXCEPTION_NOTE
 from bts_desk.sync.wire import limits
 
 ENVELOPE_DESCRIPTION = (
@@ -34,9 +35,17 @@ ENVELOPE_DESCRIPTION = (
     f"'{cbeff.VENDOR_FORMAT_TYPE}': the scanner module's own template, BDBInfo/Product naming "
     "the module family (Organization) and template format (Type). BDBInfo also carries "
     "CreationDate, Type (Finger/Face), Level, CaptureDevice, Purpose (Enroll) and Quality "
-    "(0..100 with its algorithm). BDB is the record in standard base64. Every record is parsed "
+    "(0..100 with its algorithm). BDB is the record in standard base64. A biometric that could "
+    "not be captured is an exception entry: owner "
+    f"'{cbeff.VENDOR_FORMAT_OWNER}', type '{cbeff.EXCEPTION_FORMAT_TYPE}', Type Finger (with "
+    "its Subtype) or Face, Level Raw, and as BDB the base64 of the UTF-8 JSON "
+    '{"note": "...", "reason": "<code>"}: for a finger missing, damaged, bandaged or other, '
+    "for the face bandaged, cannot_pose or other; note (at most "
+    f"{MAX_EXCEPTION_NOTE} printable characters) only and always with other. At least one "
+    "finger or face record, or exception entries for a finger and the face. Every record is parsed "
     "by the service; a malformed one is refused 422 with a code such as fir.truncated, "
-    "fac.field_out_of_range, image.dimensions_mismatch or cbeff.unknown_format."
+    "fac.field_out_of_range, image.dimensions_mismatch, cbeff.unknown_format or "
+    "cbeff.exception_invalid."
 )
 
 

@@ -67,6 +67,7 @@ E_BAD_IMAGE = "bad_image"  # 422: PNG/JPEG does not decode or has impossible dim
 E_TOO_LARGE = "too_large"  # 413
 E_BAD_UUID = "bad_uuid"  # 400
 E_RECORD_MISSING = "record_missing"  # 404
+E_ENROLLMENT_MISSING = "enrollment_missing"  # 404: GET of an enrollment the service does not hold
 E_RECORD_NOT_NORMAL = "record_not_normal"  # 422: 状态 is not 正常 (or not 已同步海关)
 E_CONFLICT = "conflict"  # 409: known UUID, different body
 E_OFFICER_MISMATCH = "officer_mismatch"  # 403

@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from pydantic import with_config as pydantic_config
 from typing_extensions import TypedDict
 
-from bts_desk.domain import EnrollmentDraft, Gender, RecordState
+from bts_desk.domain import (
+    MAX_EXCEPTION_NOTE,
+    BioException,
+    EnrollmentDraft,
+    ExceptionReason,
+    FingerPosition,
+    Gender,
+    RecordState,
+)
 from bts_desk.sync.wire import limits
 from bts_desk.sync.wire.biometrics import Envelope
 from bts_desk.sync.wire.types import (
@@ -92,6 +100,55 @@ def _hashable(value: Any) -> Any:
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON bytes (sorted keys, no spaces, UTF-8)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+ReasonCode = Literal["missing", "damaged", "bandaged", "cannot_pose", "other"]
+assert set(ReasonCode.__args__) == {r.value for r in ExceptionReason}  # type: ignore[attr-defined]
+
+
+class ExceptionEntry(BaseModel):
+    """One biometric recorded as impossible to capture (补录 无法采集 / 无法拍照), as the
+    enrollment's envelope carried it (its exception entry, ``biometrics``)."""
+
+    model_config = LENIENT
+
+    position: Annotated[StrictInt, Field(ge=0, le=10)] = Field(
+        description="ISO/IEC 19794 finger position 1..10; 0 is the face"
+    )
+    reason: ReasonCode = Field(
+        description="missing/damaged/bandaged/other for a finger; bandaged/cannot_pose/other "
+        "for the face"
+    )
+    note: Annotated[StrictStr, Field(max_length=MAX_EXCEPTION_NOTE)] = Field(
+        default="", description="the officer's words, only with 'other'"
+    )
+
+    @classmethod
+    def of(cls, exception: BioException) -> Self:
+        position = 0 if exception.position is None else int(exception.position)
+        return cls(position=position, reason=exception.reason.value, note=exception.note)  # type: ignore[arg-type]
+
+    def to_domain(self) -> BioException:
+        position = None if self.position == 0 else FingerPosition.from_code(self.position)
+        return BioException(position, ExceptionReason.from_code(self.reason), self.note)
+
+
+class EnrollmentAnswer(BaseModel):
+    """``GET /api/v1/enrollments/{uuid}``: what the service stored of an enrollment, without
+    the biometric records: who, where, when, what was captured and what could not be."""
+
+    model_config = LENIENT
+
+    uuid: StrictStr
+    borderer_id: RecordId
+    officer_id: StrictStr
+    desk_id: StrictStr
+    captured_at: UtcTime
+    received_at: UtcTime
+    has_face: StrictBool
+    has_finger: StrictBool
+    finger_positions: list[Annotated[StrictInt, Field(ge=1, le=10)]]
+    exceptions: list[ExceptionEntry] = Field(default_factory=list, max_length=11)
 
 
 class BatchItem(BaseModel):
