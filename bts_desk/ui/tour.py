@@ -21,6 +21,7 @@ from bts_desk.domain import BioFlag, EnableState
 from bts_desk.ui.enroll_dialog import SAME_FINGER_MARK, EnrollDialog
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.query_page import QueryPage
+from bts_desk.ui.verify_page import VerifyPage
 
 if TYPE_CHECKING:
     from bts_desk.ui.shell import DeskShell
@@ -159,11 +160,12 @@ def add_demo_steps(tour: Tour, shell: DeskShell) -> None:
         timeout_s=30,
     )
     add_query_steps(tour, shell.window, shell.query_key)
-    add_enrollment_steps(tour, shell)
+    story = add_enrollment_steps(tour, shell)
+    add_verify_steps(tour, shell, story)
     add_lock_steps(tour, shell)
 
 
-def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
+def add_enrollment_steps(tour: Tour, shell: DeskShell) -> _EnrollmentStory:
     """The manual's 补录 steps 1–6 on the first 正常 record without biometrics."""
     story = _EnrollmentStory(shell)
     window = shell.window
@@ -183,6 +185,55 @@ def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
     tour.add_step("saved", story.press("save_button"), story.saved_notice, subject=lambda: window)
     tour.add_step("flag-changed", story.show_person, story.flag_changed, subject=lambda: window)
     tour.add_step("uploaded", lambda: None, story.uploaded, timeout_s=120, subject=lambda: window)
+    return story
+
+
+OTHER_FINGER = 77  # a finger of the demo's person that was never enrolled
+
+
+def add_verify_steps(tour: Tour, shell: DeskShell, story: _EnrollmentStory) -> None:
+    """边民核验 of the borderer just enrolled (from the 核验 button of the query page, after the
+    upload, i.e. from the desk's own templates): 指纹1's finger passes, another finger fails.
+    The demo's scanner person is told which finger to press (the emulator)."""
+    env = shell.parts.env if shell.parts else None
+    person = env.scanner if env is not None else None
+    if person is None:
+        return
+    window = shell.window
+
+    def page() -> VerifyPage | None:
+        widget = window.page(shell.verify_key)
+        return widget if isinstance(widget, VerifyPage) else None
+
+    def open_page() -> None:
+        story.page().verify_button.click()
+
+    def shown() -> bool:
+        p = page()
+        return p is not None and p.plan is not None and p.live.image is not None
+
+    def press(finger: Callable[[], int]) -> Callable[[], None]:
+        def go() -> None:
+            p = page()
+            if p is not None:
+                p.last_outcome = None
+                person.place(finger(), 1)
+                p.verify_button.click()
+
+        return go
+
+    def result(passed: bool) -> Callable[[], bool]:
+        def ready() -> bool:
+            p = page()
+            return p is not None and p.last_outcome is not None and p.last_outcome.passed is passed
+
+        return ready
+
+    enrolled_first = lambda: person.fingers_enrolled[-2]  # noqa: E731 - 指纹1 of the 补录
+    tour.add_step("verify-page", open_page, shown, timeout_s=30, subject=lambda: window)
+    tour.add_step("verify-passed", press(enrolled_first), result(True), subject=lambda: window)
+    tour.add_step("verify-other-finger-failed", press(lambda: OTHER_FINGER), result(False),
+                  subject=lambda: window)  # fmt: skip
 
 
 class _EnrollmentStory:

@@ -23,6 +23,7 @@ from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
 from bts_desk.domain import BioFlag, FingerPosition, Officer
 from bts_desk.drivers.camera_standin import demo_camera_source
+from bts_desk.drivers.r30x import fingerimage as fi
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD
@@ -41,6 +42,16 @@ __all__ = ["zh"]
 
 OFFICER = Officer(officer_id="GY860901", name="李海关", customs_code="8609")
 RIGHT_FINGER, LEFT_FINGER, STRANGER = 81, 82, 83
+FINGERS = (81, 82, 83)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _prints_made() -> None:
+    """The emulator's synthetic prints of this module's fingers, made before the tests (the
+    emulator's thread shares the cache): on a loaded machine the first image of a finger can
+    take longer than the driver's 3 s reply timeout."""
+    for finger in FINGERS:
+        fi.master_print(finger)
 
 
 @pytest.fixture(scope="module")
