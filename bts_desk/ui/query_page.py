@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from bts_desk.domain import (
+    BioException,
     BioFlag,
     Borderer,
     BordererFilter,
@@ -45,7 +46,7 @@ from bts_desk.domain import (
     SyncState,
 )
 from bts_desk.errors import DeskError
-from bts_desk.store import borderers, sync_state
+from bts_desk.store import borderers, enrollments, sync_state
 from bts_desk.store.db import Database
 from bts_desk.ui.borderer_model import COLUMNS, BordererTableModel
 from bts_desk.ui.date_field import DateField
@@ -411,9 +412,26 @@ class QueryPage(QWidget):
         if borderer is None:
             return
         self.details_viewed.emit(borderer.id)
-        dialog = DetailsDialog(borderer, self)
+        db = self._db
+        run_in_background(
+            lambda: enrollments.exceptions_of(db, borderer.id),
+            lambda found: self._open_details(borderer, found),
+            self._details_failed,
+        )
+
+    def _open_details(self, borderer: Borderer, exceptions: tuple[BioException, ...]) -> None:
+        """详情 with the 无法采集 / 无法拍照 entries of the record's newest 补录 here."""
+        if not isValid(self):  # the tab was closed meanwhile
+            return
+        dialog = DetailsDialog(borderer, self, exceptions)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def _details_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, DeskError):
+            self.message_bar.show_error(exc.user_message)
+        else:
+            log.error("details could not be loaded", exc_info=exc)
 
     def _enroll(self) -> None:
         borderer = self.selected_borderer()
