@@ -1,51 +1,36 @@
 """Borderer records on the service: the incremental pull and loading records in bulk.
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
-cursor, in revision order, at most ``limit``; the JSON (the shape of ``wire.PullPage``) is
-built here with Core rows and ``json.dumps`` (no per-row model objects, no FastAPI encoder)
-because a desk pulls up to a million records. Records of the page that have fingerprints
-bring the vendor templates of their latest enrollment with fingers (``wire.TemplateItem``:
-finger position, format, module family; no image), read from its sealed envelope, so a desk
-can verify its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
-revision from one reserved block, so a pull brings them all. Blocking: call from a worker thread.
+cursor, in revision order, at most ``limit``. A desk pulls up to a million records, so the
+page is serialised by the wire model itself (``wire.PullPage``, pydantic-core in Rust: one
+wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
+of per-row dicts) and the query walks the revision index (keyset pagination, see
+``pull_page``). Records of the page that have fingerprints bring the vendor templates of
+their latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module
+family; no image), stored beside the envelope at upload (``templates``), so a desk can verify
+its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
+revision from one reserved block, so a pull brings them all. Blocking: call from a worker
+thread.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
 
-from bts_desk.biometrics import cbeff
-from bts_desk.biometrics.errors import RecordError
-from bts_desk.errors import StoreError
 from bts_desk.service.database import ServiceDatabase, take_revisions
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
-from bts_desk.service.payloads import open_envelope
+from bts_desk.service.models import ServerBorderer
+from bts_desk.service.templates import templates_of
 from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = [getattr(ServerBorderer, name) for name in wire.BORDERER_FIELDS]
-_DATE_FIELDS = ("id_valid_from", "id_valid_to", "valid_to", "last_op_date")
-_BOOL_FIELDS = ("has_face", "has_finger", "enabled", "synced")
-
-
-def _item(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """One pulled item (``wire.BordererItem``) from a row with the BordererRow fields."""
-    item = {name: row[name] for name in wire.BORDERER_FIELDS}
-    for name in _DATE_FIELDS:
-        value = item[name]
-        item[name] = None if value is None else value.isoformat()
-    for name in _BOOL_FIELDS:
-        item[name] = bool(item[name])
-    return item
 
 
 def pull_page(
@@ -56,71 +41,35 @@ def pull_page(
     vault: Vault | None = None,
 ) -> bytes:
     """The JSON bytes of one page: ``{"items", "next_cursor", "has_more", "templates"}``,
-    records of ``districts`` only (the session's grant); templates only with a ``vault``."""
+    records of ``districts`` only (the session's grant); templates only with a ``vault``.
+
+    The district test is written ``customs_code || '' IN (...)`` so that no database can use
+    the (district, revision) index for it: with an IN list that index yields each district's
+    rows separately and the page then sorts every remaining row of the grant (SQLite's
+    "temp B-tree for ORDER BY"), which makes a full pull quadratic — minutes for a million
+    records. Walking the revision index and filtering stops after ``limit`` matching rows, so
+    a full pull reads the table once."""
+    grant = sorted(districts)
     with db.read() as conn:
         rows = conn.execute(
             select(*_COLUMNS)
-            .where(
-                ServerBorderer.revision > cursor,
-                ServerBorderer.customs_code.in_(sorted(districts)),
-            )
+            .where(ServerBorderer.revision > cursor, (ServerBorderer.customs_code + "").in_(grant))
             .order_by(ServerBorderer.revision)
             .limit(limit + 1)
         ).all()
         has_more = len(rows) > limit
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
-        templates = _templates(conn, vault, enrolled) if vault and enrolled else []
-    items = [_item(row._mapping) for row in rows]
+        templates = templates_of(conn, vault, enrolled) if vault and enrolled else []
+    items: list[wire.BordererItem] = [
+        dict(zip(wire.BORDERER_FIELDS, row, strict=True))  # type: ignore[misc]
+        for row in rows
+    ]
     next_cursor = rows[-1].revision if rows else cursor
-    page = {"items": items, "next_cursor": next_cursor, "has_more": has_more}
-    page["templates"] = templates
-    return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _templates(conn: Connection, vault: Vault, record_ids: list[int]) -> list[dict[str, Any]]:
-    """``wire.TemplateItem``s of the latest enrollment with fingers of each record."""
-    rows = conn.execute(
-        select(
-            ServerEnrollment.uuid,
-            ServerEnrollment.borderer_id,
-            ServerEnrollment.captured_at,
-            ServerEnvelope.cbeff,
-        )
-        .join(ServerEnvelope, ServerEnvelope.enrollment_uuid == ServerEnrollment.uuid)
-        .where(ServerEnrollment.borderer_id.in_(record_ids), ServerEnrollment.has_finger)
-        .order_by(
-            ServerEnrollment.borderer_id,
-            ServerEnrollment.captured_at.desc(),
-            ServerEnrollment.received_at.desc(),
-        )
-    ).all()
-    out: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for uuid, record_id, captured_at, sealed in rows:
-        if record_id in seen:
-            continue
-        seen.add(record_id)
-        try:
-            parsed = cbeff.parse(open_envelope(vault, uuid, sealed))
-        except (StoreError, RecordError) as exc:
-            log.error("templates of enrollment %s left out of the pull: %s", uuid, exc)
-            continue
-        when = captured_at if captured_at.tzinfo else captured_at.replace(tzinfo=dt.UTC)
-        for position, block in sorted(parsed.vendor.items()):
-            product = block.product
-            out.append(
-                {
-                    "borderer_id": record_id,
-                    "position": int(position),
-                    "template_format": product.type if product else "",
-                    "module_family": product.organization if product else "",
-                    "enrollment_uuid": uuid,
-                    "captured_at": when.astimezone(dt.UTC).isoformat(),
-                    "template": wire.b64encode(block.data),
-                }
-            )
-    return out
+    page = wire.PullPage.model_construct(
+        items=items, next_cursor=next_cursor, has_more=has_more, templates=templates
+    )
+    return page.model_dump_json().encode()
 
 
 def load_records(

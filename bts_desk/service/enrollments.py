@@ -37,8 +37,9 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bts_desk.biometrics import cbeff
@@ -54,8 +55,10 @@ from bts_desk.service.models import (
     ServerException,
     ServerFace,
     ServerFinger,
+    ServerTemplates,
 )
 from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.service.templates import template_row
 from bts_desk.service.vault import Vault, field_aad
 from bts_desk.sync import wire
 
@@ -197,7 +200,13 @@ def _parse_envelope(item: _Prepared) -> _Prepared:
 
 
 class _Writer:
-    """One write transaction storing prepared uploads (see the module docstring)."""
+    """One write transaction storing prepared uploads (see the module docstring).
+
+    ``store_all`` judges every item against one locked read of its records and inserts the
+    accepted ones with one ``executemany`` per table (a handful of statements per batch, not
+    a dozen per item). Should that hit a primary key (the same UUID uploaded at the same
+    moment by a retry, or twice in one batch) the bulk insert is rolled back to its savepoint
+    and the items are stored one by one, each in its own savepoint, judged as in step 3."""
 
     def __init__(
         self, conn: Connection, now: dt.datetime, officer: TokenClaims, vault: Vault
@@ -209,10 +218,44 @@ class _Writer:
         self._flags: dict[int, tuple[bool, bool]] = {}  # record id → (has_face, has_finger)
 
     def store_all(self, prepared: list[_Prepared], outcomes: list[Outcome | None]) -> None:
+        records = self._lock_records(sorted({p.enrollment.borderer_id for p in prepared}))
+        accepted: list[_Prepared] = []
+        flags = dict(self._flags)
         for item in prepared:
+            try:
+                flags[item.enrollment.borderer_id] = self._judge(item, records, flags)
+            except ApiError as exc:
+                outcomes[item.index] = exc
+                continue
+            accepted.append(item)
+        if not accepted:
+            return
+        savepoint = self._conn.begin_nested()
+        try:
+            self._insert(accepted)
+        except IntegrityError:
+            savepoint.rollback()
+            self._store_each(accepted, records, outcomes)
+        else:
+            savepoint.commit()
+            self._flags = flags
+            for item in accepted:
+                outcomes[item.index] = STORED
+                self._log_stored(item)
+        self._bump_records()
+
+    def _store_each(
+        self,
+        items: list[_Prepared],
+        records: dict[int, Any],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        """The slow path: item by item, a savepoint each."""
+        for item in items:
             savepoint = self._conn.begin_nested()
             try:
-                flags = self._store(item)
+                flags = self._judge(item, records, self._flags)
+                self._insert([item])
             except ApiError as exc:
                 savepoint.rollback()
                 outcomes[item.index] = exc
@@ -230,29 +273,44 @@ class _Writer:
             savepoint.commit()
             self._flags[item.enrollment.borderer_id] = flags
             outcomes[item.index] = STORED
-            log.info(
-                "stored enrollment %s of record %s by %s at desk %s; exceptions: %s",
-                item.uuid,
-                item.enrollment.borderer_id,
-                self._officer.officer_id,
-                self._officer.desk_id,
-                _exception_summary(item),
-            )
-        self._bump_records()
+            self._log_stored(item)
 
-    def _store(self, item: _Prepared) -> tuple[bool, bool]:
-        enrollment = item.enrollment
-        record = self._conn.execute(
+    def _log_stored(self, item: _Prepared) -> None:
+        log.info(
+            "stored enrollment %s of record %s by %s at desk %s; exceptions: %s",
+            item.uuid,
+            item.enrollment.borderer_id,
+            self._officer.officer_id,
+            self._officer.desk_id,
+            _exception_summary(item),
+        )
+
+    def _lock_records(self, ids: list[int]) -> dict[int, Any]:
+        """The records of the batch, locked in ascending id order (see the module doc)."""
+        rows = self._conn.execute(
             select(
+                ServerBorderer.id,
                 ServerBorderer.state,
                 ServerBorderer.synced,
                 ServerBorderer.customs_code,
                 ServerBorderer.has_face,
                 ServerBorderer.has_finger,
             )
-            .where(ServerBorderer.id == enrollment.borderer_id)
+            .where(ServerBorderer.id.in_(ids))
+            .order_by(ServerBorderer.id)
             .with_for_update()
-        ).first()
+        )
+        return {row.id: row for row in rows}  # Row: state, synced, customs_code, flags
+
+    def _judge(
+        self,
+        item: _Prepared,
+        records: dict[int, Any],
+        flags: dict[int, tuple[bool, bool]],
+    ) -> tuple[bool, bool]:
+        """Step 5's record checks; the record's new (has_face, has_finger) if accepted."""
+        enrollment = item.enrollment
+        record = records.get(enrollment.borderer_id)
         if record is None:
             raise ApiError(
                 404,
@@ -275,59 +333,74 @@ class _Writer:
                 "只有状态为正常且已同步海关的记录才能补录",
                 f"record {enrollment.borderer_id} is {record.state}, synced={record.synced}",
             )
-        self._insert(item)
-        face, finger = self._flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
+        face, finger = flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
         return face or item.has_face, finger or item.has_finger
 
-    def _insert(self, item: _Prepared) -> None:
-        e, uuid, parsed = item.enrollment, item.uuid, item.parsed
-        assert parsed is not None
-        self._conn.execute(
-            insert(ServerEnrollment).values(
-                uuid=uuid,
-                body_sha256=item.digest,
-                borderer_id=e.borderer_id,
-                officer_id=self._officer.officer_id,
-                officer_name=self._officer.name,
-                desk_id=self._officer.desk_id,  # the session's desk, not the body's
-                captured_at=e.captured_at,
-                received_at=self._now,
-                scanner_model=e.scanner_model,
-                scanner_serial=e.scanner_serial,
-                camera_name=e.camera_name,
-                has_face=item.has_face,
-                has_finger=item.has_finger,
-                finger_positions=",".join(str(int(p)) for p in parsed.fingers),
+    def _insert(self, items: list[_Prepared]) -> None:
+        """The enrollments, their sealed envelopes, fingers and faces: one statement each."""
+        enrollments: list[dict[str, Any]] = []
+        envelopes: list[dict[str, Any]] = []
+        fingers: list[dict[str, Any]] = []
+        exceptions: list[dict[str, Any]] = []
+        faces: list[dict[str, Any]] = []
+        templates: list[dict[str, Any]] = []
+        for item in items:
+            e, uuid, parsed = item.enrollment, item.uuid, item.parsed
+            assert parsed is not None
+            enrollments.append(
+                {
+                    "uuid": uuid,
+                    "body_sha256": item.digest,
+                    "borderer_id": e.borderer_id,
+                    "officer_id": self._officer.officer_id,
+                    "officer_name": self._officer.name,
+                    "desk_id": self._officer.desk_id,  # the session's desk, not the body's
+                    "captured_at": e.captured_at,
+                    "received_at": self._now,
+                    "scanner_model": e.scanner_model,
+                    "scanner_serial": e.scanner_serial,
+                    "camera_name": e.camera_name,
+                    "has_face": item.has_face,
+                    "has_finger": item.has_finger,
+                    "finger_positions": ",".join(str(int(p)) for p in parsed.fingers),
+                }
             )
-        )
-        # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
-        sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
-        self._conn.execute(insert(ServerEnvelope).values(enrollment_uuid=uuid, cbeff=sealed))
-        if parsed.fingers:
-            self._conn.execute(insert(ServerFinger), _finger_rows(uuid, parsed))
-        if parsed.exceptions:
-            self._conn.execute(
-                insert(ServerException),
-                [
+            # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
+            sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
+            envelopes.append({"enrollment_uuid": uuid, "cbeff": sealed})
+            row = template_row(self._vault, uuid, parsed)  # what pulls serve (``templates``)
+            if row is not None:
+                templates.append(row)
+            fingers += _finger_rows(uuid, parsed)
+            exceptions += [
+                {
+                    "enrollment_uuid": uuid,
+                    "position": 0 if x.position is None else int(x.position),
+                    "reason": x.reason.value,
+                    "note": x.note,
+                }
+                for x in parsed.exceptions
+            ]
+            if parsed.face is not None:
+                face = parsed.face.faces[0]
+                faces.append(
                     {
                         "enrollment_uuid": uuid,
-                        "position": 0 if x.position is None else int(x.position),
-                        "reason": x.reason.value,
-                        "note": x.note,
+                        "image_type": int(face.image_type),
+                        "width": face.width,
+                        "height": face.height,
                     }
-                    for x in parsed.exceptions
-                ],
-            )
-        if parsed.face is not None:
-            face = parsed.face.faces[0]
-            self._conn.execute(
-                insert(ServerFace).values(
-                    enrollment_uuid=uuid,
-                    image_type=int(face.image_type),
-                    width=face.width,
-                    height=face.height,
                 )
-            )
+        self._conn.execute(insert(ServerEnrollment), enrollments)
+        self._conn.execute(insert(ServerEnvelope), envelopes)
+        if fingers:
+            self._conn.execute(insert(ServerFinger), fingers)
+        if exceptions:
+            self._conn.execute(insert(ServerException), exceptions)
+        if faces:
+            self._conn.execute(insert(ServerFace), faces)
+        if templates:
+            self._conn.execute(insert(ServerTemplates), templates)
 
     def _bump_records(self) -> None:
         """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""
@@ -336,14 +409,21 @@ class _Writer:
         last = take_revisions(self._conn, len(self._flags))
         first = last - len(self._flags) + 1
         today = _local_date(self._now)
-        for offset, (record_id, (face, finger)) in enumerate(sorted(self._flags.items())):
-            self._conn.execute(
-                update(ServerBorderer)
-                .where(ServerBorderer.id == record_id)
-                .values(
-                    has_face=face, has_finger=finger, last_op_date=today, revision=first + offset
-                )
-            )
+        table: Table = ServerBorderer.__table__  # type: ignore[assignment]
+        self._conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("record_id"))
+            .values(
+                has_face=bindparam("face"),
+                has_finger=bindparam("finger"),
+                last_op_date=today,
+                revision=bindparam("new_revision"),
+            ),
+            [
+                {"record_id": record_id, "face": face, "finger": finger, "new_revision": first + i}
+                for i, (record_id, (face, finger)) in enumerate(sorted(self._flags.items()))
+            ],
+        )
 
 
 def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, object]]:

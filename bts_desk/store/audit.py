@@ -31,7 +31,7 @@ import enum
 import hashlib
 import hmac
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -62,6 +62,9 @@ class AuditAction(enum.StrEnum):
     UNLOCK = "unlock"
     SEARCH = "search"  # detail: the filter, a full ID number masked
     PULL = "pull"  # detail: how many records came
+    VERIFY_PASS = "verify_pass"  # 边民核验 try passed: finger, score, threshold
+    VERIFY_FAIL = "verify_fail"  # 边民核验 try not passed
+    VERIFY_REFUSED = "verify_refused"  # 边民核验 not possible (template of another format)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,18 @@ class AuditEntry:
     detail: str
 
 
+@dataclass(frozen=True)
+class AuditEvent:
+    """One row to append (``record_many``)."""
+
+    officer: Officer
+    action: str
+    borderer_id: int | None
+    detail: str = ""
+    desk_id: str | None = None  # this machine's name when None
+    at: dt.datetime | None = None  # now when None
+
+
 def record(
     target: Database | Session,
     officer: Officer,
@@ -92,9 +107,18 @@ def record(
     """Append one chained audit row. With a Session the row joins the caller's transaction (so
     an enrollment and its audit entry commit together); with a Database it commits on its
     own."""
+    record_many(target, [AuditEvent(officer, action, borderer_id, detail, desk_id, at)])
+
+
+def record_many(target: Database | Session, events: Sequence[AuditEvent]) -> None:
+    """Append chained audit rows, in order, taking the head once for all of them: a batch of
+    acknowledged uploads costs one head update and one read of the last row, not one each
+    (per-row chaining was half of the desk's CPU per upload). Transactions as ``record``."""
+    if not events:
+        return
     if not isinstance(target, Session):
         with target.session() as session:
-            record(session, officer, action, borderer_id, detail, desk_id=desk_id, at=at)
+            record_many(session, events)
         return
     key = _key(target)
     target.flush()
@@ -103,23 +127,29 @@ def record(
     last = target.execute(
         select(AuditRow.id, AuditRow.mac).order_by(AuditRow.id.desc()).limit(1)
     ).first()
-    row = AuditRow(
-        id=(last.id + 1) if last is not None else 1,
-        at=(at or utcnow()).astimezone(dt.UTC),
-        officer_id=officer.officer_id,
-        officer_name=officer.name,
-        desk_id=desk_id if desk_id is not None else socket.gethostname(),
-        action=str(action),
-        borderer_id=borderer_id,
-        detail=detail,
-    )
-    row.mac = row_mac(key, (last.mac or "") if last is not None else "", row)
-    target.add(row)
+    last_id, last_mac = (last.id, last.mac or "") if last is not None else (0, "")
+    host = socket.gethostname()
+    rows = []
+    for event in events:
+        row = AuditRow(
+            id=last_id + 1,
+            at=(event.at or utcnow()).astimezone(dt.UTC),
+            officer_id=event.officer.officer_id,
+            officer_name=event.officer.name,
+            desk_id=event.desk_id if event.desk_id is not None else host,
+            action=str(event.action),
+            borderer_id=event.borderer_id,
+            detail=event.detail,
+        )
+        row.mac = row_mac(key, last_mac, row)
+        rows.append(row)
+        last_id, last_mac = row.id, row.mac
+    target.add_all(rows)
     head = target.get(SyncStateRow, HEAD)
     if head is None:
-        target.add(SyncStateRow(key=HEAD, value=head_value(key, row.id, row.mac)))
+        target.add(SyncStateRow(key=HEAD, value=head_value(key, last_id, last_mac)))
     else:
-        head.value = head_value(key, row.id, row.mac)
+        head.value = head_value(key, last_id, last_mac)
 
 
 def search_summary(flt: BordererFilter) -> str:

@@ -35,7 +35,7 @@ from bts_desk.domain import (
 )
 from bts_desk.errors import StoreError
 from bts_desk.store import bundle, templates
-from bts_desk.store.audit import AuditAction, record
+from bts_desk.store.audit import AuditAction, AuditEvent, record, record_many
 from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
 from bts_desk.store.models import BordererRow, EnrollmentRow, OutboxRow, utcnow
@@ -382,15 +382,20 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
             update(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))).values(payload=None)
         )
         acked = session.scalars(select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))))
-        for enr in list(acked):
-            record(
-                session,
-                Officer(enr.officer_id, enr.officer_name, ""),
-                AuditAction.UPLOAD_ACKNOWLEDGED,
-                enr.borderer_id,
-                f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
-                desk_id=enr.desk_id,
-            )
+        order = {uuid: i for i, uuid in enumerate(uuids)}
+        record_many(
+            session,
+            [
+                AuditEvent(
+                    Officer(enr.officer_id, enr.officer_name, ""),
+                    AuditAction.UPLOAD_ACKNOWLEDGED,
+                    enr.borderer_id,
+                    f"上传成功，本机采集数据已删除（采集编号 {enr.uuid}）",
+                    desk_id=enr.desk_id,
+                )
+                for enr in sorted(acked, key=lambda e: order.get(e.uuid, len(order)))
+            ],
+        )
     # secure_delete overwrote the pages in the database, but their old images stay in the WAL
     # until a checkpoint: truncate it now so no acknowledged ciphertext stays on disk.
     db.checkpoint()

@@ -18,6 +18,7 @@ Blocking (HTTP + SQL): the sync worker's thread, or a CLI. Qt-free.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -133,8 +134,10 @@ class Puller:
 
     def _store_page(self, page: wire.PullPage, *, bulk: bool) -> None:
         with self._db.session() as session:
-            if page.items and bulk:
-                session.execute(insert(BORDERER), page.items)  # empty store
+            if page.items and bulk and self._db.engine.dialect.name == "sqlite":
+                _insert_sqlite(session, page.items)  # empty store
+            elif page.items and bulk:
+                session.execute(insert(BORDERER), page.items)
             elif page.items:
                 upsert(session, (_record(item) for item in page.items))
                 keep_unsent_flags(session)
@@ -142,6 +145,30 @@ class Puller:
                 templates.put_pulled(session, page.templates, self._key)
             sync_state.set_value(session, sync_state.PULL_CURSOR, str(page.next_cursor))
             sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
+
+
+_DATES = frozenset({"id_valid_from", "id_valid_to", "valid_to", "last_op_date"})
+_DATE_AT = [i for i, name in enumerate(wire.BORDERER_FIELDS) if name in _DATES]
+_FIELDS_OF = operator.itemgetter(*wire.BORDERER_FIELDS)
+_INSERT_SQLITE = "INSERT INTO borderer ({}) VALUES ({})".format(
+    ", ".join(wire.BORDERER_FIELDS), ", ".join("?" * len(wire.BORDERER_FIELDS))
+)
+
+
+def _insert_sqlite(session: Session, items: list[wire.BordererItem]) -> None:
+    """A decoded page into an empty SQLite store with one ``executemany`` of plain tuples.
+
+    SQLAlchemy's per-value bind processing (a Python call per date and boolean) was a third of
+    the desk's pull time; the values are already checked by the wire model, and SQLite keeps
+    dates as the same ISO text and booleans as the same 0/1 that SQLAlchemy writes."""
+    rows = []
+    for item in items:
+        row: list[Any] = list(_FIELDS_OF(item))
+        for i in _DATE_AT:
+            if row[i] is not None:
+                row[i] = row[i].isoformat()
+        rows.append(tuple(row))
+    session.connection().exec_driver_sql(_INSERT_SQLITE, rows)
 
 
 def _record(item: wire.BordererItem) -> BordererRecord:
