@@ -114,7 +114,7 @@ class PreviewView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
 
-    def show_frame(self, image: QImage, guide: Box, hint: Hint | None, banner: str) -> None:
+    def show_frame(self, image: QImage, guide: Box | None, hint: Hint | None, banner: str) -> None:
         self.image, self.guide, self.hint, self.banner = image, guide, hint, banner
         self.update()
 
