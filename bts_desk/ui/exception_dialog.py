@@ -104,6 +104,7 @@ class ExceptionDialog(QDialog):
         buttons.addWidget(self.confirm_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
+        self.setMinimumWidth(360)  # the text of 其他 and its placeholder in full
         self._changed()
 
     def exception(self) -> BioException | None:
