@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from bts_desk.domain import BioFlag, EnableState, ExceptionReason
 from bts_desk.ui.enroll_dialog import SAME_FINGER_MARK, EnrollDialog
@@ -303,6 +303,7 @@ class _EnrollmentStory:
         self.shell = shell
         self.name = ""
         self.borderer_id: int | None = None  # the record being enrolled
+        self._pressed_at = time.monotonic()  # the last press made again (``_again``)
 
     def page(self) -> QueryPage:
         widget = self.shell.window.open_page(self.shell.query_key)
@@ -350,7 +351,30 @@ class _EnrollmentStory:
         return d is not None and SAME_FINGER_MARK in d.reason.text() and 2 not in d.fingers
 
     def has_finger(self, number: int) -> Callable[[], bool]:
-        return lambda: (d := self.dialog()) is not None and number in d.fingers
+        """Finger ``number`` captured; a capture that failed (a press the scanner did not
+        take, e.g. on a loaded machine) is started again, as the officer would."""
+        name = "first_button" if number == 1 else "second_button"
+
+        def ready() -> bool:
+            d = self.dialog()
+            if d is None:
+                return False
+            if number in d.fingers:
+                return True
+            if not d.capturing:
+                self._again(getattr(d, name), f"finger {number} capture")
+            return False
+
+        return ready
+
+    def _again(self, button: QAbstractButton, what: str) -> None:
+        """Press ``button`` again (at most every 3 s) when it is enabled: the step's first
+        press did not get there."""
+        now = time.monotonic()
+        if button.isEnabled() and now - self._pressed_at > 3.0:
+            self._pressed_at = now
+            log.info("tour: %s did not complete, pressing %r again", what, button.objectName())
+            button.click()
 
     def start_face(self) -> None:
         if (d := self.dialog()) is not None:
@@ -365,7 +389,14 @@ class _EnrollmentStory:
             d.face_panel.shoot_button.click()
 
     def face_taken(self) -> bool:
-        return (d := self.dialog()) is not None and d.face is not None
+        """The photo is taken; 拍照 is pressed again if the press found no fresh passing frame
+        (the preview lagged: the button stays enabled until its next poll)."""
+        d = self.dialog()
+        if d is None:
+            return False
+        if d.face is None:
+            self._again(d.face_panel.shoot_button, "the photo")
+        return d.face is not None
 
     def notices(self) -> list[QWidget]:
         found = self.shell.window.findChildren(QWidget, "savedNotice")
