@@ -28,6 +28,7 @@ SYSTEM_PACKAGES=(
   opensc opensc-pkcs11 softhsm2                       # PKCS#11 card profile: OpenSC over vpcd, SoftHSM2 tokens
   libfprint-2-2 gir1.2-fprint-2.0                     # USB fingerprint readers (drivers/libfprint)
   libgirepository1.0-dev libcairo2-dev pkg-config gobject-introspection  # PyGObject builds
+  visp-images-data                                    # face evaluation set: the 1927 Solvay group photo (tests/face_photos.py)
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

@@ -8,14 +8,23 @@ desks need in the environment:
   enrollment body templates (``enrollment-N.json``, with ``__BORDERER__``, ``__OFFICER__``,
   ``__DESK__`` and ``__UUID__`` (the CBEFF envelope's index) in place of those values);
 - ``FLEET_RECORDS``: record ids 1..N are 正常 and may be enrolled;
-- ``FLEET_CURSOR``: the pull cursor the desks start from (already synced desks);
-- ``FLEET_RATE``: how many times a busy desk's rate (10: a status report every 6 s, an
-  enrollment every 6 s, a pull every 30 s, a token refresh every 90 s);
+- ``FLEET_CURSOR`` and ``FLEET_HISTORY``: the service's newest revision when the run starts,
+  and how many revisions the whole fleet makes in one pull period in steady state (one per
+  enrollment). A desk whose first pull falls ``phase`` seconds into the run last pulled one
+  period before that, so it starts from ``FLEET_CURSOR - FLEET_HISTORY * (1 - phase/period)``:
+  from its very first pull on it brings as many changes as in steady state (a desk that
+  started from the newest revision would pull almost nothing during a short run);
+- ``FLEET_RATE``: how many times a busy desk's rate. A busy desk sends a status report and
+  an enrollment every 10 minutes and pulls every 50 minutes; at ``FLEET_RATE=10`` that is
+  the issue's load: a report a minute, an enrollment a minute, a pull every five minutes.
+  Every desk, busy or not, renews its token once per token lifetime (15 minutes: challenge,
+  card signature, session); at ``FLEET_RATE=10`` every 90 s;
 - ``FLEET_ACKED``: file where the UUIDs the service answered "stored" are written at the end.
 
 A desk does what the real one does, over HTTP/1.1 keep-alive: logs in with its officer card
-(challenge, signature, session), then each action when it is due, starting at a random phase.
-Request names in the statistics: challenge, session, report, pull, enroll.
+(challenge, signature, session), then each action when it is due, every action starting at a
+random phase of its period (steady state: the fleet's actions are spread evenly in time).
+Request names in the statistics: challenge, session, report, pull (one per page), enroll.
 """
 
 from __future__ import annotations
@@ -40,11 +49,12 @@ from locust import FastHttpUser, events, task
 FLEET_DIR = Path(os.environ.get("FLEET_DIR", "."))
 RECORDS = int(os.environ.get("FLEET_RECORDS", "1000"))
 START_CURSOR = int(os.environ.get("FLEET_CURSOR", "0"))
+HISTORY = int(os.environ.get("FLEET_HISTORY", "0"))
 RATE = float(os.environ.get("FLEET_RATE", "10"))
 ACKED_FILE = os.environ.get("FLEET_ACKED", "")
 WARM_UP_S = float(os.environ.get("FLEET_WARM_UP_S", "5"))
 
-BUSY_PERIODS_S = {"report": 60.0, "enroll": 60.0, "pull": 300.0, "refresh": 900.0}
+BUSY_PERIODS_S = {"report": 600.0, "enroll": 600.0, "pull": 3000.0, "refresh": 900.0}
 PERIODS = {name: period / RATE for name, period in BUSY_PERIODS_S.items()}
 
 
@@ -112,11 +122,12 @@ class Desk(FastHttpUser):
         # X-Forwarded-For; uvicorn trusts it from 127.0.0.1): per-address limits apply per desk.
         self.address = f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
         self.forwarded = {"X-Forwarded-For": self.address}
-        self.cursor = START_CURSOR
         self.token = ""
         now = time.monotonic()
-        self.due = {name: now + random.uniform(0, period) for name, period in PERIODS.items()}
-        self.due["refresh"] = now + random.uniform(0.5, 1.0) * PERIODS["refresh"]
+        phase = {name: random.uniform(0, period) for name, period in PERIODS.items()}
+        self.due = {name: now + phase[name] for name in PERIODS}
+        behind = 1.0 - phase["pull"] / PERIODS["pull"]
+        self.cursor = max(0, START_CURSOR - round(HISTORY * behind))
         self.login()
 
     def login(self) -> None:

@@ -66,6 +66,7 @@ class DemoEnvironment:
     settings: Settings
     db: Database
     card: Any = None  # bts_desk.drivers.piv_card.vpcd.VirtualPivCard (a RemovableCard)
+    scanner: Any = None  # bts_desk.drivers.r30x.emulator.R30xEmulator (the tour's person)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
@@ -99,7 +100,7 @@ class DemoEnvironment:
                     close()
             raise
         log.info("demo environment ready: sync %r, scanner %s", service_url, scanner.path)
-        return cls(settings=settings, db=db, card=stack.card, _closers=closers)
+        return cls(settings=settings, db=db, card=stack.card, scanner=scanner, _closers=closers)
 
     def close(self) -> None:
         for close in reversed(self._closers):

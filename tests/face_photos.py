@@ -15,26 +15,46 @@ pyproject.toml), read from the package's own files, with its licence as the pack
   ``stereo_motorcycle``. CC0 or public domain, as each function's doc in
   ``skimage/data/_fetchers.py`` states.
 
-What the set honestly is: only **two** frontal faces of real people with a clear licence ship in
-those packages (both women, one young, one old with glasses and a cap). The other "one face"
-photographs are those two placed at several sizes on real backgrounds from the same packages,
-darkened, lit from one side, mirrored and tilted; the "two face" photographs are composites of
-the two portraits side by side. That covers face sizes, light and clutter, not the variety of
-people (men, children, skin tones, head coverings) that a real set needs: no installable package
-with such photographs and a clear licence was found (see the project's issue 16 report).
+- ``solvay_*``: Debian's ``visp-images-data`` (ViSP's example images, by Inria; a system
+  package of ``dev.sh``), ``/usr/share/visp-images-data/ViSP-images/faces/``
+  ``1280px-Solvay_conference_1927.png``: the group photograph of the 1927 Solvay Conference
+  (Brussels; 29 people, black and white, by Benjamin Couprie, published 1927; the file is the
+  1280-px rendition named as on Wikimedia Commons). Licence as the package states it
+  (``/usr/share/doc/visp-images-data/copyright``, ``Files: *``): GPL-2. The package's
+  ``ground_truth_detection.txt`` beside it gives a box per face (its first box, on the wall at
+  the left, is not a face: dropped here, checked by eye).
+- ``klimt_the_kiss``: the same package, ``ViSP-images/Klimt/Klimt.png``: Gustav Klimt's painting
+  *The Kiss* (1907-08; painted faces, turned: a non-face here). GPL-2 as above.
+
+What the set honestly is: only **two** frontal faces of real people in colour with a clear
+licence ship in those packages (both women, one young, one old with glasses and a cap). The other
+"one face" photographs are those two placed at several sizes on real backgrounds from the same
+packages, darkened, lit from one side, mirrored and tilted, plus five crops of single men from
+the 1927 group photograph (moustaches, one beard, one with glasses; faces about 55 px, from a
+scan: a crop may show up to a third of a neighbour's face at its edge, as a tight crop of a
+crowded photo does). The "two face" photographs are composites of the two portraits side by side,
+crops of two to five neighbours from the 1927 photograph, and that whole photograph, whose 29
+faces are about 4 % of its width: below the smallest face the gate looks for (``DetectConfig``:
+the 24-px cascade window in the 400-px copy, 6 % of the width), so it is marked ``tiny_faces``
+and counted in the figures but not required. Not covered: children, skin tones other than
+light, head coverings other than a cap, closed eyes and turned heads in a real photograph (no
+installable package with such photographs and a clear licence was found; see the project's
+issue 16 report).
 
 Eye centres (pixels, the person's right eye first = the one on the image's left) were annotated
 by hand on the original files, zoomed 5-8×, to about ±1 px.
 
-Pure NumPy/OpenCV; builds the images in memory in well under a second.
+Pure NumPy/OpenCV; builds the images in memory in about a second.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -78,6 +98,7 @@ class Photo:
     kind: str
     image: Image
     eyes: tuple[Point, Point] | None = None  # where known (one-face photos), in this image
+    tiny_faces: bool = False  # faces below the smallest size the gate looks for
 
 
 def _bgr(rgb: NDArray[np.generic]) -> Image:
@@ -99,7 +120,81 @@ def original(name: str) -> Image:
         return np.asarray(image, np.uint8)
     if name == "stereo_motorcycle":
         return _bgr(data.stereo_motorcycle()[0])
+    if name in VISP_FILES:
+        path = VISP / VISP_FILES[name]
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        assert image is not None, f"{path}: install visp-images-data (./dev.sh setup)"
+        return np.asarray(image, np.uint8)
     return _bgr(getattr(data, name)())
+
+
+VISP = Path("/usr/share/visp-images-data/ViSP-images")
+VISP_FILES = {
+    "solvay_1927": "faces/1280px-Solvay_conference_1927.png",
+    "klimt_the_kiss": "Klimt/Klimt.png",
+}
+Rect = tuple[int, int, int, int]  # x, y, w, h
+
+
+@cache
+def solvay_faces() -> tuple[Rect, ...]:
+    """The face boxes of the 1927 photograph from the package's ``ground_truth_detection.txt``
+    (blocks of a ``detection_N`` line and four corners as row, column), without the first box
+    (a patch of wall, not a face)."""
+    words = (VISP / "faces" / "ground_truth_detection.txt").read_text().split()
+    rects: list[Rect] = []
+    for start in range(0, len(words), 9):
+        assert words[start].startswith("detection"), words[start]
+        rows = [int(v) for v in words[start + 1 : start + 9 : 2]]
+        cols = [int(v) for v in words[start + 2 : start + 9 : 2]]
+        rects.append((min(cols), min(rows), max(cols) - min(cols), max(rows) - min(rows)))
+    return tuple(rects[1:])
+
+
+def _inside(crop: Rect, rect: Rect) -> float:
+    """Share of ``rect``'s area inside ``crop``."""
+    x0, y0 = max(crop[0], rect[0]), max(crop[1], rect[1])
+    x1 = min(crop[0] + crop[2], rect[0] + rect[2])
+    y1 = min(crop[1] + crop[3], rect[1] + rect[3])
+    return max(0, x1 - x0) * max(0, y1 - y0) / (rect[2] * rect[3])
+
+
+def _solvay_crops() -> Iterator[tuple[str, str, Rect]]:
+    """Crops of the 1927 photograph: (name, kind, rect). One person: 2.4 face widths wide,
+    3:4, the face centred at 0.45 of the height, kept when no other face is more than a third
+    inside. Two neighbours in a row (and whoever else is wholly inside): 0.7 face widths of
+    margin, 4:3, kept when every face is wholly inside (≥ 90 %) or mostly out (≤ 35 %)."""
+    image = original("solvay_1927")
+    faces = solvay_faces()
+
+    def fits(crop: Rect) -> bool:
+        x, y, w, h = crop
+        return x >= 0 and y >= 0 and x + w <= image.shape[1] and y + h <= image.shape[0]
+
+    for index, (x, y, w, h) in enumerate(faces):
+        cw = round(2.4 * w)
+        ch = round(cw * 4 / 3)
+        crop = (round(x + w / 2 - cw / 2), round(y + h / 2 - 0.45 * ch), cw, ch)
+        others = (_inside(crop, f) for i, f in enumerate(faces) if i != index)
+        if fits(crop) and all(share <= 0.35 for share in others):
+            yield f"solvay_person_{index}", "one", crop
+    for a, b in itertools.combinations(range(len(faces)), 2):
+        (ax, ay, aw, ah), (bx, by, bw, _) = faces[a], faces[b]
+        if abs(ay - by) > 0.5 * ah or abs(ax - bx) > 3.5 * aw:
+            continue
+        x0 = min(ax, bx) - round(0.7 * aw)
+        cw = max(ax + aw, bx + bw) + round(0.7 * aw) - x0
+        ch = round(cw * 0.75)
+        crop = (x0, round((ay + by) / 2 + ah / 2 - 0.45 * ch), cw, ch)
+        if fits(crop) and not any(0.35 < _inside(crop, f) < 0.9 for f in faces):
+            yield f"solvay_group_{a}_{b}", "two", crop
+
+
+def _solvay_photos() -> Iterator[Photo]:
+    image = original("solvay_1927")
+    for name, kind, (x, y, w, h) in _solvay_crops():
+        yield Photo(name, kind, np.ascontiguousarray(image[y : y + h, x : x + w]))
+    yield Photo("solvay_1927", "two", image, tiny_faces=True)
 
 
 NON_FACES = (
@@ -117,6 +212,7 @@ NON_FACES = (
     "immunohistochemistry",
     "cell",
     "stereo_motorcycle",
+    "klimt_the_kiss",
 )
 BACKGROUNDS = ("coffee", "brick", "chelsea", "grass", "rocket", "stereo_motorcycle")
 
@@ -224,6 +320,7 @@ def evaluation_set() -> tuple[Photo, ...]:
     for person in PEOPLE:
         photos.extend(_one_face_photos(person))
     photos.extend(_two_face_photos())
+    photos.extend(_solvay_photos())
     photos.extend(_non_face_photos())
     return tuple(photos)
 
@@ -244,16 +341,27 @@ def stock_cascade_counter() -> Callable[[Image], int]:
 
 def score(counts: dict[str, int], accepted: dict[str, bool] | None = None) -> dict[str, float]:
     """The set's figures for one detector: ``counts`` maps photo name → faces found;
-    ``accepted`` (the gate only) maps photo name → the gate said 可以拍照."""
+    ``accepted`` (the gate only) maps photo name → the gate said 可以拍照.
+    ``two_face_as_several_no_tiny`` leaves out the photos marked ``tiny_faces``."""
     photos = evaluation_set()
     ones = [p for p in photos if p.kind == "one"]
     twos = [p for p in photos if p.kind == "two"]
+    searchable = [p for p in twos if not p.tiny_faces]
     nones = [p for p in photos if p.kind == "none"]
     figures = {
         "one_face_recall": sum(counts[p.name] == 1 for p in ones) / len(ones),
         "two_face_as_several": sum(counts[p.name] >= 2 for p in twos) / len(twos),
+        "two_face_as_several_no_tiny": sum(counts[p.name] >= 2 for p in searchable)
+        / len(searchable),
         "non_faces_with_a_face": float(sum(counts[p.name] > 0 for p in nones)),
     }
     if accepted is not None:
         figures["non_faces_accepted"] = float(sum(accepted[p.name] for p in nones))
     return figures
+
+
+def misses(counts: dict[str, int]) -> list[str]:
+    """The photographs a detector got wrong (one-face: not exactly one face; two-face: fewer
+    than two; non-face: any face)."""
+    wanted = {"one": lambda n: n == 1, "two": lambda n: n >= 2, "none": lambda n: n == 0}
+    return [p.name for p in evaluation_set() if not wanted[p.kind](counts[p.name])]

@@ -43,12 +43,31 @@ def r30x_scanner(r30x_emulator: R30xEmulator) -> Iterator[R30xScanner]:
     scanner.close()
 
 
+def require_libfprint() -> None:
+    """pytest.fail with what is missing unless ``gi.repository.FPrint`` 2.0 imports."""
+    try:
+        import gi
+
+        gi.require_version("FPrint", "2.0")
+        from gi.repository import FPrint  # noqa: F401
+    except (ImportError, ValueError) as exc:
+        pytest.fail(
+            f"libfprint tests need PyGObject (gi) in the venv and libfprint's typelib "
+            f"(gir1.2-fprint-2.0): {type(exc).__name__}: {exc}. Run ./dev.sh setup.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 def fprint_virtual_image(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualImagePerson]:
     """libfprint's virtual image device, the USB family's test bed: ``FP_VIRTUAL_IMAGE`` names
     a socket (libfprint reads it when a driver's context enumerates, i.e. at ``open``; the
     device listens there once opened) and the person who presses synthetic fingers on it.
-    The socket lives in a short /tmp directory (unix socket paths are limited to 108 bytes)."""
+    The socket lives in a short /tmp directory (unix socket paths are limited to 108 bytes).
+
+    Fails at once (not a skip: CI installs it) when PyGObject or libfprint's typelib is
+    missing, instead of the test waiting out its timeouts for a scanner that never opens."""
+    require_libfprint()
     directory = Path(tempfile.mkdtemp(prefix="fpvi-"))
     path = directory / "virtual-image.socket"
     monkeypatch.setenv(ENV, str(path))

@@ -18,10 +18,12 @@ always names the most basic problem):
 10. the token portrait fits inside the frame (no invented pixels: otherwise 请移到画面中间);
 11. a plain, light background beside and above the head.
 
-Speed: about 1.5× the CPU of the single-pass gate it replaced (same-run comparison on the
-cluttered stand-in scene, loaded 2-core machine); ``benchmarks/face_bench.py`` prints the
-figures. Most of it is the eye search (two eye cascades at a fine scale step, needed to find
-eyes behind glasses) and the coarse face pass with its confirmations.
+Speed: the full search (two eye cascades at a fine scale step, needed to find eyes behind
+glasses; the coarse face pass with its confirmations; a band of the small-face search) costs
+about 1.5× the CPU of the single-pass gate it replaced. A live gate therefore tracks the face
+and the eyes between full searches (``face_detect``: a full face search at least every 5th
+frame, a full eye search at least every 8th), which halves its CPU per frame on the cluttered
+stand-in scene; ``benchmarks/face_bench.py`` prints both, measured in the same run.
 
 Threads: a ``FaceGate`` holds OpenCV cascade objects, which must not be shared between threads;
 make one per worker thread (the camera worker calls ``check`` on its capture thread through
@@ -182,7 +184,8 @@ class FaceGate:
     """Runs the quality checks on BGR frames. One instance per thread (see module doc).
 
     ``live=True`` (the camera worker) spreads the search for small faces over consecutive
-    frames; a still photograph is searched whole (``live=False``, the default)."""
+    frames and tracks the face and eyes between full searches; a still photograph is searched
+    whole (``live=False``, the default)."""
 
     def __init__(self, config: GateConfig | None = None, *, live: bool = False) -> None:
         self.config = config or GateConfig()

@@ -15,7 +15,10 @@ it. PyKCS11 was tried first and holds the GIL through each call, which deadlocke
   certificate session is closed (so no earlier login lingers: C_Login would answer
   CKR_USER_ALREADY_LOGGED_IN without checking the PIN). CKR_PIN_INCORRECT with
   CKF_USER_PIN_FINAL_TRY / COUNT_LOW says what is known of the tries left; CKR_PIN_LOCKED or
-  CKF_USER_PIN_LOCKED → blocked.
+  CKF_USER_PIN_LOCKED → blocked. What a module knows varies: OpenSC's on a PIV card reads the
+  card's 63 Cx into FINAL_TRY (one left) and LOCKED, never COUNT_LOW (it sets that only when it
+  knows the PIN's maximum tries, which PIV cards do not tell), so its first wrong PIN of three
+  says only "wrong".
 - Signing: ECDSA with CKM_ECDSA over the SHA-256/384 digest (P-256/P-384; the raw r‖s the module
   returns becomes DER), RSA with CKM_SHA256_RSA_PKCS.
 - Presence: on every monitor tick C_WaitForSlotEvent without blocking drains slot events where
@@ -173,7 +176,7 @@ class Pkcs11Token:
 
     @property
     def location(self) -> str:
-        return f"{Path(self.module.path).name} · slot {self.slot} · {self.label}"
+        return self.source.location(self.slot, self.label)
 
     def _flags(self) -> int:
         """Module thread: the token's flags as they are now (python-pkcs11 caches them)."""
@@ -277,7 +280,7 @@ class Pkcs11Token:
         if module.wait_supported:
             try:
                 for _ in range(8):
-                    module.lib.wait_for_slot_event(blocking=False)
+                    _drain_one_slot_event(module.lib)
             except p11.NoEvent:
                 pass
             except p11.PKCS11Error:
@@ -287,10 +290,14 @@ class Pkcs11Token:
             if self.slot not in present:
                 raise CardRemovedError("卡介质已拔出", f"PKCS#11 slot {self.slot}: no token")
             if self._session is not None:
-                next(
-                    iter(self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})),
-                    None,
-                )
+                search = self._session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})
+                try:
+                    next(search, None)
+                finally:
+                    # C_FindObjectsFinal now, on this thread, its error caught below: left to
+                    # the garbage collector it failed there (SessionHandleInvalid once the
+                    # token was pulled) as an "Exception ignored" on stderr.
+                    search.close()
         except p11.PKCS11Error as exc:
             raise pkcs11_error(exc, f"presence of slot {self.slot}") from exc
 
@@ -325,18 +332,34 @@ class Pkcs11TokenSource:
     def describe(self) -> str:
         return f"PKCS#11 {self.module.path}"
 
+    def _slot_location(self, slot: Any) -> str:
+        """Module thread: the location of the token in ``slot`` ("" if it cannot be read)."""
+        try:
+            return self.location(int(slot.slot_id), str(slot.get_token().label).strip())
+        except p11.PKCS11Error:
+            return ""
+
     def close(self) -> None:
         self.module.close()
 
     def open_token(self, prefer: str = "") -> Pkcs11Token:
-        token, certificate, cka_id = self.module.call(self._find)
+        token, certificate, cka_id = self.module.call(lambda: self._find(prefer))
         return Pkcs11Token(self, token, certificate, cka_id)
 
-    def _find(self) -> tuple[Any, bytes, bytes]:
+    def location(self, slot_id: int, label: str) -> str:
+        """``Pkcs11Token.location`` of a token (module · slot · label)."""
+        return f"{Path(self.module.path).name} · slot {slot_id} · {label}"
+
+    def _find(self, prefer: str = "") -> tuple[Any, bytes, bytes]:
         """Module thread: the first token (matching the filter) with an X.509 certificate
-        that has a CKA_ID (its private key's, looked up again when signing)."""
+        that has a CKA_ID (its private key's, looked up again when signing). The token at
+        ``prefer`` (where the session's token was) is looked at first: at an unlock, a
+        colleague's card in another reader must not be taken for the officer's own."""
         try:
-            slots = self.module.lib.get_slots(token_present=True)
+            slots = sorted(
+                self.module.lib.get_slots(token_present=True),
+                key=lambda slot: self._slot_location(slot) != prefer,
+            )
             seen: list[str] = []
             for slot in slots:
                 token = slot.get_token()
@@ -356,6 +379,24 @@ class Pkcs11TokenSource:
         raise NoOfficerApplicationError(
             f"PKCS#11 tokens {seen} (filter {self.token_filter!r}): no certificate with a CKA_ID"
         )
+
+
+def _drain_one_slot_event(lib: Any) -> None:
+    """Module thread: take one pending slot event (C_WaitForSlotEvent, CKF_DONT_BLOCK);
+    p11.NoEvent when there is none.
+
+    python-pkcs11 0.10.1 cannot build the Slot it returns for an event (``Slot(...)`` on a
+    Cython class whose ``__init__`` refuses arguments): once C_WaitForSlotEvent and
+    C_GetSlotInfo have succeeded it raises that TypeError. The event was taken all the same,
+    which is all draining needs (the slot list and the session are asked next). Without this
+    every slot event (OpenSC reports one for a card that was already in when the module
+    loaded) locked the desk as a "module failure" right after login."""
+    try:
+        lib.wait_for_slot_event(blocking=False)
+    except TypeError as exc:
+        if "positional argument" not in str(exc):
+            raise
+        log.debug("PKCS#11 slot event taken (python-pkcs11 cannot describe its slot)")
 
 
 def _officer_certificate(session: Any) -> tuple[bytes, bytes] | None:

@@ -5,29 +5,26 @@ cursor, in revision order, at most ``limit``. A desk pulls up to a million recor
 page is serialised by the wire model itself (``wire.PullPage``, pydantic-core in Rust: one
 wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
 of per-row dicts) and the query walks the revision index (keyset pagination, see
-``pull_page``). Records of the page that have fingerprints bring the vendor templates of their
-latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module family;
-no image), read from its sealed envelope, so a desk can verify its districts' borderers offline
-(边民核验). ``load_records`` gives every record a fresh revision from one reserved block, so a
-pull brings them all. Blocking: call from a worker thread.
+``pull_page``). Records of the page that have fingerprints bring the vendor templates of
+their latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module
+family; no image), stored beside the envelope at upload (``templates``), so a desk can verify
+its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
+revision from one reserved block, so a pull brings them all. Blocking: call from a worker
+thread.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Select, insert, select, update
 
-from bts_desk.biometrics import cbeff
-from bts_desk.biometrics.errors import RecordError
-from bts_desk.errors import StoreError
 from bts_desk.service.database import ServiceDatabase, take_revisions
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
-from bts_desk.service.payloads import open_envelope
+from bts_desk.service.models import ServerBorderer
+from bts_desk.service.templates import templates_of
 from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 
@@ -57,7 +54,7 @@ def pull_page(
         has_more = len(rows) > limit
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
-        templates = _templates(conn, vault, enrolled) if vault and enrolled else []
+        templates = templates_of(conn, vault, enrolled) if vault and enrolled else []
     items: list[wire.BordererItem] = [
         dict(zip(wire.BORDERER_FIELDS, row, strict=True))  # type: ignore[misc]
         for row in rows
@@ -81,53 +78,6 @@ def page_query(cursor: int, limit: int, districts: Iterable[str]) -> Select[Any]
         .order_by(ServerBorderer.revision)
         .limit(limit)
     )
-
-
-def _templates(conn: Connection, vault: Vault, record_ids: list[int]) -> list[wire.TemplateItem]:
-    """``wire.TemplateItem``s of the latest enrollment with fingers of each record."""
-    rows = conn.execute(
-        select(
-            ServerEnrollment.uuid,
-            ServerEnrollment.borderer_id,
-            ServerEnrollment.captured_at,
-            ServerEnvelope.cbeff,
-        )
-        .join(ServerEnvelope, ServerEnvelope.enrollment_uuid == ServerEnrollment.uuid)
-        .where(ServerEnrollment.borderer_id.in_(record_ids), ServerEnrollment.has_finger)
-        .order_by(
-            ServerEnrollment.borderer_id,
-            ServerEnrollment.captured_at.desc(),
-            ServerEnrollment.received_at.desc(),
-        )
-    ).all()
-    out: list[wire.TemplateItem] = []
-    seen: set[int] = set()
-    for uuid, record_id, captured_at, sealed in rows:
-        if record_id in seen:
-            continue
-        seen.add(record_id)
-        try:
-            parsed = cbeff.parse(open_envelope(vault, uuid, sealed))
-        except (StoreError, RecordError) as exc:
-            log.error("templates of enrollment %s left out of the pull: %s", uuid, exc)
-            continue
-        when = captured_at if captured_at.tzinfo else captured_at.replace(tzinfo=dt.UTC)
-        for position, block in sorted(parsed.vendor.items()):
-            product = block.product
-            out.append(
-                wire.TemplateItem.model_validate(
-                    {
-                        "borderer_id": record_id,
-                        "position": int(position),
-                        "template_format": product.type if product else "",
-                        "module_family": product.organization if product else "",
-                        "enrollment_uuid": uuid,
-                        "captured_at": when.astimezone(dt.UTC).isoformat(),
-                        "template": wire.b64encode(block.data),
-                    }
-                )
-            )
-    return out
 
 
 def load_records(

@@ -4,6 +4,11 @@
 writers never both read and then fail to upgrade their lock, which WAL answers with an
 immediate SQLITE_BUSY that no busy timeout cures), a plain transaction on PostgreSQL, where
 row locks do the serialising (see ``models``). ``read()`` is a normal read transaction.
+``write(durable=False)`` is for rows whose loss in a crash costs nothing but a retry (login
+challenges, desk status reports, which the desk sends again minutes later): on PostgreSQL the
+commit then does not wait for the WAL flush (``synchronous_commit`` off for that transaction
+only; the rows are visible at once, a crash may lose the last fraction of a second of them).
+Enrollments, sessions and revocations always wait for it.
 Thread-safe: uvicorn's worker threads each take their own connection from the pool.
 """
 
@@ -79,9 +84,11 @@ class ServiceDatabase:
             raise StoreError("同步服务数据库无法初始化", f"schema on {self.url}: {exc}") from exc
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction, committed on success, rolled back on any error."""
         with self._writer.begin() as conn:
+            if not durable and not self.is_sqlite:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             yield conn
 
     @contextmanager

@@ -55,8 +55,10 @@ from bts_desk.service.models import (
     ServerException,
     ServerFace,
     ServerFinger,
+    ServerTemplates,
 )
 from bts_desk.service.sessions import Clock, TokenClaims
+from bts_desk.service.templates import template_row
 from bts_desk.service.vault import Vault, field_aad
 from bts_desk.sync import wire
 
@@ -341,6 +343,7 @@ class _Writer:
         fingers: list[dict[str, Any]] = []
         exceptions: list[dict[str, Any]] = []
         faces: list[dict[str, Any]] = []
+        templates: list[dict[str, Any]] = []
         for item in items:
             e, uuid, parsed = item.enrollment, item.uuid, item.parsed
             assert parsed is not None
@@ -365,6 +368,9 @@ class _Writer:
             # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
             sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
             envelopes.append({"enrollment_uuid": uuid, "cbeff": sealed})
+            row = template_row(self._vault, uuid, parsed)  # what pulls serve (``templates``)
+            if row is not None:
+                templates.append(row)
             fingers += _finger_rows(uuid, parsed)
             exceptions += [
                 {
@@ -393,6 +399,8 @@ class _Writer:
             self._conn.execute(insert(ServerException), exceptions)
         if faces:
             self._conn.execute(insert(ServerFace), faces)
+        if templates:
+            self._conn.execute(insert(ServerTemplates), templates)
 
     def _bump_records(self) -> None:
         """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""

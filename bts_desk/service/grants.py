@@ -29,10 +29,15 @@ class Grant:
 def districts_of(db: ServiceDatabase, officer_id: str, own_district: str) -> frozenset[str]:
     """The officer's own district and every district granted to them."""
     with db.read() as conn:
-        granted = conn.execute(
-            select(DistrictGrant.district).where(DistrictGrant.officer_id == officer_id)
-        ).scalars()
-        return frozenset({own_district, *granted})
+        return districts_in(conn, officer_id, own_district)
+
+
+def districts_in(conn: Connection, officer_id: str, own_district: str) -> frozenset[str]:
+    """``districts_of`` inside an open transaction (the login's)."""
+    granted = conn.execute(
+        select(DistrictGrant.district).where(DistrictGrant.officer_id == officer_id)
+    ).scalars()
+    return frozenset({own_district, *granted})
 
 
 def grant(

@@ -201,3 +201,16 @@ class GrantLog(ServerBase):
     district: Mapped[str] = mapped_column(String(8))
     by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ServerTemplates(ServerBase):
+    """The vendor finger templates of one enrollment, taken from its envelope when it was
+    stored and sealed as one blob (a JSON list; see ``templates``), so that a pull serves
+    them without opening and re-parsing the whole envelope (about 200 KB of images)."""
+
+    __tablename__ = "enrollment_templates"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    templates: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,8 +2,9 @@
 
 ``read_envelope`` opens one enrollment's sealed CBEFF envelope with the service's vault (the
 export does the same row by row); ``rotate_key`` makes a new key-encryption key current and
-rewraps every stored data key with it, in transactions of ``chunk`` rows, so that the old
-key can then be deleted from the key file. Blocking (SQL): worker threads or the CLI.
+rewraps every stored data key with it (envelopes and the templates kept for pulls), in
+transactions of ``chunk`` rows, so that the old key can then be deleted from the key file.
+Blocking (SQL): worker threads or the CLI.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from sqlalchemy import select, update
 
 from bts_desk.errors import StoreError
 from bts_desk.service.database import ServiceDatabase
-from bts_desk.service.models import ServerEnvelope
+from bts_desk.service.models import ServerEnvelope, ServerTemplates
 from bts_desk.service.vault import Vault, field_aad
+
+SealedRow = ServerEnvelope | ServerTemplates
 
 
 def read_envelope(db: ServiceDatabase, vault: Vault, uuid: str) -> bytes:
@@ -48,24 +51,30 @@ def rotate_key(
         vault = vault.with_new_key()
         vault.save(key_file)
     done = 0
+    for table, column in ((ServerEnvelope, "cbeff"), (ServerTemplates, "templates")):
+        done += _rewrap_all(db, vault, table, column, chunk)
+    return vault, done
+
+
+def _rewrap_all(
+    db: ServiceDatabase, vault: Vault, table: type[SealedRow], column: str, chunk: int
+) -> int:
+    """Rewrap ``column`` of every row of ``table`` (keyed by ``enrollment_uuid``)."""
+    key, blob = table.enrollment_uuid, getattr(table, column)
+    done = 0
     after = ""
     while True:
         with db.write() as conn:
             rows = conn.execute(
-                select(ServerEnvelope.enrollment_uuid, ServerEnvelope.cbeff)
-                .where(ServerEnvelope.enrollment_uuid > after)
-                .order_by(ServerEnvelope.enrollment_uuid)
-                .limit(chunk)
+                select(key, blob).where(key > after).order_by(key).limit(chunk)
             ).all()
             for uuid, sealed in rows:
                 conn.execute(
-                    update(ServerEnvelope)
-                    .where(ServerEnvelope.enrollment_uuid == uuid)
-                    .values(cbeff=vault.rewrap(sealed))
+                    update(table).where(key == uuid).values({column: vault.rewrap(sealed)})
                 )
             done += len(rows)
         if len(rows) < chunk:
-            return vault, done
+            return done
         after = rows[-1][0]
 
 

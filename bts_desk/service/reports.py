@@ -5,7 +5,9 @@ officer's bearer token; the token's desk must be the report's desk (403: a desk 
 for itself). Storing is one write transaction: the history row, the pruning of that desk's
 history past ``HISTORY_DAYS``, and an upsert of ``desk_state`` (``INSERT … ON CONFLICT DO
 UPDATE`` on both SQLite and PostgreSQL, so two workers receiving reports of one new desk at
-once cannot collide). The clock offset is the desk's ``sent_at`` minus the service's clock.
+once cannot collide), committed without waiting for the WAL flush (``write(durable=False)``:
+a report lost in a crash is replaced by the desk's next one).
+The clock offset is the desk's ``sent_at`` minus the service's clock.
 
 The read functions serve the console and the metrics gauges. Blocking: worker threads only.
 """
@@ -77,7 +79,7 @@ def store_report(db: ServiceDatabase, report: DeskReport, now: dt.datetime) -> D
         index_elements=[DeskState.desk_id],
         set_={**latest, "reports": DeskState.reports + 1},
     )
-    with db.write() as conn:
+    with db.write(durable=False) as conn:  # lost in a crash: the desk reports again
         conn.execute(
             insert(DeskReportRow).values(desk_id=report.desk_id, received_at=now, **common)
         )

@@ -5,7 +5,9 @@ only its SHA-256, with the officer, the desk named at login, the districts grant
 the expiry and a revoked flag. Checking one is a primary-key read, so a revocation (the desk
 logging out or its card pulled, ``bts-sync-server revoke``) is refused at the very next
 request by every service process. Expired and revoked rows are purged as new sessions open.
-Blocking (SQL): called from Starlette's worker threads.
+The purge runs at most every ``PURGE_EVERY_S`` per process, not at every login: it is a scan
+of the table (``revoked`` has no index), which at a fleet's rate of logins would cost more
+than the logins themselves. Blocking (SQL): called from Starlette's worker threads.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bts_desk.domain import Officer
 from bts_desk.service.database import ServiceDatabase
@@ -29,6 +32,24 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 PURGE_GRACE_S = 3600.0  # expired sessions stay this long (a late request still says "expired")
+PURGE_EVERY_S = 60.0  # per process
+
+
+class Every:
+    """True at most once every ``seconds`` of the service's clock (thread-safe): the gate of
+    periodic purges."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def due(self, now: float) -> bool:
+        with self._lock:
+            if now < self._next:
+                return False
+            self._next = now + self.seconds
+            return True
 
 
 def utc_now() -> dt.datetime:
@@ -62,11 +83,20 @@ class SessionStore:
         self._db = db
         self._clock = clock
         self.ttl_s = ttl_s
+        self._purge = Every(PURGE_EVERY_S)
 
     def issue(self, officer: Officer, desk_id: str, districts: frozenset[str]) -> str:
+        with self._db.write() as conn:
+            token, _claims = self.issue_in(conn, officer, desk_id, districts)
+        return token
+
+    def issue_in(
+        self, conn: Connection, officer: Officer, desk_id: str, districts: frozenset[str]
+    ) -> tuple[str, TokenClaims]:
+        """``issue`` inside an open write transaction (the login's); the token and its claims."""
         token = secrets.token_urlsafe(32)
         now = self._clock().timestamp()
-        with self._db.write() as conn:
+        if self._purge.due(now):
             conn.execute(
                 delete(OfficerSession).where(
                     or_(
@@ -75,20 +105,28 @@ class SessionStore:
                     )
                 )
             )
-            conn.execute(
-                insert(OfficerSession).values(
-                    token_sha256=_digest(token),
-                    officer_id=officer.officer_id,
-                    officer_name=officer.name,
-                    customs_code=officer.customs_code,
-                    desk_id=desk_id,
-                    districts=",".join(sorted(districts)),
-                    created_at=now,
-                    expires_at=now + self.ttl_s,
-                    revoked=False,
-                )
+        claims = TokenClaims(
+            officer_id=officer.officer_id,
+            name=officer.name,
+            customs_code=officer.customs_code,
+            desk_id=desk_id,
+            expires_at=now + self.ttl_s,
+            districts=districts,
+        )
+        conn.execute(
+            insert(OfficerSession).values(
+                token_sha256=_digest(token),
+                officer_id=claims.officer_id,
+                officer_name=claims.name,
+                customs_code=claims.customs_code,
+                desk_id=desk_id,
+                districts=",".join(sorted(districts)),
+                created_at=now,
+                expires_at=claims.expires_at,
+                revoked=False,
             )
-        return token
+        )
+        return token, claims
 
     def check(self, token: str) -> TokenClaims:
         """The claims of a live session; ApiError 401 otherwise."""

@@ -243,8 +243,8 @@ class SyncWorker:
         except DeskError as exc:
             log.warning("sync pass stopped: %s", exc.detail)
             message, result.ok = exc.user_message, False
-            if isinstance(exc, SyncOfflineError):
-                self._publish(online=False)
+            if isinstance(exc, SyncOfflineError):  # 离线 never without its reason
+                self._publish(online=False, message=message)
         synced = result.pull_done or self._puller is None
         if result.ok and result.postponed == 0 and synced:
             sync_state.set_time(self._db, sync_state.LAST_SYNC_AT, utcnow())

@@ -1,10 +1,15 @@
 """详情: a read-only dialog with every field of one 边民备案记录 (grey fields, manual 2.2).
 
-Shows a ``domain.Borderer`` (ID number already masked by the store). GUI thread; it does no
-database work itself: the query page hands it the record it already holds.
+Shows a ``domain.Borderer`` (ID number already masked by the store) and, when the newest
+补录 of the record on this desk recorded biometrics as impossible to capture, those entries
+(未采集原因: 无法采集：右手食指（手指缺失）…). GUI thread; it does no database work itself:
+the query page hands it the record it already holds and the entries it loaded off the GUI
+thread.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -17,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bts_desk.domain import Borderer
+from bts_desk.domain import BioException, Borderer
 from bts_desk.ui.borderer_model import cell_text
+from bts_desk.ui.exception_dialog import exception_text
 from bts_desk.ui.fields import FieldKind, set_field_kind
 from bts_desk.ui.labels import FIELD_CAPTIONS, field_caption
 
@@ -29,7 +35,12 @@ FIELDS: tuple[str, ...] = tuple(FIELD_CAPTIONS)
 class DetailsDialog(QDialog):
     """Modal, read-only. ``field(key)`` returns the line edit of a field (tests, tour)."""
 
-    def __init__(self, borderer: Borderer, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        borderer: Borderer,
+        parent: QWidget | None = None,
+        exceptions: Sequence[BioException] = (),
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("detailsDialog")
         self.setWindowTitle(self.tr("Borderer details"))
@@ -56,6 +67,21 @@ class DetailsDialog(QDialog):
             grid.addWidget(edit, row, col * 2 + 1, 1, 3 if wide else 1)
             self._fields[key] = edit
             row, col = (row + 1, 0) if wide or col else (row, 1)
+        self.exceptions = tuple(exceptions)
+        if self.exceptions:  # a whole row, like the address
+            row = row + 1 if col else row
+            caption = QLabel(self.tr("Not captured"), self)
+            caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            edit = QLineEdit("；".join(exception_text(x) for x in self.exceptions), self)
+            edit.setObjectName("detail_exceptions")
+            edit.setReadOnly(True)
+            edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            edit.setCursorPosition(0)
+            set_field_kind(edit, FieldKind.READONLY)
+            caption.setBuddy(edit)
+            grid.addWidget(caption, row, 0)
+            grid.addWidget(edit, row, 1, 1, 3)
+            self._fields["exceptions"] = edit
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

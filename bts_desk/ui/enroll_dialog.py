@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QPixmap
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -50,86 +50,29 @@ from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
 from bts_desk.domain import (
     DEFAULT_FINGER_POSITIONS,
+    BioException,
     Borderer,
     EnrollmentDraft,
     FaceCapture,
     FingerCapture,
     FingerPosition,
     Officer,
+    exceptions_problem,
 )
 from bts_desk.errors import DeskError
+from bts_desk.ui.exception_dialog import ExceptionDialog, exception_text
 from bts_desk.ui.face_panel import FacePanel
+from bts_desk.ui.finger_slot import AMBER, GREEN, GREY, RED, FingerSlot
 from bts_desk.ui.labels import field_caption, label
 from bts_desk.ui.tasks import gui_poster, run_in_background
+
+__all__ = ["AMBER", "GREEN", "GREY", "RED", "EnrollDialog", "FingerSlot"]  # lamps: tests
 
 log = logging.getLogger(__name__)
 
 SaveFunction = Callable[[EnrollmentDraft], None]  # runs on a pool thread; raises DeskError
 RememberFingers = Callable[[FingerPosition, FingerPosition], None]  # GUI thread
 SAME_FINGER_MARK = "换个手指"  # in the capture's reason when finger 2 is finger 1 again
-RED, GREEN, AMBER = "#d9363e", "#2e9e44", "#e6a23c"
-
-
-class FingerSlot(QFrame):
-    """指纹1 / 指纹2: the captured image (once there), the red/green lamp under it with the
-    caption, and the finger it is for."""
-
-    def __init__(self, title: str, position: FingerPosition, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.image = QLabel(self)
-        self.image.setFixedSize(128, 144)
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setStyleSheet("background: #f4f6f8; border: 1px solid #dcdfe6;")
-        self.lamp = QLabel(self)
-        self.lamp.setFixedSize(16, 16)
-        self.caption = QLabel(title, self)
-        self.finger = QComboBox(self)
-        self.finger.setObjectName("fingerPosition")
-        for choice in FingerPosition.choices():
-            self.finger.addItem(label(choice), int(choice))
-        self.finger.setCurrentIndex(self.finger.findData(int(position)))
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.lamp)
-        row.addWidget(self.caption)
-        row.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addLayout(row)
-        layout.addWidget(self.finger)
-        self.set_state(RED)
-
-    @property
-    def position(self) -> FingerPosition:
-        return FingerPosition.from_code(int(self.finger.currentData()))
-
-    def set_position(self, position: FingerPosition) -> None:
-        self.finger.setCurrentIndex(self.finger.findData(int(position)))
-
-    def set_state(self, colour: str) -> None:
-        self.lamp.setProperty("colour", colour)
-        self.lamp.setStyleSheet(f"background: {colour}; border-radius: 8px;")
-
-    @property
-    def colour(self) -> str:
-        return str(self.lamp.property("colour"))
-
-    def show_capture(self, capture: FingerCapture | None) -> None:
-        if capture is None:
-            self.image.clear()
-            self.set_state(RED)
-            return
-        pixmap = QPixmap()
-        pixmap.loadFromData(capture.image_png, "PNG")
-        self.image.setPixmap(
-            pixmap.scaled(
-                self.image.size(),
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-        self.set_state(GREEN)
 
 
 class EnrollDialog(QDialog):
@@ -164,6 +107,9 @@ class EnrollDialog(QDialog):
         self._finger_timeout = finger_timeout
         self.fingers: dict[int, FingerCapture] = {}
         self.face: FaceCapture | None = None
+        # 无法采集 / 无法拍照 entries by finger (None: the face), confirmed by the officer
+        self.exceptions: dict[FingerPosition | None, BioException] = {}
+        self.exception_dialog: ExceptionDialog | None = None
         self._capture: FingerCaptureHandle | None = None
         self._capturing_finger = 0
         self._same_finger_refused = False
@@ -175,6 +121,10 @@ class EnrollDialog(QDialog):
         self.saved_notice: QMessageBox | None = None
         self.face_panel = FacePanel(camera.factory, monitor=camera)
         self.face_panel.captured.connect(self._face_captured)
+        self.face_unable_button = QPushButton(self.tr("&No photo possible"))
+        self.face_unable_button.setObjectName("faceUnableButton")
+        self.face_unable_button.clicked.connect(self.ask_face_exception)
+        self.face_panel.add_button(self.face_unable_button)
         self._build()
         self._update_actions()
 
@@ -214,10 +164,13 @@ class EnrollDialog(QDialog):
             self.first_button,
             self.second_button,
             self.stop_button,
+            self.slots[1].unable_button,
+            self.slots[2].unable_button,
             self.pages.tabBar(),
             self.face_panel.start_button,
             self.face_panel.shoot_button,
             self.face_panel.retake_button,
+            self.face_unable_button,
             self.face_panel.retry_button,
             self.save_button,
             self.cancel_button,
@@ -250,11 +203,16 @@ class EnrollDialog(QDialog):
     def _finger_page(self) -> QWidget:
         page = QWidget(self)
         self.slots = {
-            1: FingerSlot(self.tr("Finger 1"), self._positions[0], page),
-            2: FingerSlot(self.tr("Finger 2"), self._positions[1], page),
+            1: FingerSlot(
+                self.tr("Finger 1"), self._positions[0], self.tr("Finger 1 &unavailable"), page
+            ),
+            2: FingerSlot(
+                self.tr("Finger 2"), self._positions[1], self.tr("Finger 2 una&vailable"), page
+            ),
         }
         for number, slot in self.slots.items():
             slot.finger.activated.connect(lambda _i, n=number: self._finger_chosen(n))
+            slot.unable_button.clicked.connect(lambda _c=False, n=number: self.ask_exception(n))
         slots = QHBoxLayout()
         for slot in self.slots.values():
             slots.addWidget(slot)
@@ -268,6 +226,10 @@ class EnrollDialog(QDialog):
         self.reason.setStyleSheet(f"color: {RED}; font-weight: bold;")
         self.presses = QLabel(page)
         self.presses.setObjectName("fingerPresses")
+        self.exceptions_label = QLabel(page)  # every 无法采集 / 无法拍照 recorded so far
+        self.exceptions_label.setObjectName("exceptionsList")
+        self.exceptions_label.setWordWrap(True)
+        self.exceptions_label.setStyleSheet(f"color: {GREY}; font-weight: bold;")
         self.first_button = QPushButton(page)
         self.first_button.setObjectName("firstFingerButton")
         self.second_button = QPushButton(page)
@@ -286,6 +248,7 @@ class EnrollDialog(QDialog):
         layout.addWidget(self.prompt)
         layout.addWidget(self.reason)
         layout.addWidget(self.presses)
+        layout.addWidget(self.exceptions_label)
         layout.addStretch(1)
         layout.addLayout(buttons)
         return page
@@ -316,7 +279,7 @@ class EnrollDialog(QDialog):
     def start_finger(self, finger_no: int) -> None:
         """第一/第二指纹录入. Redoing finger 1 also clears finger 2 (it was checked against
         the old finger 1)."""
-        if self.capturing or self._saving or (finger_no == 2 and 1 not in self.fingers):
+        if self.capturing or self._saving or (finger_no == 2 and not self.slot_done(1)):
             return
         self.fingers.pop(finger_no, None)
         if finger_no == 1 and self.fingers.pop(2, None) is not None:
@@ -325,7 +288,7 @@ class EnrollDialog(QDialog):
         self.slots[finger_no].set_state(AMBER)
         self._capturing_finger = finger_no
         poster = gui_poster()
-        other = self.fingers[1].template if finger_no == 2 else None
+        other = self.fingers[1].template if finger_no == 2 and 1 in self.fingers else None
         self._capture = start_finger_capture(
             self._scanner.worker,
             finger_no,
@@ -392,6 +355,7 @@ class EnrollDialog(QDialog):
         else:
             capture = future.result()
             self.fingers[finger_no] = capture
+            self.exceptions.pop(self.slots[finger_no].position, None)  # captured after all
             self.slots[finger_no].show_capture(capture)
             self.presses.setText(self._press_dots(3))
             self.reason.clear()
@@ -411,18 +375,88 @@ class EnrollDialog(QDialog):
 
     def _face_captured(self, capture: FaceCapture) -> None:
         self.face = capture
+        self.exceptions.pop(None, None)  # photographed after all
+        self.face_panel.declined = ""
         self._update_actions()
+
+    # --- 无法采集 / 无法拍照 ----------------------------------------------------------------
+
+    def slot_done(self, number: int) -> bool:
+        """指纹1/2 is done: its finger captured, or recorded as impossible."""
+        return number in self.fingers or self.slots[number].position in self.exceptions
+
+    def ask_exception(self, number: int) -> None:
+        """无法采集 of a slot's finger: the officer picks and confirms a reason. The slot then
+        counts as done; choosing another finger for it asks for that finger instead (the
+        entry for the first one stays recorded)."""
+        if self.capturing or self._saving or number in self.fingers:
+            return
+        self._open_exception_dialog(self.slots[number].position)
+
+    def ask_face_exception(self) -> None:
+        """无法拍照: the officer picks and confirms a reason; the camera is switched off."""
+        if self.capturing or self._saving or self.face is not None:
+            return
+        self._open_exception_dialog(None)
+
+    def _open_exception_dialog(self, position: FingerPosition | None) -> None:
+        dialog = ExceptionDialog(position, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(self._exception_recorded)
+        dialog.destroyed.connect(lambda _o=None: setattr(self, "exception_dialog", None))
+        self.exception_dialog = dialog
+        dialog.open()  # not exec(): no nested event loop while the workers report
+
+    def _exception_recorded(self, exception: BioException) -> None:
+        self.exceptions[exception.position] = exception
+        text = exception_text(exception)
+        log.info(
+            "biometric exception recorded: %s %s",
+            "face" if exception.position is None else int(exception.position),
+            exception.reason.value,
+        )
+        if exception.position is None:
+            self.face_panel.set_declined(text)
+        self._set_prompt(text)
+        self._update_actions()
+
+    def outcome_problem(self) -> str | None:
+        """Why the captures and entries so far cannot be saved (English, for the log), or
+        None: at least one biometric captured, or every one recorded as impossible."""
+        positions = {self.slots[n].position for n in self.fingers}
+        exceptions = tuple(self.exceptions.values())
+        return exceptions_problem(positions, self.face is not None, exceptions)
+
+    def _show_slots(self) -> None:
+        """Each idle slot's lamp: green captured, grey 无法采集 recorded, red to do."""
+        for number, slot in self.slots.items():
+            if number == self._capturing_finger or number in self.fingers:
+                continue
+            exception = self.exceptions.get(slot.position)
+            if exception is not None:
+                slot.show_exception(exception_text(exception))
+            elif slot.colour == GREY or slot.image.text():
+                slot.image.clear()
+                slot.set_state(RED)
+        listed = sorted(
+            self.exceptions.values(), key=lambda x: (x.position is None, int(x.position or 0))
+        )
+        self.exceptions_label.setText("\n".join(exception_text(x) for x in listed))
 
     # --- save / cancel ------------------------------------------------------------------------
 
     def _update_actions(self) -> None:
         idle = not self.capturing and not self._saving
+        slots_done = self.slot_done(1) and self.slot_done(2)
         self.first_button.setEnabled(idle)
-        self.second_button.setEnabled(idle and 1 in self.fingers)
+        self.second_button.setEnabled(idle and self.slot_done(1))
         self.stop_button.setEnabled(self.capturing)
-        self.save_button.setEnabled(idle and {1, 2} <= self.fingers.keys())
+        self.save_button.setEnabled(idle and slots_done and self.outcome_problem() is None)
+        self.face_unable_button.setEnabled(idle and self.face is None)
         for number, slot in self.slots.items():  # a captured finger keeps its name
             slot.finger.setEnabled(idle and number not in self.fingers)
+            slot.unable_button.setEnabled(idle and number not in self.fingers)
+        self._show_slots()
         # 第一指纹录入(&1) / 重新录入第一指纹(&1): Alt+1 and Alt+2 whatever the language
         first = self.tr("Re-enrol finger &1") if 1 in self.fingers else self.tr("Enrol finger &1")
         second = self.tr("Re-enrol finger &2") if 2 in self.fingers else self.tr("Enrol finger &2")
@@ -433,18 +467,19 @@ class EnrollDialog(QDialog):
         """Enter: the next step of the manual's order that is not done yet."""
         if self.capturing or self._saving:
             return
-        if 1 not in self.fingers:
+        face_done = self.face is not None or None in self.exceptions
+        if not self.slot_done(1):
             self.start_finger(1)
-        elif 2 not in self.fingers:
+        elif not self.slot_done(2):
             self.start_finger(2)
-        elif self.face is None and self.pages.currentWidget() is not self.face_panel:
+        elif not face_done and self.pages.currentWidget() is not self.face_panel:
             self.pages.setCurrentWidget(self.face_panel)
             self.face_panel.setFocus()
-        elif self.face is not None:
+        elif face_done:
             self.save()
 
     def has_captured_data(self) -> bool:
-        return bool(self.fingers) or self.face is not None or self.capturing
+        return bool(self.fingers or self.exceptions) or self.face is not None or self.capturing
 
     def draft(self) -> EnrollmentDraft:
         status = self._scanner.status()
@@ -457,8 +492,15 @@ class EnrollDialog(QDialog):
             fingers=tuple(  # each capture carries the finger its slot names (ISO code)
                 dataclasses.replace(self.fingers[n], position=self.slots[n].position)
                 for n in (1, 2)
+                if n in self.fingers
             ),
             face=self.face,
+            exceptions=tuple(
+                sorted(
+                    self.exceptions.values(),
+                    key=lambda x: (x.position is None, int(x.position or 0)),
+                )
+            ),
             scanner_model=status.model,
             scanner_serial=status.serial,
             camera_name=self.face_panel.camera_name if self.face else "",
@@ -467,6 +509,8 @@ class EnrollDialog(QDialog):
     def save(self) -> None:
         """保存: one transaction on a pool thread; 保存成功 closes the dialog."""
         if not self.save_button.isEnabled():
+            return
+        if not self.fingers and self.face is None and not self.confirm_nothing_captured():
             return
         draft = self.draft()
         self._saving = True
@@ -542,6 +586,20 @@ class EnrollDialog(QDialog):
             self.request_cancel()
             return
         super().closeEvent(event)
+
+    def confirm_nothing_captured(self) -> bool:
+        """保存 with every biometric recorded as impossible: the officer confirms once more."""
+        answer = QMessageBox.question(
+            self,
+            self.windowTitle(),
+            self.tr(
+                "No fingerprint and no photo were captured; every one is recorded as impossible"
+                " with its reason. Save the entry?"
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def confirm_discard(self) -> bool:
         answer = QMessageBox.question(

@@ -114,7 +114,7 @@ class PreviewView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(640, 480)
 
-    def show_frame(self, image: QImage, guide: Box, hint: Hint | None, banner: str) -> None:
+    def show_frame(self, image: QImage, guide: Box | None, hint: Hint | None, banner: str) -> None:
         self.image, self.guide, self.hint, self.banner = image, guide, hint, banner
         self.update()
 
@@ -211,6 +211,7 @@ class FacePanel(QWidget):
         if monitor is not None:
             monitor.watch(self.worker)
         self.capture: FaceCapture | None = None
+        self.declined = ""  # 无法拍照 recorded: why (shown; Enter no longer starts the camera)
         self._live = False
         self._last_pass: FramePacket[GateVerdict] | None = None
         self._last_pass_at = 0.0
@@ -253,6 +254,7 @@ class FacePanel(QWidget):
         top.addWidget(self.preview, 1)
         top.addLayout(side)
         buttons = QHBoxLayout()
+        self._buttons = buttons
         for button in (self.start_button, self.shoot_button, self.retake_button):
             buttons.addWidget(button)
         buttons.addSpacing(16)
@@ -261,6 +263,22 @@ class FacePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
         layout.addLayout(buttons)
+
+    def add_button(self, button: QPushButton) -> None:
+        """A button of the page's owner after 重拍 (the 补录 dialog's 无法拍照)."""
+        button.setAutoDefault(False)
+        self._buttons.insertWidget(3, button)
+
+    def set_declined(self, text: str) -> None:
+        """无法拍照 was recorded (``text`` says why; "" clears it): camera off, no photo, the
+        reason shown in the preview, and Enter goes on to the dialog's next step instead of
+        starting the camera. 开始拍照 stays available: a photo taken after all replaces it."""
+        self.declined = text
+        if text:
+            self.reset()
+            self.preview.show_message(text)
+        elif not self._live and self.capture is None:
+            self._show_idle()
 
     @property
     def camera_name(self) -> str:
@@ -388,7 +406,7 @@ class FacePanel(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter (the manual: the officers' key for "go on") starts the camera, or takes the
         photo while the gate passes. It never retakes: a photo is not lost by a stray key."""
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not self.declined:
             if self.start_button.isEnabled():
                 self.start()
                 return

@@ -56,6 +56,11 @@ _SOURCES = (
     QT_TRANSLATE_NOOP("Domain", "Left middle finger"),
     QT_TRANSLATE_NOOP("Domain", "Left ring finger"),
     QT_TRANSLATE_NOOP("Domain", "Left little finger"),
+    QT_TRANSLATE_NOOP("Domain", "Finger missing"),
+    QT_TRANSLATE_NOOP("Domain", "Finger damaged"),
+    QT_TRANSLATE_NOOP("Domain", "Bandaged"),
+    QT_TRANSLATE_NOOP("Domain", "Cannot be photographed"),
+    QT_TRANSLATE_NOOP("Domain", "Other"),
 )
 
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from bts_desk.domain import (
+    BioException,
     BioFlag,
     Borderer,
     BordererFilter,
@@ -45,7 +46,7 @@ from bts_desk.domain import (
     SyncState,
 )
 from bts_desk.errors import DeskError
-from bts_desk.store import borderers, sync_state
+from bts_desk.store import borderers, enrollments, sync_state
 from bts_desk.store.db import Database
 from bts_desk.ui.borderer_model import COLUMNS, BordererTableModel
 from bts_desk.ui.date_field import DateField
@@ -130,6 +131,7 @@ class QueryPage(QWidget):
     enroll_requested = Signal("qint64")  # type: ignore[arg-type]  # 补录 on an enrollable record
     details_viewed = Signal("qint64")  # type: ignore[arg-type]  # 详情 shown (for the audit log)
     searched = Signal(object)  # the BordererFilter of each 查询 run (for the audit log)
+    verify_requested = Signal("qint64")  # type: ignore[arg-type]  # 核验 of a record with fingers
 
     def __init__(self, db: Database, ui_state: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -233,8 +235,12 @@ class QueryPage(QWidget):
         self.enroll_button = QPushButton(self.tr("Enroll biometrics"), self)
         self.enroll_button.setObjectName("primaryButton")
         self.enroll_button.clicked.connect(self._enroll)
+        self.verify_button = QPushButton(self.tr("Verify"), self)
+        self.verify_button.setObjectName("verifyButton")
+        self.verify_button.clicked.connect(self._verify)
         self.details_button.setAutoDefault(True)
         self.enroll_button.setAutoDefault(True)
+        self.verify_button.setAutoDefault(True)
         self.total_label = QLabel(self)
         self.total_label.setObjectName("totalLabel")
         self.districts_label = QLabel(self)  # the districts the sync service grants this desk
@@ -255,6 +261,7 @@ class QueryPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.details_button)
         row.addWidget(self.enroll_button)
+        row.addWidget(self.verify_button)
         row.addStretch(1)
         row.addWidget(self.districts_label)
         row.addWidget(self.total_label)
@@ -382,6 +389,13 @@ class QueryPage(QWidget):
         reason = self._enroll_refusal(borderer)
         self.enroll_button.setEnabled(reason is None)
         self.enroll_button.setToolTip(reason or self.tr("Enroll fingerprints and face"))
+        fingers = borderer is not None and borderer.bio_flag.has_finger
+        self.verify_button.setEnabled(fingers)
+        self.verify_button.setToolTip(
+            self.tr("Check the borderer's finger against the enrolled one")
+            if fingers
+            else self.tr("Only records with fingerprints can be verified.")
+        )
 
     def _enroll_refusal(self, borderer: Borderer | None) -> str | None:
         if borderer is None:
@@ -398,14 +412,36 @@ class QueryPage(QWidget):
         if borderer is None:
             return
         self.details_viewed.emit(borderer.id)
-        dialog = DetailsDialog(borderer, self)
+        db = self._db
+        run_in_background(
+            lambda: enrollments.exceptions_of(db, borderer.id),
+            lambda found: self._open_details(borderer, found),
+            self._details_failed,
+        )
+
+    def _open_details(self, borderer: Borderer, exceptions: tuple[BioException, ...]) -> None:
+        """详情 with the 无法采集 / 无法拍照 entries of the record's newest 补录 here."""
+        if not isValid(self):  # the tab was closed meanwhile
+            return
+        dialog = DetailsDialog(borderer, self, exceptions)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def _details_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, DeskError):
+            self.message_bar.show_error(exc.user_message)
+        else:
+            log.error("details could not be loaded", exc_info=exc)
 
     def _enroll(self) -> None:
         borderer = self.selected_borderer()
         if borderer is not None and borderer.can_enroll:
             self.enroll_requested.emit(borderer.id)
+
+    def _verify(self) -> None:
+        borderer = self.selected_borderer()
+        if borderer is not None and borderer.bio_flag.has_finger:
+            self.verify_requested.emit(borderer.id)
 
     # --- 选择显示列 ---------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bts_desk.ui.login_dialog import LoginDialog
     from bts_desk.ui.query_page import QueryPage
     from bts_desk.ui.session_lock import SessionLock
+    from bts_desk.ui.verify_page import VerifyPage
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class DeskShell:
         self.camera: CameraMonitor | None = None
         self.sync: DeskSync | None = None
         self.query_key = ""
+        self.verify_key = ""
         self.start_error = ""
         self.audit: AuditFeed | None = None
         self.card_control: Any = None
@@ -172,12 +174,15 @@ class DeskShell:
         )
 
     def _wire_pages(self, parts: Prepared) -> None:
-        from bts_desk.ui import audit_page, query_page
+        from bts_desk.ui import audit_page, query_page, verify_page
 
         ui_state = QSettings(
             str(parts.settings.data_dir / "ui-state.ini"), QSettings.Format.IniFormat, self.window
         )
         self.query_key = query_page.register(self.window, parts.db, ui_state, self._page_created)
+        self.verify_key = verify_page.register(
+            self.window, query_page.menu_group(), lambda: self._build_verify_page(parts)
+        )
         audit_page.register(self.window, parts.db)
         self.window.open_page(self.query_key)
 
@@ -208,8 +213,31 @@ class DeskShell:
     def officer(self) -> Officer | None:
         return self.bridge.officer if self.bridge else None
 
+    def _build_verify_page(self, parts: Prepared) -> VerifyPage:
+        from bts_desk.ui.verify_page import VerifyPage
+
+        assert self.scanner is not None
+        return VerifyPage(
+            parts.db,
+            parts.key,
+            scanner=self.scanner,
+            camera=self.camera,
+            officer=lambda: self.officer,
+            desk_id=parts.settings.desk.id,
+            threshold=parts.settings.scanner.match_threshold,
+        )
+
+    def open_verification(self, borderer_id: int) -> None:
+        """核验 from 边民备案查询: the 边民核验 tab with the record."""
+        from bts_desk.ui.verify_page import VerifyPage
+
+        page = self.window.open_page(self.verify_key)
+        if isinstance(page, VerifyPage):
+            page.open_borderer(borderer_id)
+
     def _page_created(self, page: QueryPage) -> None:
         page.enroll_requested.connect(self.open_enrollment)
+        page.verify_requested.connect(self.open_verification)
         page.details_viewed.connect(self._audit_details)
         page.searched.connect(self._audit_search)
 
@@ -314,6 +342,9 @@ class DeskShell:
 
     def close(self) -> None:
         """Stop every part, newest first (application exit)."""
+        verify = self.window.page(self.verify_key) if self.verify_key else None
+        if verify is not None:
+            verify.shutdown()  # type: ignore[attr-defined]
         if self.sync is not None:
             self.sync.stop()
         if self.scanner is not None:

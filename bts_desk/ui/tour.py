@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
-from bts_desk.domain import BioFlag, EnableState
+from bts_desk.domain import BioFlag, EnableState, ExceptionReason
 from bts_desk.ui.enroll_dialog import SAME_FINGER_MARK, EnrollDialog
 from bts_desk.ui.main_window import MainWindow
 from bts_desk.ui.query_page import QueryPage
+from bts_desk.ui.verify_page import VerifyPage
 
 if TYPE_CHECKING:
     from bts_desk.ui.shell import DeskShell
@@ -159,11 +160,13 @@ def add_demo_steps(tour: Tour, shell: DeskShell) -> None:
         timeout_s=30,
     )
     add_query_steps(tour, shell.window, shell.query_key)
-    add_enrollment_steps(tour, shell)
+    story = add_enrollment_steps(tour, shell)
+    add_verify_steps(tour, shell, story)
+    add_exception_steps(tour, shell)
     add_lock_steps(tour, shell)
 
 
-def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
+def add_enrollment_steps(tour: Tour, shell: DeskShell) -> _EnrollmentStory:
     """The manual's 补录 steps 1–6 on the first 正常 record without biometrics."""
     story = _EnrollmentStory(shell)
     window = shell.window
@@ -183,6 +186,114 @@ def add_enrollment_steps(tour: Tour, shell: DeskShell) -> None:
     tour.add_step("saved", story.press("save_button"), story.saved_notice, subject=lambda: window)
     tour.add_step("flag-changed", story.show_person, story.flag_changed, subject=lambda: window)
     tour.add_step("uploaded", lambda: None, story.uploaded, timeout_s=120, subject=lambda: window)
+    return story
+
+
+OTHER_FINGER = 77  # a finger of the demo's person that was never enrolled
+
+
+def add_verify_steps(tour: Tour, shell: DeskShell, story: _EnrollmentStory) -> None:
+    """边民核验 of the borderer just enrolled (from the 核验 button of the query page, after the
+    upload, i.e. from the desk's own templates): 指纹1's finger passes, another finger fails.
+    The demo's scanner person is told which finger to press (the emulator)."""
+    env = shell.parts.env if shell.parts else None
+    person = env.scanner if env is not None else None
+    if person is None:
+        return
+    window = shell.window
+
+    def page() -> VerifyPage | None:
+        widget = window.page(shell.verify_key)
+        return widget if isinstance(widget, VerifyPage) else None
+
+    def open_page() -> None:
+        story.page().verify_button.click()
+
+    def shown() -> bool:
+        p = page()
+        return p is not None and p.plan is not None and p.live.image is not None
+
+    def press(finger: Callable[[], int]) -> Callable[[], None]:
+        def go() -> None:
+            p = page()
+            if p is not None:
+                p.last_outcome = None
+                person.place(finger(), 1)
+                p.verify_button.click()
+
+        return go
+
+    def result(passed: bool) -> Callable[[], bool]:
+        def ready() -> bool:  # the result, and the day's summary counting it
+            p = page()
+            if p is None or p.last_outcome is None or p.last_outcome.passed is not passed:
+                return False
+            return p.summary.checked >= 1 and p.summary.passed >= 1
+
+        return ready
+
+    enrolled_first = lambda: person.fingers_enrolled[-2]  # noqa: E731 - 指纹1 of the 补录
+    tour.add_step("verify-page", open_page, shown, timeout_s=30, subject=lambda: window)
+    tour.add_step("verify-passed", press(enrolled_first), result(True), subject=lambda: window)
+    tour.add_step("verify-other-finger-failed", press(lambda: OTHER_FINGER), result(False),
+                  subject=lambda: window)  # fmt: skip
+
+
+def add_exception_steps(tour: Tour, shell: DeskShell) -> None:
+    """A 补录 with exceptions (issue 18): neither index finger can be taken (手指缺失, 包扎),
+    the face is photographed; saved, uploaded, and the record reads 有人脸没有指纹 with the
+    entries in 详情. The scanner is not used, so the demo person's next fingers are as before."""
+    story = _EnrollmentStory(shell)
+    window = shell.window
+
+    def ask_first() -> None:
+        if (d := story.dialog()) is not None:
+            d.slots[1].unable_button.click()
+
+    def reason_asked() -> bool:
+        d = story.dialog()
+        return d is not None and d.exception_dialog is not None and d.exception_dialog.isVisible()
+
+    def confirm_both() -> None:
+        d = story.dialog()
+        if d is None or d.exception_dialog is None:
+            return
+        d.exception_dialog.choose(ExceptionReason.MISSING)
+        d.exception_dialog.confirm()
+        d.slots[2].unable_button.click()
+        if d.exception_dialog is not None:
+            d.exception_dialog.choose(ExceptionReason.BANDAGED)
+            d.exception_dialog.confirm()
+
+    def both_recorded() -> bool:
+        d = story.dialog()
+        return d is not None and d.slot_done(1) and d.slot_done(2) and not d.fingers
+
+    def open_details() -> None:
+        for notice in story.notices():
+            notice.close()
+        story.page().show_details()
+
+    tour.add_step("exception-no-biometrics", story.find_candidates, story.candidates_loaded)
+    tour.add_step(
+        "exception-enroll-dialog", story.open_enrollment, lambda: story.dialog() is not None
+    )
+    tour.add_step("exception-reason", ask_first, reason_asked, subject=story.exception_dialog)
+    tour.add_step("exception-fingers", confirm_both, both_recorded, subject=story.dialog)
+    tour.add_step("exception-face-preview", story.start_face, story.face_ready, timeout_s=60)
+    tour.add_step("exception-face-taken", story.press_face, story.face_taken)
+    tour.add_step(
+        "exception-saved", story.press("save_button"), story.saved_notice, subject=lambda: window
+    )
+    tour.add_step(
+        "exception-flag",
+        story.show_person,
+        story.flag_is(BioFlag.FACE_ONLY),
+        subject=lambda: window,
+    )
+    tour.add_step("exception-uploaded", lambda: None, story.uploaded, timeout_s=120)
+    tour.add_step("exception-details", open_details, lambda: story.details() is not None)
+    tour.add_step("exception-details-closed", story.close_details, lambda: story.details() is None)
 
 
 class _EnrollmentStory:
@@ -192,6 +303,7 @@ class _EnrollmentStory:
         self.shell = shell
         self.name = ""
         self.borderer_id: int | None = None  # the record being enrolled
+        self._pressed_at = time.monotonic()  # the last press made again (``_again``)
 
     def page(self) -> QueryPage:
         widget = self.shell.window.open_page(self.shell.query_key)
@@ -239,7 +351,30 @@ class _EnrollmentStory:
         return d is not None and SAME_FINGER_MARK in d.reason.text() and 2 not in d.fingers
 
     def has_finger(self, number: int) -> Callable[[], bool]:
-        return lambda: (d := self.dialog()) is not None and number in d.fingers
+        """Finger ``number`` captured; a capture that failed (a press the scanner did not
+        take, e.g. on a loaded machine) is started again, as the officer would."""
+        name = "first_button" if number == 1 else "second_button"
+
+        def ready() -> bool:
+            d = self.dialog()
+            if d is None:
+                return False
+            if number in d.fingers:
+                return True
+            if not d.capturing:
+                self._again(getattr(d, name), f"finger {number} capture")
+            return False
+
+        return ready
+
+    def _again(self, button: QAbstractButton, what: str) -> None:
+        """Press ``button`` again (at most every 3 s) when it is enabled: the step's first
+        press did not get there."""
+        now = time.monotonic()
+        if button.isEnabled() and now - self._pressed_at > 3.0:
+            self._pressed_at = now
+            log.info("tour: %s did not complete, pressing %r again", what, button.objectName())
+            button.click()
 
     def start_face(self) -> None:
         if (d := self.dialog()) is not None:
@@ -254,7 +389,14 @@ class _EnrollmentStory:
             d.face_panel.shoot_button.click()
 
     def face_taken(self) -> bool:
-        return (d := self.dialog()) is not None and d.face is not None
+        """The photo is taken; 拍照 is pressed again if the press found no fresh passing frame
+        (the preview lagged: the button stays enabled until its next poll)."""
+        d = self.dialog()
+        if d is None:
+            return False
+        if d.face is None:
+            self._again(d.face_panel.shoot_button, "the photo")
+        return d.face is not None
 
     def notices(self) -> list[QWidget]:
         found = self.shell.window.findChildren(QWidget, "savedNotice")
@@ -271,10 +413,29 @@ class _EnrollmentStory:
         p.name_edit.setText(self.name)
         p.run_query()
 
+    def exception_dialog(self) -> QWidget | None:
+        d = self.dialog()
+        return None if d is None else d.exception_dialog
+
+    def details(self) -> QWidget | None:
+        found = self.shell.window.findChildren(QWidget, "detailsDialog")
+        return next((w for w in found if w.isVisible()), None)
+
+    def close_details(self) -> None:
+        if (d := self.details()) is not None:
+            d.close()
+
+    def flag_is(self, flag: BioFlag) -> Callable[[], bool]:
+        return lambda: self._record_flag() is flag
+
     def flag_changed(self) -> bool:
         """The enrolled record itself (by id, not any namesake) reads 人脸指纹都有."""
+        return self._record_flag() is BioFlag.BOTH
+
+    def _record_flag(self) -> BioFlag | None:
+        """The 生物标识 of the enrolled record itself (by id, not any namesake), selected."""
         if not self.loaded() or self.borderer_id is None:
-            return False
+            return None
         p = self.page()
         model = p.model
         for row in range(model.rowCount()):
@@ -282,8 +443,8 @@ class _EnrollmentStory:
             if borderer is not None and borderer.id == self.borderer_id:
                 p.table.selectRow(row)
                 p.table.scrollTo(model.index(row, model.columnCount() - 2))  # 生物标识 shown
-                return borderer.bio_flag is BioFlag.BOTH
-        return False
+                return borderer.bio_flag
+        return None
 
     def uploaded(self) -> bool:
         from bts_desk.store.enrollments import outbox_counts

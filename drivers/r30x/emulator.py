@@ -149,6 +149,7 @@ class R30xEmulator:
         # auto person: offers 指纹1's finger once more for 指纹2 (the desk must refuse it)
         self.repeat_first_finger = repeat_first_finger
         self._templates_read = 0
+        self.fingers_enrolled: list[int] = []  # auto person: fingers whose template was read
         self.serial_number = serial_number
         self.check_line_speed = check_line_speed
         self.security_level = 3
@@ -259,6 +260,13 @@ class R30xEmulator:
         """Forget faults injected but not yet used."""
         with self._lock:
             self._faults.clear()
+
+    @property
+    def press_count(self) -> int:
+        """Presses imaged so far: the next one is imaged as press ``press_count + 1``
+        (``fingerimage.press_image(finger, press_count + 1, …)``)."""
+        with self._lock:
+            return self._press_no
 
     def stored_template(self, page: int) -> bytes | None:
         with self._lock:
@@ -509,6 +517,7 @@ class R30xEmulator:
         one press of the same finger first, when ``repeat_first_finger`` and it was 指纹1's
         (every other template read: 指纹1, 指纹2, 指纹1 …)."""
         self._templates_read += 1
+        self.fingers_enrolled.append(self.auto_finger)
         if self.repeat_first_finger and self._templates_read % 2 == 1:
             self.place(self.auto_finger, presses=1, hold=1, gap=2)
         self.auto_finger += 1

@@ -71,8 +71,12 @@ def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
         "01-locked-before-login", "02-logged-in", "03-query-tab", "04-query-by-name",
         "05-details", "06-details-closed", "07-no-biometrics", "08-enroll-dialog", "09-finger-1",
         "10-finger-2-same-finger-refused", "11-finger-2", "12-face-preview", "13-face-taken",
-        "14-saved", "15-flag-changed", "16-uploaded", "17-card-pulled-locked", "18-card-inserted",
-        "19-unlocked", "20-device-status",
+        "14-saved", "15-flag-changed", "16-uploaded", "17-exception-no-biometrics",
+        "18-exception-enroll-dialog", "19-exception-reason", "20-exception-fingers",
+        "21-exception-face-preview", "22-exception-face-taken", "23-exception-saved",
+        "24-exception-flag", "25-exception-uploaded", "26-exception-details",
+        "27-exception-details-closed", "28-card-pulled-locked", "29-card-inserted", "30-unlocked",
+        "31-device-status",
     ]  # fmt: skip
     for picture in pictures:
         image = QImage(str(picture))

@@ -90,8 +90,8 @@ def test_login_dialog_shows_card_state_live_and_logs_in(
     qtbot.waitUntil(lambda: "PIN 错误" in dialog.message_label.text(), timeout=5000)
     if bridge.session.source.name == "piv":
         assert dialog.message_label.text() == "PIN 错误，还可尝试 2 次"
-    else:  # OpenSC's module does not say how many tries are left: what is known is shown
-        assert dialog.message_label.text().startswith("PIN 错误，")
+    else:  # OpenSC flags only the final try and blocked (no CKF_USER_PIN_COUNT_LOW for PIV)
+        assert dialog.message_label.text() == "PIN 错误，请重新输入（连续错误会锁卡）"
     assert "d9363e" in dialog.message_label.styleSheet()  # red
     assert dialog.pin_edit.text() == ""  # never resent by itself
     dialog.grab().save(str(SHOTS / "bts-login-wrong-pin.png"))

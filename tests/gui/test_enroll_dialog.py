@@ -8,24 +8,40 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from desk_support import zh
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from bts_desk.config import CameraSettings, ScannerSettings
 from bts_desk.devices.camera import CameraMonitor
 from bts_desk.devices.fingerprint import ScannerMonitor
-from bts_desk.domain import BioFlag, Borderer, EnrollmentDraft, FingerPosition, Officer
+from bts_desk.domain import (
+    FACE_EXCEPTION_REASONS,
+    FINGER_EXCEPTION_REASONS,
+    MAX_EXCEPTION_NOTE,
+    BioException,
+    BioFlag,
+    Borderer,
+    EnrollmentDraft,
+    ExceptionReason,
+    FingerPosition,
+    Officer,
+)
 from bts_desk.drivers.camera_standin import demo_camera_source
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.store import borderers
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
 from bts_desk.store.demo_data import populate
-from bts_desk.store.enrollments import save_enrollment
+from bts_desk.store.enrollments import exceptions_of, save_enrollment
 from bts_desk.store.models import AuditRow, EnrollmentRow, OutboxRow
-from bts_desk.ui.enroll_dialog import GREEN, RED, EnrollDialog
+from bts_desk.ui.enroll_dialog import GREEN, GREY, RED, EnrollDialog
+from bts_desk.ui.exception_dialog import ExceptionDialog
 from bts_desk.ui.labels import label
+
+__all__ = ["zh"]  # a fixture
 
 OFFICER = Officer(officer_id="GY860901", name="李海关", customs_code="8609")
 LEFT = Qt.MouseButton.LeftButton
@@ -354,3 +370,233 @@ def test_escape_then_yes_discards(
     answer_next_box(qtbot, Qt.Key.Key_Y, seen)  # 是(&Y)
     press(qtbot, Qt.Key.Key_Escape)
     assert seen and not dialog.isVisible()
+
+
+# --- 无法采集 / 无法拍照 -------------------------------------------------------------------------
+
+
+def type_chinese(widget: QWidget, text: str) -> None:
+    """Chinese typed at a desk arrives from the input method as a committed string."""
+    from PySide6.QtGui import QInputMethodEvent
+    from PySide6.QtWidgets import QApplication
+
+    event = QInputMethodEvent("", [])
+    event.setCommitString(text)
+    QApplication.sendEvent(widget, event)
+
+
+def record_exception(
+    qtbot: QtBot,
+    dialog: EnrollDialog,
+    button: QPushButton,
+    reason: ExceptionReason,
+    *,
+    note: str = "",
+    shot: Path | None = None,
+) -> ExceptionDialog:
+    """Click a 无法采集 / 无法拍照 button, pick the reason (and text), confirm with the mouse."""
+    qtbot.mouseClick(button, LEFT)
+    qtbot.waitUntil(lambda: dialog.exception_dialog is not None, timeout=5000)
+    asked = dialog.exception_dialog
+    assert asked is not None and asked.isVisible()
+    assert not asked.confirm_button.isEnabled()  # nothing chosen yet
+    qtbot.waitExposed(asked)
+    radio = asked.reasons[reason]  # clicked on its round indicator (the row is wider)
+    qtbot.mouseClick(radio, LEFT, pos=QPoint(8, radio.height() // 2))
+    assert radio.isChecked()
+    if reason is ExceptionReason.OTHER:
+        assert not asked.confirm_button.isEnabled()  # 其他 needs its text
+        type_chinese(asked.note, note)
+    assert asked.confirm_button.isEnabled()
+    if shot is not None:
+        asked.grab().save(str(shot))
+    qtbot.mouseClick(asked.confirm_button, LEFT)
+    assert not asked.isVisible()
+    return asked
+
+
+def saved_row(qtbot: QtBot, dialog: EnrollDialog, db: Database) -> tuple[str, EnrollmentRow]:
+    answered: list[str] = []
+    with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
+        _auto_close_message_boxes(qtbot, answered)
+        qtbot.mouseClick(dialog.save_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.saved_notice is not None and dialog.saved_notice.isVisible())
+    assert dialog.saved_notice is not None
+    dialog.saved_notice.accept()
+    uuid = saved.args[0]
+    with db.session() as s:
+        row = s.get(EnrollmentRow, uuid)
+        assert row is not None
+        s.expunge(row)
+    return uuid, row
+
+
+def test_one_finger_plus_an_exception_is_saved(  # noqa: PLR0917 - fixtures
+    qtbot: QtBot,
+    zh: None,
+    dialog: EnrollDialog,
+    r30x_emulator: R30xEmulator,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    # 指纹2 (左手食指) cannot be captured: 其他, with the officer's words
+    shot = tmp_path / "exception-dialog.png"
+    record_exception(
+        qtbot, dialog, dialog.slots[2].unable_button, ExceptionReason.OTHER, note="烫伤", shot=shot
+    )
+    assert dialog.slots[2].colour == GREY and "烫伤" in dialog.slots[2].image.text()
+    assert not dialog.save_button.isEnabled()  # 指纹1 is still to do
+    assert dialog.second_button.isEnabled() is False  # 指纹1 first
+    capture_finger(qtbot, dialog, r30x_emulator, 1)
+    assert dialog.save_button.isEnabled()
+    assert not dialog.slots[1].unable_button.isEnabled()  # a captured finger keeps its name
+    dialog.grab().save(str(tmp_path / "enroll-exception.png"))
+    uuid, row = saved_row(qtbot, dialog, db)
+    assert row.finger_positions == "2"  # 右手食指 only
+    assert exceptions_of(db, dialog.borderer.id) == (
+        BioException(FingerPosition.LEFT_INDEX, ExceptionReason.OTHER, "烫伤"),
+    )
+    assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.FINGER_ONLY  # type: ignore[union-attr]
+    with db.session() as s:
+        audit = s.scalars(select(AuditRow).where(AuditRow.action == "enroll")).all()
+        assert any("无法采集" in a.detail and uuid in a.detail for a in audit)
+
+
+def test_a_slot_takes_another_finger_after_an_exception(
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator, db: Database
+) -> None:
+    record_exception(qtbot, dialog, dialog.slots[1].unable_button, ExceptionReason.BANDAGED)
+    assert dialog.slots[1].colour == GREY and dialog.second_button.isEnabled()
+    # the slot takes the right middle finger instead: red again, to be captured
+    dialog.slots[1].set_position(FingerPosition.RIGHT_MIDDLE)
+    dialog.slots[1].finger.activated.emit(dialog.slots[1].finger.currentIndex())
+    assert dialog.slots[1].colour == RED and not dialog.save_button.isEnabled()
+    assert "右手食指" in dialog.exceptions_label.text() or "Right index" in (
+        dialog.exceptions_label.text()
+    )  # the entry for the first finger stays recorded
+    capture_finger(qtbot, dialog, r30x_emulator, 1)
+    capture_finger(qtbot, dialog, r30x_emulator, 2)  # checked against 指纹1 as always
+    _, row = saved_row(qtbot, dialog, db)
+    assert row.finger_positions == "3,7"
+    assert exceptions_of(db, dialog.borderer.id) == (
+        BioException(FingerPosition.RIGHT_INDEX, ExceptionReason.BANDAGED),
+    )
+
+
+def test_an_exception_captured_after_all_is_dropped(
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator
+) -> None:
+    record_exception(qtbot, dialog, dialog.slots[1].unable_button, ExceptionReason.DAMAGED)
+    capture_finger(qtbot, dialog, r30x_emulator, 1)  # 重新录入: the finger could be read
+    assert dialog.exceptions == {} and dialog.slots[1].colour == GREEN
+
+
+def test_nothing_captured_needs_every_exception_and_a_confirmation(  # noqa: PLR0917
+    qtbot: QtBot, zh: None, dialog: EnrollDialog, db: Database, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    record_exception(qtbot, dialog, dialog.slots[1].unable_button, ExceptionReason.MISSING)
+    record_exception(qtbot, dialog, dialog.slots[2].unable_button, ExceptionReason.MISSING)
+    assert not dialog.save_button.isEnabled()  # the face is neither taken nor explained
+    dialog.pages.setCurrentWidget(dialog.face_panel)
+    shot = tmp_path / "face-exception-dialog.png"
+    record_exception(
+        qtbot, dialog, dialog.face_unable_button, ExceptionReason.CANNOT_POSE, shot=shot
+    )
+    assert dialog.face_panel.declined and dialog.save_button.isEnabled()
+    dialog.grab().save(str(tmp_path / "enroll-face-exception.png"))
+    dialog.pages.setCurrentIndex(0)
+    dialog.grab().save(str(tmp_path / "enroll-all-exceptions.png"))
+    asked: list[bool] = []
+    answers = iter([False, True])
+
+    def confirm() -> bool:
+        asked.append(True)
+        return next(answers)
+
+    monkeypatch.setattr(dialog, "confirm_nothing_captured", confirm)
+    qtbot.mouseClick(dialog.save_button, LEFT)  # "no": nothing saved, all kept
+    assert asked == [True] and dialog.isVisible() and len(dialog.exceptions) == 3
+    _, row = saved_row(qtbot, dialog, db)
+    assert asked == [True, True] and row.finger_positions == "" and not row.has_face
+    assert [x.position for x in exceptions_of(db, dialog.borderer.id)] == [
+        FingerPosition.RIGHT_INDEX,
+        FingerPosition.LEFT_INDEX,
+        None,
+    ]
+    assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.NONE  # type: ignore[union-attr]
+
+
+def test_exception_dialog_reasons_and_text_bounds(qtbot: QtBot, dialog: EnrollDialog) -> None:
+    finger = ExceptionDialog(FingerPosition.LEFT_INDEX, dialog)
+    face = ExceptionDialog(None, dialog)
+    for asked in (finger, face):
+        qtbot.addWidget(asked)
+    assert list(finger.reasons) == list(FINGER_EXCEPTION_REASONS)
+    assert list(face.reasons) == list(FACE_EXCEPTION_REASONS)
+    finger.choose(ExceptionReason.OTHER)
+    assert finger.note.isEnabled() and finger.exception() is None
+    finger.note.setText("长" * 100)  # the field stops at the bound
+    assert len(finger.note.text()) == MAX_EXCEPTION_NOTE and finger.exception() is not None
+    finger.choose(ExceptionReason.MISSING)  # the text goes with 其他 only
+    assert not finger.note.isEnabled()
+    assert finger.exception() == BioException(FingerPosition.LEFT_INDEX, ExceptionReason.MISSING)
+
+
+def test_exceptions_by_keyboard_alone(
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator, db: Database, tmp_path: Path
+) -> None:
+    """Alt+U: 指纹1无法采集; Alt+3 包扎; Enter confirms. Enter: 第二指纹录入. Enter: the 人脸
+    tab; Alt+N: 无法拍照, Alt+3 其他, its text, Enter. Enter: 保存; Enter closes 保存成功."""
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    press(qtbot, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: dialog.exception_dialog is not None, timeout=5000)
+    asked = dialog.exception_dialog
+    assert asked is not None
+    qtbot.waitUntil(asked.isActiveWindow, timeout=5000)
+    press(qtbot, Qt.Key.Key_Return)  # nothing chosen: Enter does not confirm half a choice
+    assert asked.isVisible()
+    press(qtbot, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)  # 包扎(&3) (an animated click)
+    qtbot.waitUntil(asked.reasons[ExceptionReason.BANDAGED].isChecked, timeout=5000)
+    asked.grab().save(str(tmp_path / "kbd-exc-01-reason.png"))
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not asked.isVisible(), timeout=5000)
+    assert dialog.slots[1].colour == GREY
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+
+    r30x_emulator.place(finger=2, presses=3)
+    press(qtbot, Qt.Key.Key_Return)  # 指纹1 is done (recorded): Enter goes on to 指纹2
+    qtbot.waitUntil(lambda: 2 in dialog.fingers, timeout=30000)
+    press(qtbot, Qt.Key.Key_Return)
+    assert dialog.pages.currentWidget() is dialog.face_panel
+
+    press(qtbot, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: dialog.exception_dialog is not None, timeout=5000)
+    face = dialog.exception_dialog
+    assert face is not None and face.position is None
+    qtbot.waitUntil(face.isActiveWindow, timeout=5000)
+    press(qtbot, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)  # 其他(&3): the text gets focus
+    qtbot.waitUntil(lambda: focused() is face.note, timeout=5000)
+    type_chinese(face.note, "婴儿无法配合")
+    face.grab().save(str(tmp_path / "kbd-exc-02-face-other.png"))
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not face.isVisible(), timeout=5000)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.grab().save(str(tmp_path / "kbd-exc-03-declined.png"))
+
+    with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
+        press(qtbot, Qt.Key.Key_Return)  # Enter: 保存 (the face is explained)
+    qtbot.waitUntil(lambda: dialog.saved_notice is not None and dialog.saved_notice.isVisible())
+    assert dialog.saved_notice is not None
+    qtbot.keyClick(dialog.saved_notice, Qt.Key.Key_Return)
+    assert not dialog.isVisible()
+    with db.session() as s:
+        row = s.get(EnrollmentRow, saved.args[0])
+        assert row is not None and row.finger_positions == "7"
+    assert exceptions_of(db, dialog.borderer.id) == (
+        BioException(FingerPosition.RIGHT_INDEX, ExceptionReason.BANDAGED),
+        BioException(None, ExceptionReason.OTHER, "婴儿无法配合"),
+    )

@@ -4,6 +4,7 @@ synthetic fingers whenever the dialog asks for a press, and the encrypted store.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,13 @@ def scanner(fprint_virtual_image: VirtualImagePerson) -> Iterator[ScannerMonitor
         ScannerSettings(driver="libfprint", port="virtual_image"), check_interval=0.2
     )
     monitor.start()
+    deadline = time.monotonic() + 20.0
+    while not monitor.status().ok and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not monitor.status().ok:  # say why, rather than let the dialog wait for presses
+        monitor.stop()
+        status = monitor.status()
+        pytest.fail(f"libfprint scanner not ready: {status.summary_zh} ({status.detail})")
     yield monitor
     monitor.stop()
 

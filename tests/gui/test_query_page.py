@@ -164,6 +164,7 @@ def test_id_numbers_show_masked_and_a_full_number_finds_its_record(
     assert full not in " ".join(row)
     page.table.selectRow(0)
     page.show_details()
+    qtbot.waitUntil(lambda: page.findChild(DetailsDialog) is not None)  # loaded off-thread
     dialog = page.findChild(DetailsDialog)
     assert dialog is not None
     texts = [e.text() for e in dialog.findChildren(QLineEdit)]
@@ -316,6 +317,7 @@ def test_details_dialog_shows_every_field_read_only(qtbot: QtBot, page: QueryPag
     with qtbot.waitSignal(page.details_viewed) as viewed:
         qtbot.mouseClick(page.details_button, Qt.MouseButton.LeftButton)
     assert viewed.args == [3]
+    qtbot.waitUntil(lambda: page.findChild(DetailsDialog) is not None)  # loaded off-thread
     dialog = page.findChild(DetailsDialog)
     assert dialog is not None and dialog.isVisible()
     assert dialog.windowTitle() == "边民备案详情"
@@ -347,6 +349,7 @@ def test_enter_on_a_table_row_opens_its_details(qtbot: QtBot, page: QueryPage) -
     with qtbot.waitSignal(page.details_viewed) as viewed:
         qtbot.keyClick(page.table, Qt.Key.Key_Return)
     assert viewed.args == [2]
+    qtbot.waitUntil(lambda: page.findChild(DetailsDialog) is not None)  # loaded off-thread
     dialog = page.findChild(DetailsDialog)
     assert dialog is not None and dialog.field("name").text() == "韩立"
     dialog.close()
@@ -468,3 +471,37 @@ def test_the_districts_the_desk_holds_are_shown(qtbot: QtBot, page: QueryPage) -
     assert page.districts_label.text() == "本机关区：7218、8609"
     qtbot.wait(50)  # let the row lay the longer text out
     page.grab().save(str(Path(page._ui_state.fileName()).with_name("districts.png")))
+
+
+def test_details_show_the_exceptions_of_the_newest_enrollment(
+    qtbot: QtBot, page: QueryPage, store: Database, tmp_path: Path
+) -> None:
+    """详情 of a record whose 补录 recorded every biometric as impossible (都没有)."""
+    import dataclasses
+
+    from bts_desk.domain import BioException, ExceptionReason, FingerPosition, Officer
+    from bts_desk.store.crypto import DeskKey
+    from bts_desk.store.enrollments import save_enrollment
+    from bts_desk.sync.samples import sample_draft
+
+    entries = (
+        BioException(FingerPosition.RIGHT_INDEX, ExceptionReason.MISSING),
+        BioException(FingerPosition.LEFT_INDEX, ExceptionReason.OTHER, "烫伤结痂"),
+        BioException(None, ExceptionReason.CANNOT_POSE),
+    )
+    officer = Officer("GY860901", "李海关", "8609")
+    draft = sample_draft(3, officer, with_face=False, with_fingers=False)
+    save_enrollment(store, dataclasses.replace(draft, exceptions=entries), DeskKey.generate())
+    page.table.selectRow(2)
+    page.show_details()
+    qtbot.waitUntil(lambda: page.findChild(DetailsDialog) is not None)
+    dialog = page.findChild(DetailsDialog)
+    assert dialog is not None and dialog.exceptions == entries
+    assert dialog.field("exceptions").text() == (
+        "无法采集：右手食指（手指缺失）；无法采集：左手食指（其他：烫伤结痂）；"
+        "无法拍照（无法配合拍照）"
+    )
+    assert "未采集原因" in {label.text() for label in dialog.findChildren(QLabel)}
+    assert dialog.field("exceptions").isReadOnly()
+    dialog.grab().save(str(tmp_path / "details-exceptions.png"))
+    dialog.close()

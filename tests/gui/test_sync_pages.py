@@ -69,13 +69,48 @@ def test_status_widget_shows_online_pending_and_drains(
     assert widget.sync_button.isEnabled() and widget.sync_button.text() == "立即同步"
     widget.grab().save(str(SHOTS / "e2_sync_status_done.png"))
 
-    running, _pki = service
-    running.stop()  # the service goes away: the widget says 离线
-    desk.worker.sync_now()
-    qtbot.waitUntil(  # the reason may follow the 离线 by one status update (see the note)
-        lambda: "离线" in widget.online_label.text() and widget.toolTip() == "无法连接同步服务器",
-        timeout=15_000,
+    shown: list[tuple[str, str]] = []  # (online label, tooltip) of every status shown
+    widget.status_changed.connect(
+        lambda _s: shown.append((widget.online_label.text(), widget.toolTip()))
     )
+    running, _pki = service
+    running.stop()  # the service goes away: the widget says 离线, with the reason
+    desk.worker.sync_now()
+    qtbot.waitUntil(lambda: "离线" in widget.online_label.text(), timeout=15_000)
+    assert widget.toolTip() == "无法连接同步服务器"
+    assert all(tip for label, tip in shown if "离线" in label), shown
+
+
+def test_service_lost_mid_pass_shows_offline_with_its_reason(
+    qtbot: QtBot, zh: None, desk: Desk, service: tuple[LocalService, Pki]
+) -> None:
+    """The service answers /health, then goes away while the pass runs (the upload or the pull
+    fails as offline). Every status the widget shows with 离线 carries the reason in its
+    tooltip: the worker used to post 离线 first and its reason one update later."""
+    running, _pki = service
+    save_enrollment(desk.db, sample_draft(1, OFFICER_A), desk.key)
+    widget = SyncStatusWidget(desk.worker)
+    qtbot.addWidget(widget)
+    shown: list[tuple[str, str]] = []
+    widget.status_changed.connect(
+        lambda _s: shown.append((widget.online_label.text(), widget.toolTip()))
+    )
+
+    stopped: list[bool] = []
+
+    def stop_after_health(status: SyncStatus) -> None:  # worker thread, inside the pass
+        if status.phase == "upload" and not stopped:  # /health answered: the pass is on
+            stopped.append(True)
+            running.stop()
+
+    desk.worker.add_listener(stop_after_health)
+    desk.worker.start()
+    desk.worker.sync_now()
+    qtbot.waitUntil(lambda: "离线" in widget.online_label.text(), timeout=15_000)
+    qtbot.waitUntil(lambda: not widget.status.busy, timeout=15_000)
+    assert widget.toolTip() == "无法连接同步服务器"
+    offline = [(label, tip) for label, tip in shown if "离线" in label]
+    assert offline and all(tip for _label, tip in offline), shown
 
 
 def test_status_widget_shows_the_newest_of_a_burst_without_repainting_each(

@@ -4,7 +4,9 @@ After real uploads over HTTP (SQLite and PostgreSQL), no column of the service d
 bytes that decode as a PNG or JPEG, nor any piece of the CBEFF envelope sent (whose records
 carry the images); the service opens it again with its key; a blob moved to another row does
 not open; rotating the key rewraps every data key, and after the old key is retired
-everything still opens."""
+everything still opens. The vendor templates kept for pulls (``enrollment_templates``) are
+sealed too, rotate with the envelopes, and a pull serves the same templates from them as from
+the envelope (the path of enrollments stored before that table)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 from sync_service_stack import ApiClient, SvcPki, draft_body
 
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.grants_cli import main as admin_main
 from bts_desk.service.local import LocalService
-from bts_desk.service.models import ServerEnvelope
+from bts_desk.service.models import ServerEnvelope, ServerTemplates
 from bts_desk.service.payloads import read_envelope
-from bts_desk.service.vault import Vault, VaultError
+from bts_desk.service.templates import FIELD
+from bts_desk.service.vault import Vault, VaultError, field_aad
 
 
 def every_blob(db: ServiceDatabase) -> list[bytes]:
@@ -96,4 +99,35 @@ def test_key_rotation_rewraps_every_data_key(
     assert read_envelope(svc.app.state.db, newest, uuid) == envelope
     with pytest.raises(VaultError):
         read_envelope(svc.app.state.db, old, uuid)
+    with svc.app.state.db.read() as conn:
+        sealed = conn.execute(
+            select(ServerTemplates.templates).where(ServerTemplates.enrollment_uuid == uuid)
+        ).scalar_one()
+    assert newest.open(sealed, field_aad(uuid, FIELD))  # rewrapped with the envelope
+    with pytest.raises(VaultError):
+        old.open(sealed, field_aad(uuid, FIELD))
     assert svc_key_file.stat().st_mode & 0o077 == 0
+
+
+def test_pulls_serve_the_stored_templates_and_the_envelope_s_without_them(
+    svc: LocalService, api: ApiClient, svc_pki: SvcPki
+) -> None:
+    sent = [upload(api, svc_pki, record)[0] for record in (10, 11)]
+    token = api.login(svc_pki.officer_a)
+
+    def templates() -> list[dict[str, object]]:
+        page = api.pull(token, 0, 5000).json()
+        return [t for t in page["templates"] if t["enrollment_uuid"] in sent]
+
+    from_rows = templates()
+    assert {t["enrollment_uuid"] for t in from_rows} == set(sent)
+    assert all(t["template"] for t in from_rows)
+    db: ServiceDatabase = svc.app.state.db
+    with db.write() as conn:  # as stored before the table existed / a row that does not open
+        conn.execute(delete(ServerTemplates).where(ServerTemplates.enrollment_uuid == sent[0]))
+        conn.execute(
+            update(ServerTemplates)
+            .where(ServerTemplates.enrollment_uuid == sent[1])
+            .values(templates=b"BV1 not a sealed blob")
+        )
+    assert templates() == from_rows  # read from the envelopes instead, identical

@@ -28,12 +28,23 @@ from bts_desk.devices.fingerprint import MatchResult, ScannerWorker
 from bts_desk.domain import FingerPosition
 from bts_desk.drivers.libfprint.driver import LibfprintScanner
 from bts_desk.drivers.libfprint.virtual_image import VirtualImagePerson
+from bts_desk.drivers.r30x import fingerimage as fi
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD, PressKind
 from bts_desk.drivers.r30x.protocol import Cmd
 
 THRESHOLD = MATCH_THRESHOLD  # the desk's default, scanner.match_threshold
+FINGERS = (21, 22, 23, 907, 31, 41, 42, 43, 51, 52)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _prints_made() -> None:
+    """The emulator's synthetic prints of this module's fingers, made before the tests (the
+    emulator's thread shares the cache): on a loaded machine the first image of a finger can
+    take longer than the driver's 3 s reply timeout."""
+    for finger in FINGERS:
+        fi.master_print(finger)
 
 
 def _enroll(

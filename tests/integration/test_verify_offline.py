@@ -17,6 +17,7 @@ from sync_support import OFFICER_A, Pki, make_desk, make_pki, start_service
 from bts_desk.capture.finger import FingerEnroller
 from bts_desk.capture.verify import TwoSlotVerifier, decide
 from bts_desk.domain import FingerCapture, FingerPosition
+from bts_desk.drivers.r30x import fingerimage as fi
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD
@@ -29,6 +30,16 @@ from bts_desk.sync.pull import Puller
 from bts_desk.sync.samples import sample_draft
 
 RECORD = 7
+FINGERS = (71, 72, 73)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _prints_made() -> None:
+    """The emulator's synthetic prints of this module's fingers, made before the tests (the
+    emulator's thread shares the cache): on a loaded machine the first image of a finger can
+    take longer than the driver's 3 s reply timeout."""
+    for finger in FINGERS:
+        fi.master_print(finger)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""The PKCS#11 card profile on SoftHSM2 tokens made by the test set-up (no PC/SC at all)."""
+"""The PKCS#11 card profile on SoftHSM2 tokens made by the test set-up (no PC/SC at all):
+key kinds, choice of token, module errors. The card suite (``test_card_login.py``) runs its
+login, wrong PIN, copied certificate, challenge and logout tests on SoftHSM2 too."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pkcs11_stack import SoftHsmFactory
 
 from bts_desk.card.identity import verify_challenge
 from bts_desk.card.pkcs11 import Pkcs11ModuleError, Pkcs11TokenSource
-from bts_desk.card.profile import KeyMismatchError, WrongPinError
+from bts_desk.card.profile import KeyMismatchError
 from bts_desk.card.session import OfficerSession, SessionState
 from bts_desk.drivers.piv_card import pki
 from bts_desk.errors import CardError
@@ -55,18 +57,6 @@ def test_softhsm_token_logs_in_and_signs(
     assert f"officer-{kind}" in session.token_location
     challenge = b"sync challenge"
     assert verify_challenge(officer.certificate_der, challenge, session.sign_challenge(challenge))
-
-
-def test_wrong_pin_then_blocked(
-    softhsm_tokens: SoftHsmFactory, ca: pki.TestCa, sources: list[Pkcs11TokenSource]
-) -> None:
-    module = softhsm_tokens(pki.issue_officer(ca, "李海关", "GY860901", "8609"))
-    session = session_on(module, ca, sources)
-    with pytest.raises(WrongPinError) as error:
-        session.login("654321")
-    assert error.value.user_message.startswith("PIN 错误")
-    assert session.state is SessionState.LOGGED_OUT
-    assert session.login(PIN).name == "李海关"
 
 
 def test_token_chosen_by_label_and_copied_certificate_refused(

@@ -64,6 +64,18 @@
         <translation>同步拉取</translation>
     </message>
     <message>
+        <source>Verification passed</source>
+        <translation>核验通过</translation>
+    </message>
+    <message>
+        <source>Verification failed</source>
+        <translation>核验未通过</translation>
+    </message>
+    <message>
+        <source>Verification not possible</source>
+        <translation>无法核验</translation>
+    </message>
+    <message>
         <source>Previous page</source>
         <translation>上一页</translation>
     </message>

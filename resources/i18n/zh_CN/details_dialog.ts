@@ -8,6 +8,10 @@
         <translation>边民备案详情</translation>
     </message>
     <message>
+        <source>Not captured</source>
+        <translation>未采集原因</translation>
+    </message>
+    <message>
         <source>Close</source>
         <translation>关闭</translation>
     </message>

@@ -28,6 +28,10 @@
         <translation>指纹(&amp;G)</translation>
     </message>
     <message>
+        <source>&amp;No photo possible</source>
+        <translation>无法拍照(&amp;N)</translation>
+    </message>
+    <message>
         <source>&amp;Face</source>
         <translation>人脸(&amp;F)</translation>
     </message>
@@ -38,6 +42,14 @@
     <message>
         <source>&amp;Cancel</source>
         <translation>取消(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Finger 1 &amp;unavailable</source>
+        <translation>指纹1无法采集(&amp;U)</translation>
+    </message>
+    <message>
+        <source>Finger 2 una&amp;vailable</source>
+        <translation>指纹2无法采集(&amp;V)</translation>
     </message>
     <message>
         <source>S&amp;top capture</source>
@@ -98,6 +110,10 @@
     <message>
         <source>Saving failed; the captured data is still here</source>
         <translation>保存失败，已采集的数据仍保留在本页</translation>
+    </message>
+    <message>
+        <source>No fingerprint and no photo were captured; every one is recorded as impossible with its reason. Save the entry?</source>
+        <translation>未采集任何指纹和人脸，均已登记无法采集的原因。确认保存？</translation>
     </message>
     <message>
         <source>The captured fingerprints and photo will be discarded. Cancel the entry?</source>

@@ -119,6 +119,26 @@
         <source>Left little finger</source>
         <translation>左手小指</translation>
     </message>
+    <message>
+        <source>Finger missing</source>
+        <translation>手指缺失</translation>
+    </message>
+    <message>
+        <source>Finger damaged</source>
+        <translation>手指受损</translation>
+    </message>
+    <message>
+        <source>Bandaged</source>
+        <translation>包扎</translation>
+    </message>
+    <message>
+        <source>Cannot be photographed</source>
+        <translation>无法配合拍照</translation>
+    </message>
+    <message>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
 </context>
 <context>
     <name>Field</name>

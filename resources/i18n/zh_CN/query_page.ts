@@ -32,6 +32,10 @@
         <translation>补录</translation>
     </message>
     <message>
+        <source>Verify</source>
+        <translation>核验</translation>
+    </message>
+    <message>
         <source>Choose columns</source>
         <translation>选择显示列</translation>
     </message>
@@ -58,6 +62,14 @@
     <message>
         <source>Enroll fingerprints and face</source>
         <translation>补录指纹和人脸</translation>
+    </message>
+    <message>
+        <source>Check the borderer&apos;s finger against the enrolled one</source>
+        <translation>将边民的指纹与已采集的指纹比对</translation>
+    </message>
+    <message>
+        <source>Only records with fingerprints can be verified.</source>
+        <translation>只有已采集指纹的记录才能核验。</translation>
     </message>
     <message>
         <source>Select a record first.</source>
