@@ -19,7 +19,10 @@ desks need in the environment:
   the issue's load: a report a minute, an enrollment a minute, a pull every five minutes.
   Every desk, busy or not, renews its token once per token lifetime (15 minutes: challenge,
   card signature, session); at ``FLEET_RATE=10`` every 90 s;
-- ``FLEET_ACKED``: file where the UUIDs the service answered "stored" are written at the end.
+- ``FLEET_ACKED``: file where the UUIDs the service answered "stored" are written at the end,
+  and beside it (``.unanswered``) those whose upload got no answer at all (cut off when the
+  run stopped, or timed out): the service may have stored those, and a real desk would send
+  them again and hear "already stored".
 
 A desk does what the real one does, over HTTP/1.1 keep-alive: logs in with its officer card
 (challenge, signature, session), then each action when it is due, every action starting at a
@@ -72,6 +75,7 @@ _officers = _load_officers()
 _templates = [p.read_text() for p in sorted(FLEET_DIR.glob("enrollment-*.json"))]
 _desk_numbers = itertools.count(1)
 _acked: list[str] = []
+_unanswered: set[str] = set()
 _logged_in = itertools.count(1)
 
 
@@ -84,7 +88,9 @@ def _reset_later(environment: Any) -> None:
 @events.quitting.add_listener
 def _write_acked(**_kw: Any) -> None:
     if ACKED_FILE:
-        Path(ACKED_FILE).write_text("\n".join(_acked) + ("\n" if _acked else ""))
+        Path(ACKED_FILE).write_text("".join(f"{uuid}\n" for uuid in _acked))
+        unanswered = Path(ACKED_FILE).with_suffix(".unanswered")
+        unanswered.write_text("".join(f"{uuid}\n" for uuid in sorted(_unanswered)))
 
 
 def _report_body(desk_id: str, cursor: int, pending: int) -> dict[str, Any]:
@@ -206,10 +212,13 @@ class Desk(FastHttpUser):
             .replace("__UUID__", uuid)
         )
         headers = {**self.auth, "Content-Type": "application/json"}
+        _unanswered.add(uuid)  # until an answer comes (a run stopping kills the request)
         with self.client.put(
             f"/api/v1/enrollments/{uuid}", data=body.encode(), headers=headers, name="enroll",
             catch_response=True,
         ) as answer:  # fmt: skip
+            if answer.status_code:  # 0: no answer (connection lost, timed out)
+                _unanswered.discard(uuid)
             if answer.status_code == 201:
                 _acked.append(uuid)
             else:

@@ -115,6 +115,37 @@ class StallStacks:
             print(f"stall sample x{count}: {stack}", file=sys.stderr)
 
 
+def fd_targets() -> collections.Counter[str]:
+    """Open descriptors by what they point at (sockets and pipes by kind only)."""
+    targets: collections.Counter[str] = collections.Counter()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        targets[target.split(":[")[0] if ":[" in target else target] += 1
+    return targets
+
+
+def thread_names() -> collections.Counter[str]:
+    """All threads (Qt's and Python's) by their kernel name."""
+    names: collections.Counter[str] = collections.Counter()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            names[Path(f"/proc/self/task/{task}/comm").read_text().strip()] += 1
+        except OSError:
+            continue
+    return names
+
+
+def print_growth(
+    what: str, before: collections.Counter[str], after: collections.Counter[str]
+) -> None:
+    for name in sorted(set(before) | set(after)):
+        if before[name] != after[name]:
+            print(f"{what} {name}: {before[name]} -> {after[name]}", file=sys.stderr)
+
+
 def type_counts() -> collections.Counter[str]:
     """Python objects by type, and live Qt widgets (C++ side) as ``widget:<class>``."""
     from PySide6.QtWidgets import QApplication
@@ -215,6 +246,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         app.processEvents()
     gc.collect()
     start = {"rss_mb": rss_mb(), "threads": threads(), "fds": fds()}
+    fds_at_start, threads_at_start = fd_targets(), thread_names()
     stalls = Stalls()
     sampler = StallStacks(stalls) if args.diag else None
     objects_at_mark: collections.Counter[str] = collections.Counter()
@@ -236,15 +268,31 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         wait(ready, timeout_s, what)
         phases.setdefault(what, []).append(time.monotonic() - t0)
 
+    retries: list[str] = []
+
+    def capture_finger(d: EnrollDialog, finger_no: int) -> None:
+        """第一/第二指纹录入; after a failed capture (its reason shown in red), the officer
+        presses the button again: up to 3 tries, each retry recorded with its reason."""
+        button = d.first_button if finger_no == 1 else d.second_button
+        t0 = time.monotonic()
+        for _ in range(3):
+            button.click()
+            wait(lambda: finger_no in d.fingers or (not d.capturing and button.isEnabled()),
+                 90, f"finger {finger_no}")  # fmt: skip
+            if finger_no in d.fingers:
+                phases.setdefault(f"finger {finger_no}", []).append(time.monotonic() - t0)
+                return
+            retries.append(f"finger {finger_no}: {d.message.text()}")
+            print("retry", retries[-1], file=sys.stderr, flush=True)
+        raise TimeoutError(f"finger {finger_no}: 3 failed captures")
+
     def enroll(borderer_id: int) -> None:
         shell.open_enrollment(borderer_id)
         step("dialog", lambda: dialog() is not None, 30)
         d = dialog()
         assert d is not None
-        d.first_button.click()
-        step("finger 1", lambda: 1 in d.fingers, 60)
-        d.second_button.click()
-        step("finger 2", lambda: 2 in d.fingers, 60)
+        capture_finger(d, 1)
+        capture_finger(d, 2)
         d.pages.setCurrentWidget(d.face_panel)
         d.face_panel.start_button.click()
         step("face ready", d.face_panel.shoot_button.isEnabled, 60)
@@ -314,9 +362,12 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         "stalls_gui_cpu_over_50ms": len(stalls.busy_over_50),
         "longest_stall_gui_cpu_ms": max(stalls.busy_over_50, default=0.0),
         "outbox_pending_end": outbox_counts(db).pending,
+        "capture_retries": len(retries),
         "phase_s_p50": {k: round(statistics.median(v), 2) for k, v in phases.items()},
     }
     print(json.dumps(result), flush=True)
+    print_growth("fds", fds_at_start, fd_targets())
+    print_growth("threads", threads_at_start, thread_names())
     if sampler is not None:
         sampler.report()
         grown = type_counts()

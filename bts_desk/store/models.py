@@ -102,6 +102,9 @@ class BordererRow(Base):
         # implicit: the number is unique in practice, and SQLite appends the rowid).
         Index("ix_borderer_synced_id_number", "synced", "id_number"),
         Index("ix_borderer_revision", "revision"),
+        # The table's own order (by id) under 同步状态: first pages of the default view, and
+        # pages far down it counted off along this narrow index (store.borderers).
+        Index("ix_borderer_synced_id", "synced", "id"),
     )
 
 

@@ -288,7 +288,9 @@ class FacePanel(QWidget):
     # --- actions (buttons) -------------------------------------------------------------
 
     def start(self) -> None:
-        """开始拍照 / 重试: open the camera and preview."""
+        """开始拍照 / 重试: open the camera and preview (after 无法拍照 too: the officer tries
+        after all, so Enter takes the photo again)."""
+        self.declined = ""
         self.error_label.clear()
         self.retry_button.hide()
         self._last_pass = None

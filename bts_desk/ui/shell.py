@@ -96,6 +96,9 @@ class DeskShell:
         self.device_sources: list[Any] = []  # DeviceMonitor.status of each lamp (status reports)
 
     def start(self) -> None:
+        from bts_desk.allocator import tune_allocator
+
+        tune_allocator()  # before the parts' threads allocate (after the login screen)
         self.window.show_status(self.window.tr(OPENING_STORE))
         settings, demo = self.settings, self.demo
         run_in_background(lambda: prepare(settings, demo), self._ready, self._failed)

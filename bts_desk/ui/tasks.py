@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,14 @@ class GuiPoster(QObject):
         return forward
 
 
-class _Task(QRunnable):
-    def __init__(self, task: Callable[[], Any], done: Callable[[bool, Any], None]) -> None:
-        super().__init__()
-        self._task = task
-        self._done = done
-
-    def run(self) -> None:
-        try:
-            result = self._task()
-        except BaseException as exc:
-            self._done(False, exc)
-        else:
-            self._done(True, result)
+def _run_task(task: Callable[[], Any], done: Callable[[bool, Any], None]) -> None:
+    """Pool thread: run ``task`` and report its result or exception to ``done``."""
+    try:
+        result = task()
+    except BaseException as exc:
+        done(False, exc)
+    else:
+        done(True, result)
 
 
 @functools.cache
@@ -90,4 +85,6 @@ def run_in_background(
             log.debug("background task failed: %r", value)
             poster.post(lambda: on_failure(value))
 
-    (pool or QThreadPool.globalInstance()).start(_Task(task, done))
+    # A plain callable (Qt wraps it in its own QRunnable), not a Python QRunnable subclass:
+    # one of those crashed a pool thread in libpython once in ~90 soak_bench enrollments.
+    (pool or QThreadPool.globalInstance()).start(lambda: _run_task(task, done))

@@ -527,6 +527,24 @@ def test_nothing_captured_needs_every_exception_and_a_confirmation(  # noqa: PLR
     assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.NONE  # type: ignore[union-attr]
 
 
+def test_the_camera_after_no_photo_possible_takes_the_photo(
+    qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator
+) -> None:
+    capture_finger(qtbot, dialog, r30x_emulator, 1)
+    dialog.pages.setCurrentWidget(dialog.face_panel)
+    record_exception(qtbot, dialog, dialog.face_unable_button, ExceptionReason.BANDAGED)
+    assert dialog.face_panel.declined
+    # the officer tries the camera after all: Enter takes the photo, it does not go on to 保存
+    qtbot.mouseClick(dialog.face_panel.start_button, LEFT)
+    assert not dialog.face_panel.declined and None in dialog.exceptions
+    qtbot.waitUntil(dialog.face_panel.shoot_button.isEnabled, timeout=20000)
+    dialog.face_panel.setFocus()
+    qtbot.keyClick(dialog.face_panel, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.face is not None, timeout=5000)
+    assert None not in dialog.exceptions and dialog.isVisible()  # photographed: entry gone
+    assert not dialog.face_unable_button.isEnabled()
+
+
 def test_exception_dialog_reasons_and_text_bounds(qtbot: QtBot, dialog: EnrollDialog) -> None:
     finger = ExceptionDialog(FingerPosition.LEFT_INDEX, dialog)
     face = ExceptionDialog(None, dialog)

@@ -306,6 +306,24 @@ def test_many_matches_walk_the_sort_index(store: Database) -> None:
     assert borderers.needs_walk(BordererFilter(gender=Gender.MALE), "id")  # rowid order
 
 
+@pytest.mark.parametrize("sync_state", [None, SyncState.SYNCED, SyncState.UNSYNCED])
+@pytest.mark.parametrize("order", [SortOrder.ASCENDING, SortOrder.DESCENDING])
+def test_deep_pages_by_id_are_counted_off_the_narrow_index(
+    store: Database, sync_state: SyncState | None, order: SortOrder
+) -> None:
+    """Far down the table's own order (the scroll bar dragged), a page by id is found along
+    ``(synced, id)`` instead of stepping over the rows: the same rows as OFFSET gives."""
+    flt = BordererFilter(sync_state=sync_state)
+    total = borderers.count(store, flt)
+    for offset in (borderers.DEEP_OFFSET, total // 2 + 7, total - 3, total + 5):
+        deep = [b.id for b in borderers.fetch_page(store, flt, order=order, offset=offset)]
+        with store.session() as session:
+            plain = borderers.page_statement(flt, "id", order, offset, 200)
+            assert deep == [row.id for row in session.execute(plain)], offset
+    half = select(BORDERER.c.id).where(BORDERER.c.synced.is_(True)).order_by(BORDERER.c.id)
+    assert "COVERING INDEX ix_borderer_synced_id" in plan_of(store, half.offset(1500).limit(1))
+
+
 @pytest.mark.parametrize("encrypted", [False, True], ids=["sqlite", "sqlcipher"])
 def test_pages_by_id_walk_the_rowid_order(tmp_path: Path, encrypted: bool) -> None:
     """By id (the table's own order) under 已同步海关 / 未同步海关 / other terms, the walk reads
