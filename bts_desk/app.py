@@ -88,12 +88,10 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
     app = _make_application(settings)
     login = None
     if not args.tour:  # the tour logs in by itself
-        from PySide6.QtCore import Qt
-
         from bts_desk.ui.login_dialog import LoginDialog
 
         login = LoginDialog(None)  # top-level: the main window is built after it
-        login.setWindowModality(Qt.WindowModality.ApplicationModal)
+        login.setModal(True)  # application-modal once shown (no Qt namespace yet: pin_field)
         login.finished.connect(login.deleteLater)
         login.show()
         login.activateWindow()
@@ -110,6 +108,9 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
     window = MainWindow()
     window.show()
     if login is not None:  # stays in front of the window that opened behind it
+        from bts_desk.ui.login_dialog import set_pin_hints
+
+        set_pin_hints(login.pin_edit)
         login.raise_()
         login.activateWindow()
     shell = DeskShell(app, window, settings, demo=args.demo, user_config=args.config)
@@ -127,10 +128,10 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _login_usable(app: QApplication, login: QDialog | None) -> bool:
-    """The login screen is shown, its PIN field has the focus and takes a typed digit (sent
-    as a key press, then cleared). What startup_bench.py waits for."""
-    from PySide6.QtCore import QEvent, Qt
-    from PySide6.QtGui import QKeyEvent
+    """The login screen is shown, its PIN field has the focus and takes a typed digit (a key
+    press and release through Qt's event delivery, then cleared). What startup_bench.py
+    waits for. QtTest types without building PySide's ``Qt`` enums (``pin_field``); the
+    bundle leaves QtTest out, so there the key event is made by hand."""
     from PySide6.QtWidgets import QLineEdit
 
     app.processEvents()
@@ -139,8 +140,17 @@ def _login_usable(app: QApplication, login: QDialog | None) -> bool:
         return False
     if app.focusWidget() is not field:
         return False
-    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-        app.sendEvent(field, QKeyEvent(kind, Qt.Key.Key_1, Qt.KeyboardModifier.NoModifier, "1"))
+    try:
+        from PySide6.QtTest import QTest
+    except ImportError:
+        from PySide6.QtCore import QEvent, Qt
+        from PySide6.QtGui import QKeyEvent
+
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            key = QKeyEvent(kind, Qt.Key.Key_1, Qt.KeyboardModifier.NoModifier, "1")
+            app.sendEvent(field, key)
+    else:
+        QTest.keyClicks(field, "1")
     typed = field.text() == "1"
     field.clear()
     return typed

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QRegularExpression, Qt
+from PySide6.QtCore import QCoreApplication, QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -42,19 +43,32 @@ OK_STYLE = "color: #1a7f37;"
 WARN_STYLE = "color: #b35900;"
 
 
-def pin_field(parent: QWidget) -> QLineEdit:
-    """A masked PIN entry that accepts 6–8 digits only (shared with the lock screen)."""
+def pin_field(parent: QWidget, *, input_hints: bool = True) -> QLineEdit:
+    """A masked PIN entry that accepts 6–8 digits only (shared with the lock screen).
+
+    ``input_hints=False``: the login screen, shown before anything else, leaves the digit
+    keypad hint to ``set_pin_hints`` once the main window is up (the first use of PySide's
+    ``Qt`` namespace builds all its enums, ~75 ms; the password mode already keeps input
+    methods off the field and the validator takes only digits)."""
     field = QLineEdit(parent)
     field.setEchoMode(QLineEdit.EchoMode.Password)
     field.setMaxLength(PIN_MAX_LENGTH)
     field.setValidator(
         QRegularExpressionValidator(QRegularExpression(f"[0-9]{{0,{PIN_MAX_LENGTH}}}"), field)
     )
+    if input_hints:
+        set_pin_hints(field)
+    field.setProperty("field", "required")
+    return field
+
+
+def set_pin_hints(field: QLineEdit) -> None:
+    """Digits only and sensitive, for on-screen keyboards and input methods."""
+    from PySide6.QtCore import Qt
+
     field.setInputMethodHints(
         Qt.InputMethodHint.ImhDigitsOnly | Qt.InputMethodHint.ImhSensitiveData
     )
-    field.setProperty("field", "required")
-    return field
 
 
 def pin_complete(text: str) -> bool:
@@ -105,7 +119,7 @@ class LoginDialog(QDialog):
         hint = QLabel(self.tr("Insert the officer card and enter the card PIN."), self)
         self.reader_label = QLabel(self.tr("Looking for card readers..."), self)
         self.card_label = QLabel(self)
-        self.pin_edit = pin_field(self)
+        self.pin_edit = pin_field(self, input_hints=False)  # app.run_gui sets them
         self.pin_edit.setPlaceholderText(self.tr("6-8 digits"))
         self.pin_edit.textChanged.connect(self._update_button)
         self.pin_edit.returnPressed.connect(self.submit)
@@ -126,7 +140,10 @@ class LoginDialog(QDialog):
         layout.addWidget(hint)
         layout.addLayout(form)
         layout.addWidget(self.message_label)
-        layout.addWidget(self.login_button, 0, Qt.AlignmentFlag.AlignRight)
+        buttons = QHBoxLayout()  # the button at the right (no Qt.AlignmentFlag: see pin_field)
+        buttons.addStretch(1)
+        buttons.addWidget(self.login_button)
+        layout.addLayout(buttons)
 
     # --- presence ----------------------------------------------------------------------------
 

@@ -345,6 +345,18 @@ class TemplateItem(BaseModel):
     template: Annotated[bytes, Base64(1, limits.MAX_TEMPLATE_BYTES)]
 
 
+class PortraitAnswer(BaseModel):
+    """``GET /api/v1/borderers/{record_id}/portrait``: the face of the record's latest
+    enrollment with one (边民核验, online only: portraits are not pulled to the desks)."""
+
+    model_config = LENIENT
+
+    borderer_id: RecordId
+    enrollment_uuid: StrictStr
+    captured_at: UtcTime
+    jpeg: Annotated[bytes, Base64(1, limits.MAX_JPEG_BYTES)]
+
+
 class PullPage(BaseModel):
     """``GET /api/v1/borderers``: records with a revision above the cursor, in order, and the
     finger templates of those of them that have fingerprints."""
