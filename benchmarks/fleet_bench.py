@@ -15,7 +15,11 @@ of about 200 KB a minute, a pull every five minutes (every page of it: steady-st
 see ``fleet_locust``), and a token renewal (challenge, card signature, session) every 90 s,
 ten times the token lifetime's rate), counting from ``WARM_UP_S`` after the last desk has
 logged in (the login storm of the start is not steady state; the token renewals during the
-run are counted). Desks log in at ``desks / RAMP_S`` a second. The service runs with a key
+run are counted). Desks log in at ``desks / RAMP_S`` a second. Every desk sends its own
+address in ``X-Forwarded-For``, which uvicorn trusts from 127.0.0.1 as it does from the
+production TLS proxy (``docs/production.md``), so the per-address limit of login challenges
+(30 a minute) applies to each desk as in production, unchanged; from one bare address all
+desks would share one bucket and be refused with 429. The service runs with a key
 file (``--key-file``) as in production, so every worker opens every sealed envelope.
 
 - ``at_target``: 2 workers, ``--desks`` desks: desks, requests/s, failures, p50/p95/p99 per
