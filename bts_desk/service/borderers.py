@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 
 from bts_desk.biometrics import cbeff
 from bts_desk.service.database import ServiceDatabase, take_revisions
@@ -53,14 +53,8 @@ def pull_page(
     "temp B-tree for ORDER BY"), which makes a full pull quadratic — minutes for a million
     records. Walking the revision index and filtering stops after ``limit`` matching rows, so
     a full pull reads the table once."""
-    grant = sorted(districts)
     with db.read() as conn:
-        rows = conn.execute(
-            select(*_COLUMNS)
-            .where(ServerBorderer.revision > cursor, (ServerBorderer.customs_code + "").in_(grant))
-            .order_by(ServerBorderer.revision)
-            .limit(limit + 1)
-        ).all()
+        rows = conn.execute(page_query(cursor, limit + 1, districts)).all()
         has_more = len(rows) > limit
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
@@ -74,6 +68,20 @@ def pull_page(
         items=items, next_cursor=next_cursor, has_more=has_more, templates=templates
     )
     return page.model_dump_json().encode()
+
+
+def page_query(cursor: int, limit: int, districts: Iterable[str]) -> Select[Any]:
+    """Up to ``limit`` records of ``districts`` above ``cursor``, in revision order (see
+    ``pull_page`` for why the district test is written so)."""
+    return (
+        select(*_COLUMNS)
+        .where(
+            ServerBorderer.revision > cursor,
+            (ServerBorderer.customs_code + "").in_(sorted(districts)),
+        )
+        .order_by(ServerBorderer.revision)
+        .limit(limit)
+    )
 
 
 def portrait(
