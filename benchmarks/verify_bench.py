@@ -245,6 +245,7 @@ def _timed(args: argparse.Namespace, templates: list[bytes], directory: Path) ->
                 FingerPosition.RIGHT_INDEX, templates[t], profile.template_format
             )
             finger = _finger(t) if k % 2 == 0 else _finger((t + 1) % len(templates))
+            fi.master_print(finger)  # the emulator's synthesis of the print: not wire time
             emulator.reset_counters()
             measured = _verify_on(emulator, driver, enrolled, finger)[2]
             # the pty paces only the module's side: the desk's bytes (DownChar) at line speed

@@ -31,7 +31,7 @@ import bts_desk
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
 from bts_desk.service.bodies import BodyLimit, BodyRefused
-from bts_desk.service.borderers import pull_page
+from bts_desk.service.borderers import portrait, pull_page
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.enrollment_view import enrollment_answer
 from bts_desk.service.enrollments import EnrollmentService
@@ -306,6 +306,13 @@ def _add_record_routes(
         # Built with json.dumps, not the model: a desk pulls up to a million records.
         page = pull_page(db, cursor, limit, who.districts, vault)
         return Response(page, media_type="application/json")
+
+    @app.get(wire.PATH_PORTRAIT, responses=refusals(401, 403, 404, 422, 503))
+    def borderer_portrait(
+        record_id: Annotated[int, PathParam(ge=1, le=wire.MAX_RECORD_ID)], who: CurrentOfficer
+    ) -> wire.PortraitAnswer:
+        """The enrolled face for 边民核验 (never pulled: asked for one record at a time)."""
+        return portrait(db, vault, record_id, who.districts)
 
     @app.put(
         wire.PATH_ENROLLMENT,

@@ -15,15 +15,19 @@ thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 
+from bts_desk.biometrics import cbeff
 from bts_desk.service.database import ServiceDatabase, take_revisions
-from bts_desk.service.models import ServerBorderer
+from bts_desk.service.errors import ApiError
+from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
+from bts_desk.service.payloads import open_envelope
 from bts_desk.service.templates import templates_of
 from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
@@ -49,14 +53,8 @@ def pull_page(
     "temp B-tree for ORDER BY"), which makes a full pull quadratic — minutes for a million
     records. Walking the revision index and filtering stops after ``limit`` matching rows, so
     a full pull reads the table once."""
-    grant = sorted(districts)
     with db.read() as conn:
-        rows = conn.execute(
-            select(*_COLUMNS)
-            .where(ServerBorderer.revision > cursor, (ServerBorderer.customs_code + "").in_(grant))
-            .order_by(ServerBorderer.revision)
-            .limit(limit + 1)
-        ).all()
+        rows = conn.execute(page_query(cursor, limit + 1, districts)).all()
         has_more = len(rows) > limit
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
@@ -70,6 +68,57 @@ def pull_page(
         items=items, next_cursor=next_cursor, has_more=has_more, templates=templates
     )
     return page.model_dump_json().encode()
+
+
+def page_query(cursor: int, limit: int, districts: Iterable[str]) -> Select[Any]:
+    """Up to ``limit`` records of ``districts`` above ``cursor``, in revision order (see
+    ``pull_page`` for why the district test is written so)."""
+    return (
+        select(*_COLUMNS)
+        .where(
+            ServerBorderer.revision > cursor,
+            (ServerBorderer.customs_code + "").in_(sorted(districts)),
+        )
+        .order_by(ServerBorderer.revision)
+        .limit(limit)
+    )
+
+
+def portrait(
+    db: ServiceDatabase, vault: Vault, record_id: int, districts: Iterable[str]
+) -> wire.PortraitAnswer:
+    """The face of the record's latest enrollment with one (边民核验 at a desk online);
+    ApiError 404 without record or face, 403 outside the session's districts."""
+    with db.read() as conn:
+        district = conn.execute(
+            select(ServerBorderer.customs_code).where(ServerBorderer.id == record_id)
+        ).scalar_one_or_none()
+        if district is None:
+            raise ApiError(404, wire.E_RECORD_MISSING, "边民备案记录不存在", f"record {record_id}")
+        if district not in set(districts):
+            raise ApiError(
+                403,
+                wire.E_DISTRICT_FORBIDDEN,
+                "该记录不属于本关员可办理的关区",
+                f"portrait of record {record_id} of district {district}",
+            )
+        row = conn.execute(
+            select(ServerEnrollment.uuid, ServerEnrollment.captured_at, ServerEnvelope.cbeff)
+            .join(ServerEnvelope, ServerEnvelope.enrollment_uuid == ServerEnrollment.uuid)
+            .where(ServerEnrollment.borderer_id == record_id, ServerEnrollment.has_face)
+            .order_by(ServerEnrollment.captured_at.desc(), ServerEnrollment.received_at.desc())
+            .limit(1)
+        ).first()
+    parsed = cbeff.parse(open_envelope(vault, row.uuid, row.cbeff)) if row else None
+    if row is None or parsed is None or parsed.face is None:
+        raise ApiError(404, wire.E_RECORD_MISSING, "该边民没有登记照片", f"record {record_id}")
+    when = row.captured_at if row.captured_at.tzinfo else row.captured_at.replace(tzinfo=dt.UTC)
+    return wire.PortraitAnswer(
+        borderer_id=record_id,
+        enrollment_uuid=row.uuid,
+        captured_at=when,
+        jpeg=parsed.face.faces[0].image,
+    )
 
 
 def load_records(

@@ -245,6 +245,11 @@ class SyncClient:
             params={"cursor": cursor, "limit": limit},
         )
 
+    def portrait(self, token: str, record_id: int) -> wire.PortraitAnswer:
+        """The enrolled face of one record (边民核验); SyncError 404 when it has none."""
+        path = wire.PATH_PORTRAIT.format(record_id=record_id)
+        return self._call("GET", path, wire.PortraitAnswer, token=token)
+
     def post_report(self, token: str, report: DeskReport) -> DeskReportAck:
         """Send a desk status report (``bts_desk.sync.reporter``); the service's receipt."""
         return self._call("POST", PATH_DESK_REPORT, DeskReportAck, token=token, payload=report)

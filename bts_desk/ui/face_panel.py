@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 POLL_MS = 30  # ~33 Hz: at least the camera's rate, so the newest frame is shown promptly
 STALL_S = 5.0  # no frame for this long while previewing: the camera is reported lost
 PASS_HOLD_S = 0.5  # 拍照 stays enabled this long after the last passing frame (no flicker)
+SHOT_WAIT_S = 2.0  # a 拍照 pressed between passing frames waits this long for the next one
 GREEN, RED, GREY = QColor("#2e9d46"), QColor("#d9363e"), QColor("#9aa3ad")
 
 HINT_TEXT: dict[Hint, str] = {
@@ -193,6 +194,7 @@ class FacePanel(QWidget):
     discarding the panel (hiding it also stops the camera)."""
 
     captured = Signal(object)  # FaceCapture
+    dropped = Signal()  # 重拍 threw the photo away: the owner must not keep it either
 
     def __init__(
         self,
@@ -215,6 +217,7 @@ class FacePanel(QWidget):
         self._live = False
         self._last_pass: FramePacket[GateVerdict] | None = None
         self._last_pass_at = 0.0
+        self._shot_wanted_at: float | None = None  # 拍照 pressed, no fresh passing frame yet
         self._steady = SteadyHint()
         self._build()
         self._timer = QTimer(self)
@@ -304,10 +307,19 @@ class FacePanel(QWidget):
         self.setFocus()  # Enter now means 拍照 (keyPressEvent)
 
     def take_photo(self) -> None:
-        """拍照: crop the newest passing frame, freeze the preview on it, stop the camera."""
+        """拍照: crop the newest passing frame, freeze the preview on it, stop the camera.
+
+        Pressed when the last passing frame has just gone stale (the button follows the gate
+        one poll late), the press is kept: the next passing frame within ``SHOT_WAIT_S`` is
+        taken, and if none comes the officer is told why nothing was taken."""
         packet = self._fresh_pass()
         if packet is None or packet.analysis is None:
+            if self._live and self._shot_wanted_at is None:
+                self._shot_wanted_at = time.monotonic()
+                self.shoot_button.setEnabled(False)
             return
+        self._shot_wanted_at = None
+        self.error_label.clear()
         try:
             capture = make_face_capture(packet.image, packet.analysis)
         except DeskError as exc:
@@ -332,6 +344,7 @@ class FacePanel(QWidget):
         """重拍: drop the photo and preview again."""
         self.capture = None
         self.photo.clear()
+        self.dropped.emit()
         self.start()
 
     def reset(self) -> None:
@@ -362,6 +375,7 @@ class FacePanel(QWidget):
 
     def _stop_camera(self) -> None:
         self._live = False
+        self._shot_wanted_at = None
         self._timer.stop()
         self.worker.stop(timeout=0)  # never wait on the GUI thread; the next start waits
 
@@ -376,9 +390,28 @@ class FacePanel(QWidget):
         packet = self.worker.take_latest()
         if packet is not None and self._live:
             self._show_packet(packet)
-        if self._live:
-            ready = self._steady.shown is Hint.OK and self._fresh_pass() is not None
-            self.shoot_button.setEnabled(ready)
+        if not self._live:
+            return
+        ready = self._steady.shown is Hint.OK and self._fresh_pass() is not None
+        if self._shot_wanted_at is not None:
+            self._serve_wanted_shot(ready)
+            return
+        if ready:
+            self.error_label.clear()  # while live it holds only the "no photo taken" note
+        self.shoot_button.setEnabled(ready)
+
+    def _serve_wanted_shot(self, ready: bool) -> None:
+        """A 拍照 press is waiting: take the first fresh passing frame, or give up with a
+        message after ``SHOT_WAIT_S`` (the button comes back with the gate)."""
+        assert self._shot_wanted_at is not None
+        if ready:
+            self.take_photo()
+        elif time.monotonic() - self._shot_wanted_at > SHOT_WAIT_S:
+            self._shot_wanted_at = None
+            log.info("拍照 pressed but no passing frame came within %.1f s", SHOT_WAIT_S)
+            self.error_label.setText(
+                self.tr("No photo taken: follow the hint in the picture, then take the photo")
+            )
 
     def _show_packet(self, packet: FramePacket[GateVerdict]) -> None:
         verdict = packet.analysis

@@ -228,7 +228,18 @@ class DeskShell:
             officer=lambda: self.officer,
             desk_id=parts.settings.desk.id,
             threshold=parts.settings.scanner.match_threshold,
+            portrait_source=self._portrait if self.sync is not None else None,
         )
+
+    def _portrait(self, record_id: int) -> bytes:
+        """The enrolled face from the sync service (a worker thread; SyncError offline)."""
+        from bts_desk.errors import SyncError
+
+        sync = self.sync
+        auth = sync.tokens.any_auth() if sync is not None else None
+        if sync is None or auth is None:
+            raise SyncError("未登录同步服务", "no sync session for the portrait")
+        return sync.client.portrait(auth.token(), record_id).jpeg
 
     def open_verification(self, borderer_id: int) -> None:
         """核验 from 边民备案查询: the 边民核验 tab with the record."""

@@ -79,12 +79,15 @@ class VerifyPage(QWidget):
         officer: Callable[[], Officer | None],
         desk_id: str,
         threshold: int,
+        portrait_source: Callable[[int], bytes] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("verifyPage")
         self._db, self._key, self._scanner = db, key, scanner
         self._officer, self._desk_id, self._threshold = officer, desk_id, threshold
+        # the enrolled face from the sync service (online only; a worker thread calls it)
+        self._portrait_source = portrait_source
         self.subject: Subject | None = None
         self.plan: VerificationPlan | None = None
         self.handle: VerifyHandle | None = None
@@ -242,6 +245,8 @@ class VerifyPage(QWidget):
             return
         self.message_bar.clear()
         self._show_subject(subject)
+        if subject.portrait is None and self._portrait_source is not None:
+            self._fetch_portrait(subject.borderer.id)
         if not subject.fingers:
             self.message_bar.show_error(
                 self.tr("No fingerprint of this borderer is on this desk: sync, then try again.")
@@ -281,6 +286,25 @@ class VerifyPage(QWidget):
             self.portrait.setPixmap(pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
         elif have_subject:
             self.portrait.setText(self.tr("The enrolled portrait is not kept on this desk"))
+
+    def _fetch_portrait(self, record_id: int) -> None:
+        source = self._portrait_source
+        assert source is not None
+        self.portrait.setText(self.tr("Asking the sync service for the enrolled portrait…"))
+
+        def show(jpeg: bytes) -> None:
+            if isValid(self) and self.subject is not None and self.subject.borderer.id == record_id:
+                self._show_portrait(jpeg, True)
+
+        def failed(exc: BaseException) -> None:
+            if isValid(self) and self.subject is not None and self.subject.borderer.id == record_id:
+                log.info("no portrait from the service: %r", exc)
+                why = exc.user_message if isinstance(exc, DeskError) else ""
+                self.portrait.setText(
+                    self.tr("The enrolled portrait is not available: %1").replace("%1", why)
+                )
+
+        run_in_background(lambda: source(record_id), show, failed)
 
     # --- verifying -------------------------------------------------------------------------
 

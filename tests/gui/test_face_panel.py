@@ -100,6 +100,32 @@ def test_no_face_keeps_take_photo_disabled(qtbot: QtBot, empty_video: str) -> No
     panel.shutdown()
 
 
+def test_take_photo_pressed_between_passing_frames_takes_the_next(
+    qtbot: QtBot, portrait_video: str
+) -> None:
+    """The button follows the gate one poll late: a press that finds the last passing frame
+    stale is kept and served by the next passing frame, not silently dropped."""
+    panel = make_panel(qtbot, portrait_video)
+    panel.start()
+    assert panel._fresh_pass() is None  # nothing has passed yet: the press must wait
+    with qtbot.waitSignal(panel.captured, timeout=10000):
+        panel.take_photo()
+        assert not panel.shoot_button.isEnabled()
+    assert panel.capture is not None and panel.error_label.text() == ""
+
+
+def test_take_photo_without_a_passing_frame_says_why(qtbot: QtBot, empty_video: str) -> None:
+    panel = make_panel(qtbot, empty_video)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.preview.image is not None, timeout=5000)
+    panel.take_photo()
+    qtbot.waitUntil(lambda: panel.error_label.text() != "", timeout=5000)
+    assert panel.error_label.text() == (
+        "No photo taken: follow the hint in the picture, then take the photo"
+    )
+    assert panel.capture is None and not panel.shoot_button.isEnabled()
+
+
 def test_source_ending_shows_error_and_retry(qtbot: QtBot, empty_video: str) -> None:
     panel = make_panel(qtbot, empty_video, loop=False)
     panel.start()

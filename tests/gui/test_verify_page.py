@@ -27,12 +27,13 @@ from bts_desk.drivers.r30x import fingerimage as fi
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD
+from bts_desk.errors import SyncError
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
 from bts_desk.store.demo_data import populate
 from bts_desk.store.desk_store import open_desk_store
-from bts_desk.store.enrollments import save_enrollment
-from bts_desk.store.models import AuditRow, BordererRow
+from bts_desk.store.enrollments import mark_acknowledged, save_enrollment
+from bts_desk.store.models import AuditRow, BordererRow, EnrollmentRow
 from bts_desk.sync.samples import sample_draft
 from bts_desk.ui.query_page import QueryPage
 from bts_desk.ui.style import apply_style
@@ -252,3 +253,40 @@ def _audit(db: Database) -> list[str]:
             for a in session.scalars(select(AuditRow.action).order_by(AuditRow.id)).all()
             if a.startswith("verify")
         ]
+
+
+def test_uploaded_and_offline_no_portrait_but_verifiable(
+    qtbot: QtBot, zh: None, stand: Stand, tmp_path: Path
+) -> None:
+    """After the upload the bundle (portrait) is gone from the desk; the service is down: the
+    page says so and still verifies from the desk's templates."""
+    with stand.db.session() as session:
+        uuid = session.scalars(select(EnrollmentRow.uuid)).one()
+    mark_acknowledged(stand.db, [uuid])
+    asked: list[int] = []
+
+    def offline(record_id: int) -> bytes:
+        asked.append(record_id)
+        raise SyncError("无法连接同步服务", "connection refused (test: service down)")
+
+    widget = VerifyPage(
+        stand.db,
+        stand.key,
+        scanner=stand.scanner,
+        camera=None,
+        officer=lambda: OFFICER,
+        desk_id="DX-TEST",
+        threshold=MATCH_THRESHOLD,
+        portrait_source=offline,
+    )
+    qtbot.addWidget(widget)
+    widget.resize(1200, 860)
+    widget.show()
+    widget.open_borderer(stand.record_id)
+    qtbot.waitUntil(lambda: widget.plan is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: "无法连接同步服务" in widget.portrait.text(), timeout=5000)
+    assert asked == [stand.record_id]
+    _try(qtbot, widget, stand.emulator, RIGHT_FINGER)
+    assert widget.result.text() == "核验通过"
+    widget.grab().save(str(tmp_path / "verify-offline-no-portrait.png"))
+    widget.shutdown()

@@ -21,6 +21,7 @@ from bts_desk.drivers.r30x import fingerimage as fi
 from bts_desk.drivers.r30x.driver import R30xScanner
 from bts_desk.drivers.r30x.emulator import R30xEmulator
 from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD
+from bts_desk.errors import SyncError
 from bts_desk.service.borderers import update_record
 from bts_desk.service.local import LocalService
 from bts_desk.store.enrollments import save_enrollment
@@ -96,6 +97,14 @@ def test_enrolled_here_then_pulled_elsewhere_and_verified_with_the_service_down(
 
         result = here.worker.run_once(force=True)
         assert result.uploaded == 1, result
+        # online, the enrolled face comes from the service (portraits are never pulled)
+        token = here.tokens.any_auth().token()  # type: ignore[union-attr]
+        face = here.client.portrait(token, RECORD)
+        assert draft.face is not None and face.jpeg == draft.face.jpeg
+        assert face.enrollment_uuid == draft.uuid
+        with pytest.raises(SyncError) as missing:
+            here.client.portrait(token, RECORD + 1)  # enrolled nothing
+        assert missing.value.user_message == "该边民没有登记照片"
         assert enrolled_fingers(here.db, RECORD, here.key)[0].template == right.template
 
         Puller(there.db, there.client, key=there.key).pull(there.tokens.any_auth().token())  # type: ignore[union-attr]

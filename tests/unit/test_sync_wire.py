@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Annotated, Any
 
@@ -40,7 +41,7 @@ def test_enrollment_round_trips_through_json(data: st.DataObject) -> None:
     text = enrollment.model_dump_json()
     decoded = wire.decode(wire.EnrollmentBody, text)
     assert decoded == enrollment
-    assert decoded.body_sha256() == enrollment.body_sha256()
+    assert decoded.body_sha256() == enrollment.body_sha256() == _sha_in_one_piece(enrollment)
     again = wire.decode(wire.EnrollmentBody, json.loads(text))  # FastAPI's way: parsed first
     assert again == enrollment
 
@@ -60,6 +61,27 @@ def test_a_draft_encodes_to_what_the_service_decodes() -> None:
         FingerPosition.LEFT_INDEX: draft.fingers[1].template,
     }
     assert parsed.face.faces[0].image == draft.face.jpeg  # type: ignore[union-attr]
+
+
+def _sha_in_one_piece(body: wire.EnrollmentBody) -> str:
+    """The idempotency hash as defined (and as stored by earlier versions): the canonical JSON
+    of the whole body at once; ``body_sha256`` hashes it in pieces."""
+    fields = body.model_dump()
+    fields["captured_at"] = fields["captured_at"].astimezone(dt.UTC).isoformat()
+    return hashlib.sha256(wire.canonical_json(fields)).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    ["", "<a>\n</a>\n", '<a x="1">\\</a>', "<a>é\t</a>", "<\x00bts-envelope\x00>", "<\u2028>"],
+)
+def test_the_hash_in_pieces_is_the_hash_of_the_whole_body(envelope: str) -> None:
+    body = wire.EnrollmentBody.from_draft(sample_draft(7, OFFICER, seed=2))
+    assert body.body_sha256() == _sha_in_one_piece(body)
+    odd = body.model_copy(update={"biometrics": body.biometrics + envelope})
+    assert odd.body_sha256() == _sha_in_one_piece(odd)
+    named = body.model_copy(update={"scanner_model": "\x00bts-envelope\x00"})
+    assert named.body_sha256() == _sha_in_one_piece(named)
 
 
 def test_the_envelope_of_a_draft_is_deterministic() -> None:

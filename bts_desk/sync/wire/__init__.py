@@ -13,7 +13,8 @@ API (all JSON; every call except health, the CRL and the two session calls needs
 - ``GET  /api/v1/health`` → ``HealthAnswer``
 - ``POST /api/v1/session/challenge`` → ``ChallengeAnswer`` (32 random bytes, 120 s)
 - ``POST /api/v1/session`` ``SessionBody`` → ``SessionAnswer``
-- ``GET  /api/v1/borderers?cursor=&limit=`` → ``PullPage``
+- ``GET  /api/v1/borderers?cursor=&limit=`` → ``PullPage`` (with the records' finger templates)
+- ``GET  /api/v1/borderers/{record_id}/portrait`` → ``PortraitAnswer`` (404 without one)
 - ``PUT  /api/v1/enrollments/{uuid}`` ``EnrollmentBody`` → 201 ``PutAnswer`` "stored",
   200 "already_stored", 409 conflicting body under a known UUID
 - ``GET  /api/v1/enrollments/{uuid}`` → ``EnrollmentAnswer`` (no biometric records: who,
@@ -45,6 +46,7 @@ from bts_desk.sync.wire.models import (
     ExceptionEntry,
     HealthAnswer,
     OfficerAnswer,
+    PortraitAnswer,
     PullPage,
     PutAnswer,
     SessionAnswer,
@@ -71,6 +73,7 @@ __all__ = [
     "ExceptionEntry",
     "HealthAnswer",
     "OfficerAnswer",
+    "PortraitAnswer",
     "PullPage",
     "PutAnswer",
     "SessionAnswer",

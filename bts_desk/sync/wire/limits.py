@@ -14,6 +14,7 @@ PATH_CHALLENGE = f"{API_PREFIX}/session/challenge"
 PATH_SESSION = f"{API_PREFIX}/session"
 PATH_BORDERERS = f"{API_PREFIX}/borderers"
 PATH_ENROLLMENT = API_PREFIX + "/enrollments/{uuid}"
+PATH_PORTRAIT = API_PREFIX + "/borderers/{record_id}/portrait"  # 边民核验: the enrolled face
 PATH_ENROLLMENT_BATCH = f"{API_PREFIX}/enrollments:batch"
 PATH_CRL = f"{API_PREFIX}/crl"  # the officer CA's CRL, DER (application/pkix-crl), no login
 CRL_MEDIA_TYPE = "application/pkix-crl"

@@ -95,5 +95,9 @@
         <source>Click Start camera, then ask the person to look into the camera</source>
         <translation>点击【开始拍照】，请边民正对摄像头，脸部置于人像框内</translation>
     </message>
+    <message>
+        <source>No photo taken: follow the hint in the picture, then take the photo</source>
+        <translation>未拍到照片：请按画面提示调整后再拍照</translation>
+    </message>
 </context>
 </TS>

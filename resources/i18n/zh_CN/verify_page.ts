@@ -56,6 +56,14 @@
         <translation>登记照片不保存在本机</translation>
     </message>
     <message>
+        <source>Asking the sync service for the enrolled portrait…</source>
+        <translation>正在向同步服务获取登记照片…</translation>
+    </message>
+    <message>
+        <source>The enrolled portrait is not available: %1</source>
+        <translation>登记照片暂不可用：%1</translation>
+    </message>
+    <message>
         <source>Log in with the officer card first.</source>
         <translation>请先插卡登录。</translation>
     </message>
