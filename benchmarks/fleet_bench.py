@@ -31,6 +31,10 @@ file (``--key-file``) as in production, so every worker opens every sealed envel
   service's processes and PostgreSQL's spent per request (from their process trees, over the
   whole run), and what one fully available core would sustain at this rate — the capacity
   per core of the production guide, independent of what else the machine runs;
+- the history: before the first run, the records of one pull period of the largest desk
+  count are enrolled (as stored by uploads: templates kept for pulls, newest revisions), so
+  that the first pulls of a run bring enrolled records with their templates, as in steady
+  state, and not freshly loaded ones;
 - ``exactly_once``: every UUID the desks were told "stored" is in the database exactly once,
   and the database holds no other enrollment than uploads that got no answer (cut off by the
   end of a run or timed out: a real desk sends them again and hears "already stored");
@@ -55,23 +59,32 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid as uuidlib
 from pathlib import Path
 from typing import Any
 
 import psutil
 import requests
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, insert, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pg_cluster import PgCluster, _start, find_pg_bindir  # noqa: E402
 
+from bts_desk.biometrics import cbeff  # noqa: E402
 from bts_desk.domain import Officer  # noqa: E402
 from bts_desk.drivers.piv_card.pki import issue_officer, make_ca  # noqa: E402
 from bts_desk.service.borderers import load_records  # noqa: E402
-from bts_desk.service.database import ServiceDatabase  # noqa: E402
+from bts_desk.service.database import ServiceDatabase, take_revisions  # noqa: E402
+from bts_desk.service.models import (  # noqa: E402
+    ServerBorderer,
+    ServerEnrollment,
+    ServerTemplates,
+)
+from bts_desk.service.templates import template_row  # noqa: E402
+from bts_desk.service.vault import Vault  # noqa: E402
 from bts_desk.sync import wire  # noqa: E402
 from bts_desk.sync.samples import sample_draft  # noqa: E402
 
@@ -79,6 +92,7 @@ OFFICERS = 200
 WARM_UP_S = 10  # after the last desk has logged in, before counting starts
 RAMP_S = 20  # the desks' first logins are spread over this long (at least 20 a second)
 BUSY_PERIODS_S = {"report": 600.0, "enroll": 600.0, "pull": 3000.0, "refresh": 900.0}
+HISTORY_DESK = "bench-history"  # the enrollments of the seeded history (_seed_history)
 ROUTES = ("report", "pull", "enroll", "challenge", "session")
 
 
@@ -99,12 +113,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _prepare(work: Path, db_url: str, records: int) -> Path:
-    """Records, officers' keys, the CA file and the body templates; the CA file."""
+def _prepare(work: Path, db_url: str, records: int, history: int) -> Path:
+    """Records, the enrolled history, officers' keys, the CA file and the body templates;
+    the CA file."""
     db = ServiceDatabase(db_url)
     db.create_schema()
     for first in range(1, records + 1, 5000):
         load_records(db, [_record(i) for i in range(first, min(first + 5000, records + 1))])
+    _seed_history(db, Vault.load(work / "service.key", create=True), min(history, records))
     db.dispose()
     ca = make_ca()
     ca_file = work / "ca.pem"
@@ -127,6 +143,38 @@ def _prepare(work: Path, db_url: str, records: int) -> Path:
         body = body.replace("999999999", '"__BORDERER__"').replace(draft.uuid, "__UUID__")
         (work / f"enrollment-{n}.json").write_text(body)
     return ca_file
+
+
+def _seed_history(db: ServiceDatabase, vault: Vault, count: int) -> None:
+    """The last pull period of a fleet in steady state: ``count`` records enrolled just
+    before the run (fingers, face, their vendor templates as the upload stores them, newest
+    revisions). Without it the first pulls of a run would bring records nobody enrolled,
+    without templates — lighter than steady state. The envelopes themselves are left out:
+    pulls do not read them. Their desk is ``HISTORY_DESK`` (not counted by exactly_once)."""
+    draft = sample_draft(1, Officer("GY0000", "关员000", "8609"), desk_id=HISTORY_DESK)
+    parsed = cbeff.parse(wire.EnrollmentBody.from_draft(draft).biometrics.encode())
+    now = dt.datetime.now(dt.UTC)
+    ids = list(range(1, count + 1))
+    uuids = [str(uuidlib.uuid4()) for _ in ids]
+    enrollments = [
+        {"uuid": uuid, "body_sha256": "0" * 64, "borderer_id": record_id, "officer_id": "GY0000",
+         "officer_name": "关员000", "desk_id": HISTORY_DESK, "captured_at": now,
+         "received_at": now, "has_face": True, "has_finger": True,
+         "finger_positions": ",".join(str(int(p)) for p in parsed.fingers)}
+        for uuid, record_id in zip(uuids, ids, strict=True)
+    ]  # fmt: skip
+    rows = [template_row(vault, uuid, parsed) for uuid in uuids]
+    with db.write() as conn:
+        if enrollments:
+            conn.execute(insert(ServerEnrollment), enrollments)
+            conn.execute(insert(ServerTemplates), rows)
+        first = take_revisions(conn, count) - count + 1
+        conn.execute(  # in enrollment order, the newest revisions
+            update(ServerBorderer)
+            .where(ServerBorderer.id == bindparam("record"))
+            .values(has_face=True, has_finger=True, revision=bindparam("new_revision")),
+            [{"record": i, "new_revision": first + n} for n, i in enumerate(ids)],
+        )
 
 
 class Service:
@@ -293,7 +341,12 @@ def _exactly_once(db_url: str, acked: list[str], unanswered: list[str]) -> dict[
     database holds no enrollment but those and uploads that never got an answer."""
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        stored = {str(u) for u in conn.execute(text("SELECT uuid FROM enrollment")).scalars()}
+        stored = {
+            str(u)
+            for u in conn.execute(
+                text("SELECT uuid FROM enrollment WHERE desk_id <> :h"), {"h": HISTORY_DESK}
+            ).scalars()
+        }
     engine.dispose()
     acked_set = set(acked)
     others = stored - acked_set
@@ -359,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text('CREATE DATABASE "fleet"'))
         admin.dispose()
         db_url = cluster.url("fleet")
-        ca_file = _prepare(work, db_url, args.records)
+        most = max(int(n) for n in [*args.ladder.split(","), str(args.desks)] if n)
+        history = round(most * BUSY_PERIODS_S["pull"] / BUSY_PERIODS_S["enroll"])
+        ca_file = _prepare(work, db_url, args.records, history)
         pg_pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
         env = {**os.environ, "FLEET_DIR": str(work), "FLEET_RECORDS": str(args.records),
                "FLEET_RATE": str(args.rate)}  # fmt: skip

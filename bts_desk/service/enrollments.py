@@ -368,9 +368,7 @@ class _Writer:
             # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
             sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
             envelopes.append({"enrollment_uuid": uuid, "cbeff": sealed})
-            row = template_row(self._vault, uuid, parsed)  # what pulls serve (``templates``)
-            if row is not None:
-                templates.append(row)
+            templates.append(template_row(self._vault, uuid, parsed))  # what pulls serve
             fingers += _finger_rows(uuid, parsed)
             exceptions += [
                 {
@@ -399,8 +397,7 @@ class _Writer:
             self._conn.execute(insert(ServerException), exceptions)
         if faces:
             self._conn.execute(insert(ServerFace), faces)
-        if templates:
-            self._conn.execute(insert(ServerTemplates), templates)
+        self._conn.execute(insert(ServerTemplates), templates)
 
     def _bump_records(self) -> None:
         """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""

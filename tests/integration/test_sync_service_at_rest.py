@@ -23,7 +23,7 @@ from bts_desk.service.grants_cli import main as admin_main
 from bts_desk.service.local import LocalService
 from bts_desk.service.models import ServerEnvelope, ServerTemplates
 from bts_desk.service.payloads import read_envelope
-from bts_desk.service.templates import FIELD
+from bts_desk.service.templates import FIELD, forget_served
 from bts_desk.service.vault import Vault, VaultError, field_aad
 
 
@@ -130,4 +130,6 @@ def test_pulls_serve_the_stored_templates_and_the_envelope_s_without_them(
             .where(ServerTemplates.enrollment_uuid == sent[1])
             .values(templates=b"BV1 not a sealed blob")
         )
+    assert templates() == from_rows  # this worker remembers what it served
+    forget_served()
     assert templates() == from_rows  # read from the envelopes instead, identical
