@@ -236,7 +236,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
     assert lock is not None and control is not None
     bridge.login(PIN, lambda _o: None, lambda e: print("login failed", e, file=sys.stderr))
     wait(lambda: bridge.state is SessionState.LOGGED_IN and not lock.covered, 60, "login")
-    for emulator in (o for o in gc.get_objects() if isinstance(o, R30xEmulator)):
+    people = [o for o in gc.get_objects() if isinstance(o, R30xEmulator)]
+    for emulator in people:
         emulator.genimg_delay = args.genimg_delay  # a quick person: a shift in minutes
     ids = candidates(db, args.enrollments)
     page = window.open_page(shell.query_key)
@@ -284,6 +285,9 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
                 return
             retries.append(f"finger {finger_no}: {d.message.text()}")
             print("retry", retries[-1], file=sys.stderr, flush=True)
+            if finger_no == 2:  # 请换个手指: the person offers another finger, as asked
+                for person in people:
+                    person.auto_finger += 1
         raise TimeoutError(f"finger {finger_no}: 3 failed captures")
 
     def enroll(borderer_id: int) -> None:
@@ -305,9 +309,17 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
         step("dialog closed", lambda: dialog() is None, 10)
 
     surnames = "王李张刘陈杨黄赵吴周"
+    stopped: str | None = None
+    done = 0
     for number, borderer_id in enumerate(ids, start=1):
         t0 = time.monotonic()
-        enroll(borderer_id)
+        try:
+            enroll(borderer_id)
+        except TimeoutError as exc:  # still print the figures of the shift so far
+            stopped = f"enrollment {number}: {exc}"
+            print("stopped at", stopped, file=sys.stderr, flush=True)
+            break
+        done = number
         print(f"enrollment {number}: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
         if number % args.query_every == 0:
             page.name_edit.setText(surnames[number % len(surnames)])
@@ -345,7 +357,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one shift, in order
     gc.collect()
     end = {"rss_mb": rss_mb(), "threads": threads(), "fds": fds()}
     result = {
-        "enrollments": len(ids),
+        "enrollments": done,
+        "stopped": stopped,
         "minutes": round((time.monotonic() - began) / 60, 1),
         "rss_mb_start": start["rss_mb"],
         "rss_mark_after": args.mark,

@@ -121,6 +121,7 @@ class EnrollDialog(QDialog):
         self.saved_notice: QMessageBox | None = None
         self.face_panel = FacePanel(camera.factory, monitor=camera)
         self.face_panel.captured.connect(self._face_captured)
+        self.face_panel.dropped.connect(self._face_dropped)
         self.face_unable_button = QPushButton(self.tr("&No photo possible"))
         self.face_unable_button.setObjectName("faceUnableButton")
         self.face_unable_button.clicked.connect(self.ask_face_exception)
@@ -377,6 +378,11 @@ class EnrollDialog(QDialog):
         self.face = capture
         self.exceptions.pop(None, None)  # photographed after all
         self.face_panel.declined = ""
+        self._update_actions()
+
+    def _face_dropped(self) -> None:
+        """重拍: the photo the officer rejected is not saved (保存 waits for the new one)."""
+        self.face = None
         self._update_actions()
 
     # --- 无法采集 / 无法拍照 ----------------------------------------------------------------

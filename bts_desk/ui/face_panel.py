@@ -194,6 +194,7 @@ class FacePanel(QWidget):
     discarding the panel (hiding it also stops the camera)."""
 
     captured = Signal(object)  # FaceCapture
+    dropped = Signal()  # 重拍 threw the photo away: the owner must not keep it either
 
     def __init__(
         self,
@@ -343,6 +344,7 @@ class FacePanel(QWidget):
         """重拍: drop the photo and preview again."""
         self.capture = None
         self.photo.clear()
+        self.dropped.emit()
         self.start()
 
     def reset(self) -> None:

@@ -317,8 +317,9 @@ class VerifyPage(QWidget):
         if officer is None:
             self.message_bar.show_error(self.tr("Log in with the officer card first."))
             return
-        if self.plan.finished:
-            self._show_subject(self.subject)  # a new verification of the same borderer
+        if self.plan.finished:  # a new verification of the same borderer (portrait kept)
+            self.plan = VerificationPlan(self.subject.fingers)
+            self.finger_combo.setCurrentIndex(0)
         self.message_bar.clear()
         self._set_result(None)
         finger = self.plan.current

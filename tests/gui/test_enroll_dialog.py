@@ -160,6 +160,26 @@ def test_two_fingers_face_and_save(
     assert borderers.get(db, dialog.borderer.id).bio_flag is BioFlag.BOTH  # type: ignore[union-attr]
 
 
+def test_retake_drops_the_rejected_photo(qtbot: QtBot, dialog: EnrollDialog) -> None:
+    """重拍 means the officer rejected the photo: until a new one is taken there is none to
+    save (保存 must not store the rejected one), and the new one replaces it."""
+    dialog.pages.setCurrentWidget(dialog.face_panel)
+    qtbot.mouseClick(dialog.face_panel.start_button, LEFT)
+    qtbot.waitUntil(dialog.face_panel.shoot_button.isEnabled, timeout=20000)
+    qtbot.mouseClick(dialog.face_panel.shoot_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.face is not None, timeout=5000)
+    rejected = dialog.face
+    assert not dialog.face_unable_button.isEnabled()
+
+    qtbot.mouseClick(dialog.face_panel.retake_button, LEFT)
+    assert dialog.face is None and dialog.draft().face is None
+    assert dialog.face_unable_button.isEnabled()  # 无法拍照 is possible again
+    qtbot.waitUntil(dialog.face_panel.shoot_button.isEnabled, timeout=20000)
+    qtbot.mouseClick(dialog.face_panel.shoot_button, LEFT)
+    qtbot.waitUntil(lambda: dialog.face is not None, timeout=5000)
+    assert dialog.face is not rejected and dialog.draft().face is dialog.face
+
+
 def test_same_finger_as_finger_one_is_refused(
     qtbot: QtBot, dialog: EnrollDialog, r30x_emulator: R30xEmulator
 ) -> None:

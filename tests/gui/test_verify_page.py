@@ -174,6 +174,7 @@ def test_found_by_id_number_passes_then_fails_audited(
     assert page.result.text() == "核验未通过"
     assert FAIL_COLOUR in page.result.styleSheet()
     assert page.last_outcome is not None and page.last_outcome.score < MATCH_THRESHOLD
+    assert not page.portrait.pixmap().isNull()  # a new verification keeps the portrait
     page.grab().save(str(tmp_path / "verify-failed.png"))
     qtbot.waitUntil(lambda: _audit(stand.db) == ["verify_pass", "verify_fail"], timeout=5000)
     with stand.db.session() as session:
