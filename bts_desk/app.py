@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import bts_desk
 from bts_desk.config import Settings, load_settings
 from bts_desk.errors import DeskError
-from bts_desk.logs import setup_logging
+from bts_desk.logs import open_log_file, setup_logging
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QDialog
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk import demo
 
         settings = demo.demo_settings(settings)
-    setup_logging(settings.log_dir, settings.logging.level)
+    gui = not args.self_test
+    setup_logging(settings.log_dir, settings.logging.level, defer_file=gui)
     log.info("bts-desk %s starting (demo=%s)", bts_desk.__version__, args.demo)
     if args.self_test:
         from bts_desk.selftest import run_self_test
@@ -102,6 +103,7 @@ def run_gui(settings: Settings, args: argparse.Namespace) -> int:
         print(SHOWN_MARKER, "login-usable" if usable else "login-NOT-usable",
               ",".join(heavy) or "-", flush=True)  # fmt: skip
         return 0 if usable else 1
+    open_log_file()  # the login screen is usable: the rest of the start is not waited for
     from bts_desk.ui.main_window import MainWindow
     from bts_desk.ui.shell import DeskShell
 
