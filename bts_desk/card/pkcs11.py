@@ -407,14 +407,22 @@ def _officer_certificate(session: Any) -> tuple[bytes, bytes] | None:
         Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
     }
     candidates: list[tuple[bytes, bytes]] = []
-    for certificate in session.get_objects(template):
+    for certificate in _find_all(session, template):
         cka_id = bytes(certificate[Attribute.ID] or b"")
         if cka_id:
             candidates.append((bytes(certificate[Attribute.VALUE]), cka_id))
     for value, cka_id in candidates:
-        keys = list(
-            session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: cka_id})
-        )
-        if keys:
+        if _find_all(session, {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: cka_id}):
             return value, cka_id
     return candidates[0] if candidates else None
+
+
+def _find_all(session: Any, template: dict[Attribute, Any]) -> list[Any]:
+    """Every object matching ``template``, the search ended (C_FindObjectsFinal) before this
+    returns: attributes are read afterwards, so a token pulled while they are read cannot
+    leave a search open for the garbage collector to end on a closed session."""
+    search = session.get_objects(template)
+    try:
+        return list(search)
+    finally:
+        search.close()
