@@ -71,12 +71,13 @@ def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
         "01-locked-before-login", "02-logged-in", "03-query-tab", "04-query-by-name",
         "05-details", "06-details-closed", "07-no-biometrics", "08-enroll-dialog", "09-finger-1",
         "10-finger-2-same-finger-refused", "11-finger-2", "12-face-preview", "13-face-taken",
-        "14-saved", "15-flag-changed", "16-uploaded", "17-exception-no-biometrics",
-        "18-exception-enroll-dialog", "19-exception-reason", "20-exception-fingers",
-        "21-exception-face-preview", "22-exception-face-taken", "23-exception-saved",
-        "24-exception-flag", "25-exception-uploaded", "26-exception-details",
-        "27-exception-details-closed", "28-card-pulled-locked", "29-card-inserted", "30-unlocked",
-        "31-device-status",
+        "14-saved", "15-flag-changed", "16-uploaded", "17-verify-page", "18-verify-passed",
+        "19-verify-other-finger-failed", "20-exception-no-biometrics",
+        "21-exception-enroll-dialog", "22-exception-reason", "23-exception-fingers",
+        "24-exception-face-preview", "25-exception-face-taken", "26-exception-saved",
+        "27-exception-flag", "28-exception-uploaded", "29-exception-details",
+        "30-exception-details-closed", "31-card-pulled-locked", "32-card-inserted",
+        "33-unlocked", "34-device-status",
     ]  # fmt: skip
     for picture in pictures:
         image = QImage(str(picture))
