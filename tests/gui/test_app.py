@@ -81,7 +81,8 @@ def test_demo_tour_saves_a_picture_per_step(tmp_path: Path) -> None:
     ]  # fmt: skip
     for picture in pictures:
         image = QImage(str(picture))
-        assert not image.isNull() and image.width() > 500
+        smallest = 300 if picture.stem.endswith("-reason") else 500  # the reason dialog alone
+        assert not image.isNull() and image.width() > smallest, picture.name
     assert (tmp_path / "xdg_data_home" / "bts-desk" / "demo" / "desk.db").is_file()
 
 
