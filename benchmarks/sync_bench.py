@@ -130,7 +130,7 @@ class Service:
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         verify: str | bool = str(tls.ca_pem) if tls else True
         processes = workers + 1 if workers > 1 else 1  # uvicorn's manager and its workers
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # workers import slowly on a loaded machine
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 up = requests.get(self.url + "/api/v1/health", timeout=1, verify=verify).ok
@@ -139,8 +139,11 @@ class Service:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
+        alive = [p.pid for p in self._tree()]
         self.stop()
-        raise SystemExit("sync service did not start")
+        raise SystemExit(
+            f"sync service did not start (processes {alive}, exit {self.process.poll()})"
+        )
 
     def _tree(self) -> list[psutil.Process]:
         try:
