@@ -35,8 +35,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # A SQLite file's connections: kept open all day, one per thread that uses the store at the
 # same time (the GUI thread's table, the outbox and pull worker, background saves, the status
-# report); more at once are opened and closed again as overflow.
-POOL_KEPT, POOL_OVERFLOW = 4, 8
+# report; soak_bench saw five at once at most); more at once are opened and closed again as
+# overflow.
+POOL_KEPT, POOL_OVERFLOW = 6, 8
 
 
 class Database:
