@@ -2,7 +2,7 @@
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
 cursor, in revision order, at most ``limit``. A desk pulls up to a million records, so the
-page is serialised by the wire model itself (``wire.PullPage``, pydantic-core in Rust: one
+page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust: one
 wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
 of per-row dicts) and the query walks the revision index (keyset pagination, see
 ``pull_page``). Records of the page that have fingerprints bring the vendor templates of
@@ -65,10 +65,7 @@ def pull_page(
         for row in rows
     ]
     next_cursor = rows[-1].revision if rows else cursor
-    page = wire.PullPage.model_construct(
-        items=items, next_cursor=next_cursor, has_more=has_more, templates=templates
-    )
-    return page.model_dump_json().encode()
+    return wire.pull_page_json(items, next_cursor, has_more, templates)
 
 
 def page_query(

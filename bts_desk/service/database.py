@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from bts_desk.errors import StoreError
-from bts_desk.service.models import RevisionCounter, ServerBase
+from bts_desk.service.models import RevisionCounter, ServerBase, ServerBorderer
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +91,17 @@ class ServiceDatabase:
         return self.engine.url.render_as_string(hide_password=True)
 
     def create_schema(self) -> None:
-        """Create the tables that are missing and the counter row (idempotent)."""
+        """Create the tables that are missing and the counter row (idempotent); on
+        PostgreSQL, raise the revision floor if the data came from another cluster
+        (``_raise_floor``). Call it before any worker writes (``workers`` does)."""
         try:
             ServerBase.metadata.create_all(self.engine)
             with self.write() as conn:
                 exists = conn.execute(select(RevisionCounter.value)).first()
                 if exists is None:
                     conn.execute(insert(RevisionCounter).values(id=1, value=0))
+                elif not self.is_sqlite:
+                    _raise_floor(conn)
         except SQLAlchemyError as exc:
             raise StoreError("同步服务数据库无法初始化", f"schema on {self.url}: {exc}") from exc
 
@@ -160,6 +164,29 @@ def take_revisions(conn: Connection, count: int = 1) -> int:
         raise StoreError("同步服务数据库写入过大", f"{taken + count} revisions in one transaction")
     conn.info[_XACT_RANK] = (xact, taken + count)
     return floor + (xact << XACT_SHIFT) + taken + count - 1
+
+
+def _raise_floor(conn: Connection) -> None:
+    """After a restore into another cluster (``pg_dump``, the production guide's backup),
+    the records keep revisions made from the old cluster's transaction ids, which the new
+    cluster may not have reached: new revisions would fall below them (desks would never
+    pull the changes) and so would the pull's horizon (nothing pulled at all). Raising the
+    floor above the newest revision puts both above every restored one. It never happens
+    on the cluster that made the revisions (transaction ids only grow); at start only, as
+    the floor must not move while writers are running."""
+    newest = select(func.coalesce(func.max(ServerBorderer.revision), 0)).scalar_subquery()
+    xact = func.pg_current_xact_id().cast(Text).cast(BigInteger)
+    raised = conn.execute(
+        update(RevisionCounter)
+        .where(
+            RevisionCounter.id == 1,
+            RevisionCounter.value + xact.op("<<")(literal(XACT_SHIFT, Integer)) <= newest,
+        )
+        .values(value=newest + 1)
+        .returning(RevisionCounter.value)
+    ).scalar_one_or_none()
+    if raised is not None:
+        log.warning("revision floor raised to %d: records restored from another cluster", raised)
 
 
 def revision_horizon(dialect: str) -> ColumnElement[Any] | None:
