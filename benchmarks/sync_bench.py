@@ -129,12 +129,11 @@ class Service:
         self.process = subprocess.Popen(cmd, env=env)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         verify: str | bool = str(tls.ca_pem) if tls else True
-        processes = workers + 1 if workers > 1 else 1  # uvicorn's manager and its workers
         deadline = time.monotonic() + 300  # workers import slowly on a loaded machine
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 up = requests.get(self.url + "/api/v1/health", timeout=1, verify=verify).ok
-                if up and len(self._tree()) >= processes:  # every worker, not just the first
+                if up and self._workers_up() >= workers:  # every worker, not just the first
                     return
             except requests.RequestException:
                 pass
@@ -151,6 +150,13 @@ class Service:
             return [root, *root.children(recursive=True)]
         except psutil.Error:
             return []
+
+    def _workers_up(self) -> int:
+        """uvicorn's worker processes (multiprocessing spawns them; 1 when it serves alone)."""
+        tree = self._tree()
+        with contextlib.suppress(psutil.Error):
+            return sum("spawn_main" in " ".join(p.cmdline()) for p in tree[1:]) or len(tree[:1])
+        return 0
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the manager and all its worker processes so far."""
