@@ -253,9 +253,10 @@ def _locust(
     # Steady-state cursors: the fleet makes one revision per enrollment, so one pull period
     # holds desks * (pull period / enrollment period) of them (fleet_locust).
     history = round(desks * BUSY_PERIODS_S["pull"] / BUSY_PERIODS_S["enroll"])
+    cursors = prefix.with_suffix(".cursors")
+    cursors.write_text("".join(f"{r}\n" for r in _newest_revisions(service.db_url, history)))
     run_env = {**env, "FLEET_ACKED": str(acked), "FLEET_WARM_UP_S": str(WARM_UP_S),
-               "FLEET_CURSOR": str(_newest_revision(service.db_url)),
-               "FLEET_HISTORY": str(history)}  # fmt: skip
+               "FLEET_CURSORS": str(cursors)}  # fmt: skip
     args = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "fleet_locust.py"),
             "--headless", "--users", str(desks), "--spawn-rate", str(spawn_rate),
             "--run-time", f"{seconds + desks // spawn_rate + WARM_UP_S + 10}s", "--host", url,
@@ -328,10 +329,16 @@ def _failure_kinds(prefix: Path) -> dict[str, int]:
     return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:5])
 
 
-def _newest_revision(db_url: str) -> int:
+def _newest_revisions(db_url: str, count: int) -> list[int]:
+    """The ``count`` newest revisions and the one below them, ascending (revisions are not
+    consecutive on PostgreSQL: see ``database.take_revisions``)."""
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        newest = int(conn.execute(text("SELECT max(revision) FROM borderer")).scalar_one())
+        rows = conn.execute(
+            text("SELECT revision FROM borderer ORDER BY revision DESC LIMIT :n"),
+            {"n": count + 1},
+        )
+        newest = sorted(int(r[0]) for r in rows)
     engine.dispose()
     return newest
 

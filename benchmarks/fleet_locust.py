@@ -8,12 +8,13 @@ desks need in the environment:
   enrollment body templates (``enrollment-N.json``, with ``__BORDERER__``, ``__OFFICER__``,
   ``__DESK__`` and ``__UUID__`` (the CBEFF envelope's index) in place of those values);
 - ``FLEET_RECORDS``: record ids 1..N are 正常 and may be enrolled;
-- ``FLEET_CURSOR`` and ``FLEET_HISTORY``: the service's newest revision when the run starts,
-  and how many revisions the whole fleet makes in one pull period in steady state (one per
-  enrollment). A desk whose first pull falls ``phase`` seconds into the run last pulled one
-  period before that, so it starts from ``FLEET_CURSOR - FLEET_HISTORY * (1 - phase/period)``:
-  from its very first pull on it brings as many changes as in steady state (a desk that
-  started from the newest revision would pull almost nothing during a short run);
+- ``FLEET_CURSORS``: a file of the service's newest revisions when the run starts,
+  ascending: as many as the whole fleet makes in one pull period in steady state (one per
+  enrollment), and the one below them. A desk whose first pull falls ``phase`` seconds into
+  the run last pulled one period before that, so it starts from the revision that leaves
+  ``(1 - phase/period)`` of them above its cursor: from its very first pull on it brings as
+  many changes as in steady state (a desk that started from the newest revision would pull
+  almost nothing during a short run);
 - ``FLEET_RATE``: how many times a busy desk's rate. A busy desk sends a status report and
   an enrollment every 10 minutes and pulls every 50 minutes; at ``FLEET_RATE=10`` that is
   the issue's load: a report a minute, an enrollment a minute, a pull every five minutes.
@@ -51,8 +52,8 @@ from locust import FastHttpUser, events, task
 
 FLEET_DIR = Path(os.environ.get("FLEET_DIR", "."))
 RECORDS = int(os.environ.get("FLEET_RECORDS", "1000"))
-START_CURSOR = int(os.environ.get("FLEET_CURSOR", "0"))
-HISTORY = int(os.environ.get("FLEET_HISTORY", "0"))
+CURSORS_FILE = os.environ.get("FLEET_CURSORS", "")
+CURSORS = [int(n) for n in Path(CURSORS_FILE).read_text().split()] if CURSORS_FILE else [0]
 RATE = float(os.environ.get("FLEET_RATE", "10"))
 ACKED_FILE = os.environ.get("FLEET_ACKED", "")
 WARM_UP_S = float(os.environ.get("FLEET_WARM_UP_S", "5"))
@@ -133,7 +134,8 @@ class Desk(FastHttpUser):
         phase = {name: random.uniform(0, period) for name, period in PERIODS.items()}
         self.due = {name: now + phase[name] for name in PERIODS}
         behind = 1.0 - phase["pull"] / PERIODS["pull"]
-        self.cursor = max(0, START_CURSOR - round(HISTORY * behind))
+        history = len(CURSORS) - 1
+        self.cursor = CURSORS[history - round(history * behind)]
         self.login()
 
     def login(self) -> None:

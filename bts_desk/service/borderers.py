@@ -2,7 +2,7 @@
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
 cursor, in revision order, at most ``limit``. A desk pulls up to a million records, so the
-page is serialised by the wire model itself (``wire.PullPage``, pydantic-core in Rust: one
+page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust: one
 wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
 of per-row dicts) and the query walks the revision index (keyset pagination, see
 ``pull_page``). Records of the page that have fingerprints bring the vendor templates of
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Select, insert, select, update
 
 from bts_desk.biometrics import cbeff
-from bts_desk.service.database import ServiceDatabase, take_revisions
+from bts_desk.service.database import ServiceDatabase, revision_horizon, take_revisions
 from bts_desk.service.errors import ApiError
 from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
 from bts_desk.service.payloads import open_envelope
@@ -54,7 +54,8 @@ def pull_page(
     records. Walking the revision index and filtering stops after ``limit`` matching rows, so
     a full pull reads the table once."""
     with db.read() as conn:
-        rows = conn.execute(page_query(cursor, limit + 1, districts)).all()
+        query = page_query(cursor, limit + 1, districts, conn.dialect.name)
+        rows = conn.execute(query).all()
         has_more = len(rows) > limit
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
@@ -64,24 +65,24 @@ def pull_page(
         for row in rows
     ]
     next_cursor = rows[-1].revision if rows else cursor
-    page = wire.PullPage.model_construct(
-        items=items, next_cursor=next_cursor, has_more=has_more, templates=templates
-    )
-    return page.model_dump_json().encode()
+    return wire.pull_page_json(items, next_cursor, has_more, templates)
 
 
-def page_query(cursor: int, limit: int, districts: Iterable[str]) -> Select[Any]:
-    """Up to ``limit`` records of ``districts`` above ``cursor``, in revision order (see
-    ``pull_page`` for why the district test is written so)."""
-    return (
-        select(*_COLUMNS)
-        .where(
-            ServerBorderer.revision > cursor,
-            (ServerBorderer.customs_code + "").in_(sorted(districts)),
-        )
-        .order_by(ServerBorderer.revision)
-        .limit(limit)
-    )
+def page_query(
+    cursor: int, limit: int, districts: Iterable[str], dialect: str = "sqlite"
+) -> Select[Any]:
+    """Up to ``limit`` records of ``districts`` above ``cursor`` and below the revision
+    horizon of ``dialect`` (``database.revision_horizon``: revisions that may still be joined
+    by a lower one are left for a later pull), in revision order (see ``pull_page`` for why
+    the district test is written so)."""
+    conditions = [
+        ServerBorderer.revision > cursor,
+        (ServerBorderer.customs_code + "").in_(sorted(districts)),
+    ]
+    horizon = revision_horizon(dialect)
+    if horizon is not None:
+        conditions.append(ServerBorderer.revision < horizon)
+    return select(*_COLUMNS).where(*conditions).order_by(ServerBorderer.revision).limit(limit)
 
 
 def portrait(

@@ -2,11 +2,12 @@
 
 - ``borderer``: the records, the service being their source of truth. ``revision`` is unique
   and grows with every change; the desks pull "everything with a revision above my cursor".
-- ``revision_counter``: one row holding the last revision handed out. Every writer bumps it
-  with ``UPDATE … RETURNING`` as the *last* statement of its transaction, which locks the row
-  until commit on PostgreSQL (writers on SQLite are serialised anyway by ``BEGIN IMMEDIATE``),
-  so revisions become visible in the order they were handed out and a cursor never skips a
-  change committed late. A plain sequence would not give that guarantee.
+- ``revision_counter``: one row. On SQLite, the last revision handed out: every writer bumps
+  it as the *last* statement of its transaction (writers are serialised by ``BEGIN
+  IMMEDIATE``), so revisions become visible in the order they were handed out. On
+  PostgreSQL, the floor below the revisions made from transaction ids (``database.
+  take_revisions``; the pull stops at ``database.revision_horizon``, so a cursor never skips
+  a change committed late); nothing bumps it there.
 - ``enrollment`` (+ ``enrollment_envelope``, ``enrollment_finger``, ``enrollment_face``):
   uploads keyed by the desk's UUID with the canonical body hash for idempotency, their CBEFF
   envelope as uploaded — sealed by ``vault`` (envelope encryption with the service key: no

@@ -30,7 +30,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, any_, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bts_desk.biometrics import cbeff
 from bts_desk.biometrics.errors import RecordError
@@ -47,14 +48,15 @@ CACHE_ENROLLMENTS = 20_000  # about 50 MB per worker
 
 
 class _Served:
-    """The TemplateItems of recently served enrollments, least recently used dropped first."""
+    """The serialised TemplateItems (``wire.template_items_json``) of recently served
+    enrollments, least recently used dropped first."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[str, list[wire.TemplateItem]] = OrderedDict()
+        self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, uuid: str) -> list[wire.TemplateItem] | None:
+    def get(self, uuid: str) -> bytes | None:
         with self._lock:
             found = self._items.get(uuid)
             if found is not None:
@@ -65,7 +67,7 @@ class _Served:
         with self._lock:
             self._items.clear()
 
-    def put(self, uuid: str, items: list[wire.TemplateItem]) -> None:
+    def put(self, uuid: str, items: bytes) -> None:
         with self._lock:
             self._items[uuid] = items
             while len(self._items) > self.size:
@@ -102,13 +104,14 @@ def template_row(vault: Vault, uuid: str, parsed: cbeff.ParsedEnvelope) -> dict[
     return {"enrollment_uuid": uuid, "templates": vault.seal(plain, field_aad(uuid, FIELD))}
 
 
-def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[wire.TemplateItem]:
+def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[bytes]:
     """The ``wire.TemplateItem``s of the latest enrollment with fingers of each record, in
-    record order, then finger position."""
+    record order, then finger position: one ``wire.template_items_json`` part per record
+    (for ``wire.pull_page_json``)."""
     latest: dict[int, tuple[str, dt.datetime]] = {}
     for uuid, record_id, captured_at in conn.execute(
         select(ServerEnrollment.uuid, ServerEnrollment.borderer_id, ServerEnrollment.captured_at)
-        .where(ServerEnrollment.borderer_id.in_(record_ids), ServerEnrollment.has_finger)
+        .where(among(ServerEnrollment.borderer_id, record_ids, conn), ServerEnrollment.has_finger)
         .order_by(
             ServerEnrollment.borderer_id,
             ServerEnrollment.captured_at.desc(),
@@ -125,14 +128,14 @@ def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[
             uuid: blob
             for uuid, blob in conn.execute(
                 select(ServerTemplates.enrollment_uuid, ServerTemplates.templates).where(
-                    ServerTemplates.enrollment_uuid.in_(uuids)
+                    among(ServerTemplates.enrollment_uuid, uuids, conn)
                 )
             )
         }
         if uuids
         else {}
     )
-    out: list[wire.TemplateItem] = []
+    out: list[bytes] = []
     for record_id, (uuid, captured_at) in sorted(latest.items()):
         items = cached[uuid]
         if items is None:
@@ -143,15 +146,31 @@ def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[
                 continue
             when = captured_at if captured_at.tzinfo else captured_at.replace(tzinfo=dt.UTC)
             stamp = when.astimezone(dt.UTC).isoformat()
-            items = [
-                wire.TemplateItem.model_validate(
-                    {**b, "borderer_id": record_id, "enrollment_uuid": uuid, "captured_at": stamp}
-                )
-                for b in blocks
-            ]
+            items = wire.template_items_json(
+                [
+                    wire.TemplateItem.model_validate(
+                        {
+                            **b,
+                            "borderer_id": record_id,
+                            "enrollment_uuid": uuid,
+                            "captured_at": stamp,
+                        }
+                    )
+                    for b in blocks
+                ]
+            )
             _served.put(uuid, items)
-        out += items
+        out.append(items)
     return out
+
+
+def among(column: Any, values: list[Any], conn: Connection) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter: psycopg
+    parses a statement with a thousand placeholders anew each time (12% of the service's
+    CPU under fleet_bench's load, for the pull's templates)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def _opened(vault: Vault, uuid: str, blob: bytes | None) -> list[dict[str, Any]] | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sync_service_stack import (
     RECORD_BARE,
     RECORD_SUSPENDED,
@@ -25,8 +25,9 @@ from sync_service_stack import (
 )
 
 from bts_desk.service.borderers import update_record
+from bts_desk.service.database import take_revisions
 from bts_desk.service.local import LocalService
-from bts_desk.service.models import ServerEnrollment, ServerFace, ServerFinger
+from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
 from bts_desk.sync import wire
 
 
@@ -206,6 +207,37 @@ def test_concurrent_writers_keep_the_cursor_complete(api: ApiClient, svc_pki: Sv
     puller.close()
     assert sorted(seen) == records
     assert all(i["has_finger"] and i["has_face"] for i in seen.values())
+
+
+def test_a_change_committing_late_is_never_skipped_by_a_cursor(
+    api: ApiClient, svc_pki: SvcPki, svc: LocalService
+) -> None:
+    """PostgreSQL writers do not queue on one another for revisions, so a change can take
+    its revision before another that commits first: a pull meanwhile must not move the
+    cursor past the late one (it stops at the revision horizon), and brings both after."""
+    db = svc.app.state.db
+    if db.is_sqlite:
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no change commits late")
+    token = api.login(svc_pki.officer_a)
+    _, start = pull_all(api, token, 0, 1000)
+    with db.write() as late:  # as update_record does, held open across the requests below
+        late.execute(select(ServerBorderer.id).where(ServerBorderer.id == 6).with_for_update())
+        late_revision = take_revisions(late)
+        late.execute(
+            update(ServerBorderer)
+            .where(ServerBorderer.id == 6)
+            .values(enabled=False, revision=late_revision)
+        )
+        uuid, body = draft_body(7, svc_pki.officer_a)
+        assert api.put(token, uuid, body).status_code == 201  # committed, revision above
+        items, cursor = pull_all(api, token, start, 1000)
+        assert items == [] and cursor == start
+    items, cursor = pull_all(api, token, start, 1000)
+    assert [(i["id"], i["enabled"], i["has_finger"]) for i in items] == [
+        (6, False, False),
+        (7, True, True),
+    ]
+    assert items[0]["revision"] == late_revision < items[1]["revision"] == cursor
 
 
 def test_batch_judges_each_item_like_its_put(

@@ -201,6 +201,34 @@ def test_pulled_records_decode_to_store_ready_dicts() -> None:
     assert set(item) == set(wire.BORDERER_FIELDS) and page.next_cursor == 9
 
 
+@pytest.mark.parametrize("has_more", [False, True])
+def test_a_page_built_from_serialised_templates_is_the_models_own_json(has_more: bool) -> None:
+    items = [
+        wire.decode(wire.PullPage, _page(_record(id=n, revision=n, last_op_date=d))).items[0]
+        for n, d in ((3, None), (4, "2024-02-29"))
+    ]
+    templates = [
+        wire.TemplateItem(
+            borderer_id=n,
+            position=p,
+            template_format="0x0012",
+            module_family="华为指纹",
+            enrollment_uuid=f"2f1c1f7e-5e1b-4c64-9d1e-00000000000{n}",
+            captured_at=dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+            template=bytes([n, p, 0, 255]),
+        )
+        for n in (3, 4)
+        for p in (1, 6)
+    ]
+    parts = [wire.template_items_json(templates[:2]), b"", wire.template_items_json(templates[2:])]
+    built = wire.pull_page_json(items, 4, has_more, parts)
+    model = wire.PullPage(items=items, next_cursor=4, has_more=has_more, templates=templates)
+    assert built == model.model_dump_json().encode()
+    assert wire.decode(wire.PullPage, built) == model
+    empty = wire.PullPage(items=[], next_cursor=0, has_more=False)
+    assert wire.pull_page_json([], 0, False, []) == empty.model_dump_json().encode()
+
+
 @pytest.mark.parametrize(
     "change",
     [

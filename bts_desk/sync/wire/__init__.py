@@ -53,6 +53,8 @@ from bts_desk.sync.wire.models import (
     SessionBody,
     TemplateItem,
     canonical_json,
+    pull_page_json,
+    template_items_json,
 )
 from bts_desk.sync.wire.types import b64encode
 
@@ -84,5 +86,7 @@ __all__ = [
     "decode",
     "decode_error",
     "error_body",
+    "pull_page_json",
+    "template_items_json",
     "wire_error",
 ]

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter
 from pydantic import with_config as pydantic_config
 from typing_extensions import TypedDict
 
@@ -367,6 +367,37 @@ class PullPage(BaseModel):
     next_cursor: Annotated[StrictInt, Field(ge=0, le=limits.MAX_CURSOR)]
     has_more: StrictBool
     templates: list[TemplateItem] = Field(default_factory=list)
+
+
+_PULL_ITEMS: TypeAdapter[list[BordererItem]] = TypeAdapter(list[BordererItem])
+_TEMPLATE_ITEMS: TypeAdapter[list[TemplateItem]] = TypeAdapter(list[TemplateItem])
+assert tuple(PullPage.model_fields) == ("items", "next_cursor", "has_more", "templates")
+
+
+def template_items_json(items: list[TemplateItem]) -> bytes:
+    """``TemplateItem``s as one part of ``pull_page_json``'s templates (empty: b"")."""
+    return _TEMPLATE_ITEMS.dump_json(items)[1:-1]
+
+
+def pull_page_json(
+    items: list[BordererItem], next_cursor: int, has_more: bool, templates: list[bytes]
+) -> bytes:
+    """The JSON of ``PullPage(items, next_cursor, has_more, templates)`` — the same bytes as
+    its ``model_dump_json()`` — with the templates given already serialised, as parts of
+    ``template_items_json``. The service keeps each enrollment's part and serves it to
+    every desk that pulls the record: serialising 2,000 TemplateItems again for each page of
+    1,000 enrolled records was a fifth of its CPU under fleet_bench's load."""
+    return b"".join(
+        (
+            b'{"items":',
+            _PULL_ITEMS.dump_json(items),
+            b',"next_cursor":%d,"has_more":' % next_cursor,
+            b"true" if has_more else b"false",
+            b',"templates":[',
+            b",".join(part for part in templates if part),
+            b"]}",
+        )
+    )
 
 
 # --- errors ------------------------------------------------------------------------------------
