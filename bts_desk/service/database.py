@@ -121,8 +121,12 @@ class ServiceDatabase:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A read transaction; ``snapshot``: all its statements see one snapshot
+        (REPEATABLE READ on PostgreSQL; a SQLite read transaction always does)."""
         with self.engine.connect() as conn:
+            if snapshot and not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ")  # until returned
             yield conn
 
     def dispose(self) -> None:

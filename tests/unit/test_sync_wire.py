@@ -221,7 +221,7 @@ def test_a_page_built_from_serialised_templates_is_the_models_own_json(has_more:
         for p in (1, 6)
     ]
     parts = [wire.template_items_json(templates[:2]), b"", wire.template_items_json(templates[2:])]
-    built = wire.pull_page_json(items, 4, has_more, parts)
+    built = wire.pull_page_json([wire.borderer_item_json(i) for i in items], 4, has_more, parts)
     model = wire.PullPage(items=items, next_cursor=4, has_more=has_more, templates=templates)
     assert built == model.model_dump_json().encode()
     assert wire.decode(wire.PullPage, built) == model
