@@ -74,10 +74,12 @@ def pull_page(
     cache = _parts(db)
     with db.read(snapshot=True) as conn:
         query = page_query(cursor, limit + 1, districts, conn.dialect.name)
-        keys: list[tuple[int, int]] = [(row.id, row.revision) for row in conn.execute(query)]
+        # .all() first: iterating the result row by row costs twice as much CPU.
+        keys = [(row[0], row[1]) for row in conn.execute(query).all()]
         has_more = len(keys) > limit
         keys = keys[:limit]
-        parts = {key: cache.get((*key, vault is not None)) for key in keys}
+        found = cache.get_many([(*key, vault is not None) for key in keys])
+        parts = dict(zip(keys, found, strict=True))
         missing = [key[0] for key, part in parts.items() if part is None]
         if missing:
             parts.update(_serialise(conn, missing, vault, cache))

@@ -67,6 +67,15 @@ class ServedCache(Generic[K, V]):
                 self._items.move_to_end(key)
             return found
 
+    def get_many(self, keys: list[K]) -> list[V | None]:
+        """``get`` of each key, under one acquisition of the lock."""
+        with self._lock:
+            found = [self._items.get(key) for key in keys]
+            for key, value in zip(keys, found, strict=True):
+                if value is not None:
+                    self._items.move_to_end(key)
+            return found
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
