@@ -111,6 +111,10 @@ def start_local_service(
     config = uvicorn.Config(
         app,
         log_level="warning",
+        # uvicorn's default log_config runs logging.config.dictConfig, which closes every
+        # handler of the host process: the desk's (or a test's) log file went quiet until
+        # its next record reopened it. Its loggers propagate to the host's root instead.
+        log_config=None,
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,

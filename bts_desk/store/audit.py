@@ -62,6 +62,7 @@ class AuditAction(enum.StrEnum):
     UNLOCK = "unlock"
     SEARCH = "search"  # detail: the filter, a full ID number masked
     PULL = "pull"  # detail: how many records came
+    DISTRICTS = "districts"  # the grant changed: records removed, or all pulled again
     VERIFY_PASS = "verify_pass"  # 边民核验 try passed: finger, score, threshold
     VERIFY_FAIL = "verify_fail"  # 边民核验 try not passed
     VERIFY_REFUSED = "verify_refused"  # 边民核验 not possible (template of another format)

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+# A SQLite file's connections: kept open all day, one per thread that uses the store at the
+# same time (the GUI thread's table, the outbox and pull worker, background saves, the status
+# report; soak_bench saw five at once at most); more at once are opened and closed again as
+# overflow.
+POOL_KEPT, POOL_OVERFLOW = 6, 8
+
 
 class Database:
     """Engine + session factory. Thread-safe; create one per process and pass it down."""
@@ -44,6 +50,23 @@ class Database:
         # session carries it in ``session.info`` so audit rows written in a caller's
         # transaction are keyed too.
         self.audit_key: bytes | None = None
+
+    def open_kept_connections(self) -> None:
+        """Open the pool's kept connections now (the worker thread that opens the store): a
+        desk that runs all day holds the same descriptors from its start to its end, and the
+        first query or save does not pay for a connection."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return
+        held = []
+        try:
+            for _ in range(pool.size() - pool.checkedout()):
+                held.append(self.engine.raw_connection())
+        except SQLAlchemyError as exc:
+            raise StoreError("无法打开本地数据库", f"cannot open {self.url}: {exc}") from exc
+        finally:
+            for connection in held:
+                connection.close()  # back into the pool, still open
 
     @property
     def url(self) -> str:
@@ -120,9 +143,19 @@ def create_db_engine(url: str, key: DeskKey | None = None) -> Engine:
         cipher_url = make_url(url).set(
             drivername="sqlite+pysqlcipher", password=key.sqlcipher_key()
         )
-        engine = create_engine(cipher_url, poolclass=QueuePool, hide_parameters=True)
+        engine = create_engine(
+            cipher_url,
+            poolclass=QueuePool,
+            pool_size=POOL_KEPT,
+            max_overflow=POOL_OVERFLOW,
+            hide_parameters=True,
+        )
+    elif path is not None:
+        engine = create_engine(
+            url, pool_size=POOL_KEPT, max_overflow=POOL_OVERFLOW, hide_parameters=True
+        )
     else:
-        engine = create_engine(url, pool_pre_ping=path is None, hide_parameters=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

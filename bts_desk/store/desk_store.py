@@ -82,6 +82,7 @@ def open_desk_store(settings: Settings, *, migrate: bool = True) -> tuple[Databa
     secure_files(path)
     check_fingerprint(db, key, key_path)
     db.audit_key = audit_key(key)
+    db.open_kept_connections()
     return db, key
 
 

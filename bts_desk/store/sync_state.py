@@ -17,6 +17,7 @@ PULL_CURSOR = "pull_cursor"
 LAST_SYNC_AT = "last_sync_at"  # ISO 8601 UTC of the last pass with no failure
 LAST_PULL_AT = "last_pull_at"
 GRANTED_DISTRICTS = "granted_districts"  # comma-separated 关区 of the last sync session
+PULLED_DISTRICTS = "pulled_districts"  # the 关区 the pull cursor covers (``sync.districts``)
 
 
 def granted_districts(target: Database | Session) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ from bts_desk.store.models import utcnow
 from bts_desk.sync import wire
 from bts_desk.sync.auth import OfficerAuth, TokenBroker
 from bts_desk.sync.client import SyncAuthError, SyncClient, SyncOfflineError
+from bts_desk.sync.districts import reconcile
 from bts_desk.sync.pull import Puller
 
 log = logging.getLogger(__name__)
@@ -443,14 +444,13 @@ class SyncWorker:
             return  # every call but health needs an officer's token
         self._publish(phase="pull", done=0, total=0)
         puller = self._puller
-        result.pulled = self._with_token(
-            auth,
-            lambda token: puller.pull(
-                token,
-                lambda n: self._publish(done=n),
-                self._stopping.is_set,
-            ),
-        )
+
+        def pull(token: str) -> int:
+            # the grant of the session that holds ``token`` (a re-login may have changed it)
+            reconcile(self._db, auth.districts, auth.officer, self._client.desk_id)
+            return puller.pull(token, lambda n: self._publish(done=n), self._stopping.is_set)
+
+        result.pulled = self._with_token(auth, pull)
         result.pull_done = not self._stopping.is_set()
         if result.pulled:
             record(

@@ -69,6 +69,7 @@ ACTION_LABELS = {
     AuditAction.UNLOCK: QT_TRANSLATE_NOOP("AuditPage", "Unlocked"),
     AuditAction.SEARCH: QT_TRANSLATE_NOOP("AuditPage", "Search"),
     AuditAction.PULL: QT_TRANSLATE_NOOP("AuditPage", "Records pulled"),
+    AuditAction.DISTRICTS: QT_TRANSLATE_NOOP("AuditPage", "Districts changed"),
     AuditAction.VERIFY_PASS: QT_TRANSLATE_NOOP("AuditPage", "Verification passed"),
     AuditAction.VERIFY_FAIL: QT_TRANSLATE_NOOP("AuditPage", "Verification failed"),
     AuditAction.VERIFY_REFUSED: QT_TRANSLATE_NOOP("AuditPage", "Verification not possible"),

@@ -3,6 +3,9 @@ and a database that goes away answered with 503 (retry later), not 500."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 import requests
 from sqlalchemy import create_engine, make_url, text
@@ -49,3 +52,23 @@ def test_database_gone_is_503_not_500(
     assert refusal(api.pull(token)) == (503, wire.E_UNAVAILABLE)
     health = api.http.get(api.url + wire.PATH_HEALTH, timeout=10)
     assert health.status_code == 503
+
+
+def test_starting_the_in_process_service_keeps_the_host_log_file_open(
+    svc_db_url: str, svc_pki: SvcPki, tmp_path: Path
+) -> None:
+    """The demo desk runs the service in its own process: uvicorn must not reconfigure the
+    desk's logging (its default dictConfig closed every handler, the desk's log file too)."""
+    handler = logging.FileHandler(tmp_path / "host.log", encoding="utf-8")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        service = start_local_service(svc_db_url, svc_pki.ca.pem)
+        try:
+            assert handler.stream is not None and not handler.stream.closed
+            assert handler in root.handlers
+        finally:
+            service.stop()
+    finally:
+        root.removeHandler(handler)
+        handler.close()

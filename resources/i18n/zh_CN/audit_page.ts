@@ -64,6 +64,10 @@
         <translation>同步拉取</translation>
     </message>
     <message>
+        <source>Districts changed</source>
+        <translation>关区授权变更</translation>
+    </message>
+    <message>
         <source>Verification passed</source>
         <translation>核验通过</translation>
     </message>
