@@ -8,9 +8,10 @@ of per-row dicts) and the query walks the revision index (keyset pagination, see
 ``pull_page``). Records of the page that have fingerprints bring the vendor templates of
 their latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module
 family; no image), stored beside the envelope at upload (``templates``), so a desk can verify
-its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
-revision from one reserved block, so a pull brings them all. Blocking: call from a worker
-thread.
+its districts' borderers offline (边民核验), and the exception entries of their latest
+enrollment (``wire.ExceptionItem``, for 详情 at every desk). ``load_records`` gives every
+record a fresh revision from one reserved block, so a pull brings them all. Blocking: call
+from a worker thread.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from bts_desk.biometrics import cbeff
 from bts_desk.service.database import ServiceDatabase, revision_horizon, take_revisions
 from bts_desk.service.errors import ApiError
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
+from bts_desk.service.models import (
+    ServerBorderer,
+    ServerEnrollment,
+    ServerEnvelope,
+    ServerException,
+)
 from bts_desk.service.payloads import open_envelope
-from bts_desk.service.templates import templates_of
+from bts_desk.service.templates import among, templates_of
 from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 
@@ -60,12 +66,51 @@ def pull_page(
         rows = rows[:limit]
         enrolled = [row.id for row in rows if row.has_finger]
         templates = templates_of(conn, vault, enrolled) if vault and enrolled else []
+        exceptions = exceptions_of(conn, [row.id for row in rows]) if rows else []
     items: list[wire.BordererItem] = [
         dict(zip(wire.BORDERER_FIELDS, row, strict=True))  # type: ignore[misc]
         for row in rows
     ]
     next_cursor = rows[-1].revision if rows else cursor
-    return wire.pull_page_json(items, next_cursor, has_more, templates)
+    return wire.pull_page_json(items, next_cursor, has_more, templates, exceptions)
+
+
+def exceptions_of(conn: Connection, record_ids: list[int]) -> list[wire.ExceptionItem]:
+    """The exception entries (补录 无法采集 / 无法拍照) of each record's latest enrollment, in
+    record order, then position: a later enrollment without exceptions leaves none. Not
+    biometric data: served with or without the vault."""
+    E, X = ServerEnrollment, ServerException  # noqa: N806
+    found = conn.execute(
+        select(E.borderer_id, E.uuid, E.captured_at, X.position, X.reason, X.note)
+        .join(X, X.enrollment_uuid == E.uuid)
+        .where(among(E.borderer_id, record_ids, conn))
+    ).all()
+    if not found:
+        return []
+    latest: dict[int, str] = {}
+    for uuid, record_id in conn.execute(
+        select(E.uuid, E.borderer_id)
+        .where(among(E.borderer_id, sorted({row.borderer_id for row in found}), conn))
+        .order_by(E.borderer_id, E.captured_at.desc(), E.received_at.desc())
+    ):
+        latest.setdefault(record_id, uuid)
+    return [
+        wire.ExceptionItem(
+            borderer_id=row.borderer_id,
+            enrollment_uuid=row.uuid,
+            captured_at=_utc(row.captured_at),
+            position=row.position,
+            reason=row.reason,
+            note=row.note,
+        )
+        for row in sorted(found, key=lambda r: (r.borderer_id, r.position))
+        if latest[row.borderer_id] == row.uuid
+    ]
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives it back naive)."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 def page_query(
