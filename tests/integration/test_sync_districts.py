@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sync_support import OFFICER_A, Desk, Pki, make_desk, make_pki, service_record, start_service
+from sync_support import OFFICER_A, Desk, Pki, service_record, start_service
 
 from bts_desk.domain import OutboxState
 from bts_desk.service.borderers import load_records
@@ -27,11 +27,6 @@ OWN, OTHER = OFFICER_A.customs_code, "7218"
 OWN_RECORDS, OTHER_RECORDS = range(1, 31), range(31, 36)
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
 @pytest.fixture
 def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
     with start_service(tmp_path, pki, records=len(OWN_RECORDS)) as running:
@@ -39,14 +34,6 @@ def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
             running.app.state.db, [service_record(i, customs_code=OTHER) for i in OTHER_RECORDS]
         )
         yield running
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def held(desk: Desk, district: str) -> set[int]:

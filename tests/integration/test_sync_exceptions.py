@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,7 @@ from sync_support import (
     Desk,
     Pki,
     make_desk,
-    make_pki,
     service_record,
-    start_service,
 )
 
 from bts_desk.domain import (
@@ -64,26 +61,6 @@ def only_exceptions(record_id: int, officer: Officer) -> EnrollmentDraft:
 
 
 # --- desk → service ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
-    with start_service(tmp_path, pki) as running:
-        yield running
-        assert running.internal_errors == 0
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def test_exception_enrollments_go_from_the_desk_to_the_service(

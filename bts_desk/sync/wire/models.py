@@ -105,14 +105,20 @@ _PLACEHOLDER_JSON = json.dumps(_PLACEHOLDER).encode()
 # Bytes json.dumps escapes in an ASCII string (controls, quote, backslash): all others kept.
 _JSON_SPECIAL = bytes([*range(0x20), ord('"'), ord("\\")])
 _JSON_PLAIN = bytes(b for b in range(128) if b not in _JSON_SPECIAL)
+_JSON_SHORT = b'\n"\\'  # the specials of an XML envelope, escaped as \n, \" and \\
 
 
 def _json_string(text: str) -> bytes:
     """``json.dumps(text, ensure_ascii=False).encode()``: for ASCII text whose only special
-    characters are newlines (the XML of an envelope) by two C passes, otherwise by json."""
+    characters are newlines, quotes and backslashes (the XML of an envelope: attributes are
+    quoted) by a few C passes over bytes, otherwise by json (~3 times slower)."""
     if text.isascii():
         raw = text.encode("ascii")
-        if not raw.translate(None, _JSON_PLAIN).strip(b"\n"):
+        if not raw.translate(None, _JSON_PLAIN).strip(_JSON_SHORT):
+            if b"\\" in raw:
+                raw = raw.replace(b"\\", b"\\\\")
+            if b'"' in raw:
+                raw = raw.replace(b'"', b'\\"')
             return b'"' + raw.replace(b"\n", b"\\n") + b'"'
     return json.dumps(text, ensure_ascii=False).encode()
 
