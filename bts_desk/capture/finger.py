@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -39,6 +38,7 @@ from bts_desk.capture.events import (
     EventKind,
     FingerEvent,
 )
+from bts_desk.capture.press_cycle import PressCycle, PressPrompts
 from bts_desk.devices.fingerprint import (
     FingerprintScanner,
     MergeFailedError,
@@ -110,9 +110,16 @@ class FingerEnroller:
         self.cancel = cancel or threading.Event()
         self.state = EnrollState.WAIT_LIFT
         self._emit_cb = on_event
-        self._poll = poll_interval
-        self._finger_timeout = finger_timeout
-        self._lift_timeout = lift_timeout
+        self._presses = PressCycle(
+            scanner,
+            self.cancel,
+            PressPrompts(
+                no_finger="等待按压指纹超时，请重新开始",
+                not_lifted="手指没有抬起，请抬起手指后重新开始",
+                subject=f"finger {finger_no}",
+            ),
+            EnrollTiming(poll_interval, finger_timeout, lift_timeout),
+        )
         self._max_retries = max_retries
         self._mismatch_limit = mismatches_before_restart
         self._retries = 0
@@ -234,36 +241,17 @@ class FingerEnroller:
 
     def _wait_finger(self) -> None:
         self._set(EnrollState.WAIT_FINGER)
-        deadline = time.monotonic() + self._finger_timeout
-        while True:
-            try:
-                if self.scanner.capture():
-                    return
-            except PressRejectedError as exc:  # a finger, but no usable image
-                raise _Retry(exc.user_message) from exc
-            self._pause(deadline, "等待按压指纹超时，请重新开始", "no finger")
+        try:
+            self._presses.wait_finger()
+        except PressRejectedError as exc:  # a finger, but no usable image
+            raise _Retry(exc.user_message) from exc
 
     def _wait_lift(self, *, announce: bool = True) -> None:
         self._set(EnrollState.WAIT_LIFT)
-        deadline = time.monotonic() + self._lift_timeout
-        first = True
-        while self._finger_present():
-            if first and announce:
-                self._emit(EventKind.LIFT)
-            first = False
-            self._pause(deadline, "手指没有抬起，请抬起手指后重新开始", "finger not lifted")
+        self._presses.wait_lift(self._announce_lift if announce else None)
 
-    def _finger_present(self) -> bool:
-        try:
-            return self.scanner.capture()
-        except PressRejectedError:  # something on the sensor that images badly: still there
-            return True
-
-    def _pause(self, deadline: float, user_message: str, what: str) -> None:
-        if time.monotonic() > deadline:
-            raise CaptureError(user_message, f"finger {self.finger_no}: {what} before timeout")
-        if self.cancel.wait(self._poll):
-            raise CaptureCancelledError()
+    def _announce_lift(self) -> None:
+        self._emit(EventKind.LIFT)
 
     def _check_cancel(self) -> None:
         if self.cancel.is_set():

@@ -25,7 +25,6 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from bts_desk.capture.events import (
     EventKind,
     FingerEvent,
 )
+from bts_desk.capture.press_cycle import PressCycle, PressPrompts
 from bts_desk.devices.fingerprint import (
     FingerprintScanner,
     MatchResult,
@@ -54,6 +54,11 @@ MAX_TRIES = 3  # per finger, then the other enrolled finger is offered
 MAX_UNUSABLE_PRESSES = 8  # presses the module cannot image or extract, per try
 LIVE_SLOT, ENROLLED_SLOT = 1, 2
 OTHER_FORMAT_MESSAGE = "该指纹由其他型号设备采集，本机无法比对"
+_PROMPTS = PressPrompts(
+    no_finger="等待按压指纹超时，请重新核验",
+    not_lifted="手指没有抬起，请抬起手指后重新核验",
+    subject="verification",
+)
 
 
 class VerifyState(enum.Enum):
@@ -131,7 +136,7 @@ class TwoSlotVerifier:
         self.cancel = cancel or threading.Event()
         self.state = VerifyState.CHECK_FORMAT
         self._emit_cb = on_event
-        self._timing = timing
+        self._presses = PressCycle(module, self.cancel, _PROMPTS, timing)
         self._unusable = 0
 
     def run(self) -> MatchResult:
@@ -180,31 +185,14 @@ class TwoSlotVerifier:
 
     def _wait_finger(self) -> None:
         self._set(VerifyState.WAIT_FINGER)
-        deadline = time.monotonic() + self._timing.finger_timeout
-        while not self.module.capture():
-            self._pause(deadline, "等待按压指纹超时，请重新核验", "no finger")
+        self._presses.wait_finger()
 
     def _wait_lift(self, *, announce: bool = True) -> None:
         self._set(VerifyState.WAIT_LIFT)
-        deadline = time.monotonic() + self._timing.lift_timeout
-        first = True
-        while self._finger_present():
-            if first and announce:
-                self._emit(EventKind.LIFT)
-            first = False
-            self._pause(deadline, "手指没有抬起，请抬起手指后重新核验", "finger not lifted")
+        self._presses.wait_lift(self._announce_lift if announce else None)
 
-    def _finger_present(self) -> bool:
-        try:
-            return self.module.capture()
-        except PressRejectedError:
-            return True
-
-    def _pause(self, deadline: float, user_message: str, what: str) -> None:
-        if time.monotonic() > deadline:
-            raise CaptureError(user_message, f"verification: {what} before timeout")
-        if self.cancel.wait(self._timing.poll_interval):
-            raise CaptureCancelledError()
+    def _announce_lift(self) -> None:
+        self._emit(EventKind.LIFT)
 
     def _set(self, state: VerifyState) -> None:
         if self.cancel.is_set():

@@ -2,15 +2,16 @@
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
 cursor, in revision order, at most ``limit``. A desk pulls up to a million records, so the
-page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust: one
-wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
-of per-row dicts) and the query walks the revision index (keyset pagination, see
+page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust:
+one wire definition, no per-row model objects, no FastAPI encoder), each record revision once
+per worker (``_parts``) and the query walks the revision index (keyset pagination, see
 ``pull_page``). Records of the page that have fingerprints bring the vendor templates of
 their latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module
 family; no image), stored beside the envelope at upload (``templates``), so a desk can verify
-its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
-revision from one reserved block, so a pull brings them all. Blocking: call from a worker
-thread.
+its districts' borderers offline (边民核验), and the exception entries of their latest
+enrollment (``wire.ExceptionItem``, for 详情 at every desk). ``load_records`` gives every
+record a fresh revision from one reserved block, so a pull brings them all. Blocking: call
+from a worker thread.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from sqlalchemy import Connection, Select, insert, select, update
 from bts_desk.biometrics import cbeff
 from bts_desk.service.database import ServiceDatabase, revision_horizon, take_revisions
 from bts_desk.service.errors import ApiError
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
+from bts_desk.service.models import (
+    ServerBorderer,
+    ServerEnrollment,
+    ServerEnvelope,
+    ServerException,
+)
 from bts_desk.service.payloads import open_envelope
 from bts_desk.service.templates import ServedCache, among, templates_of
 from bts_desk.service.vault import Vault
@@ -65,8 +71,9 @@ def pull_page(
     districts: Iterable[str],
     vault: Vault | None = None,
 ) -> bytes:
-    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more", "templates"}``,
-    records of ``districts`` only (the session's grant); templates only with a ``vault``.
+    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more", "templates",
+    "exceptions"}``, records of ``districts`` only (the session's grant); templates only with
+    a ``vault``.
 
     The page's (id, revision) pairs first (``page_query``), then the columns and templates of
     the revisions this worker has not served yet, in the same snapshot (``read(snapshot=
@@ -83,10 +90,15 @@ def pull_page(
         missing = [key[0] for key, part in parts.items() if part is None]
         if missing:
             parts.update(_serialise(conn, missing, vault, cache))
+        exceptions = exceptions_of(conn, [key[0] for key in keys]) if keys else []
     next_cursor = keys[-1][1] if keys else cursor
     served = [parts[key] for key in keys]
     return wire.pull_page_json(
-        [p[0] for p in served if p], next_cursor, has_more, [p[1] for p in served if p]
+        [p[0] for p in served if p],
+        next_cursor,
+        has_more,
+        [p[1] for p in served if p],
+        exceptions,
     )
 
 
@@ -106,6 +118,44 @@ def _serialise(
             cache.put((row.id, row.revision, vault is not None), part)
         out[(row.id, row.revision)] = part
     return out
+
+
+def exceptions_of(conn: Connection, record_ids: list[int]) -> list[wire.ExceptionItem]:
+    """The exception entries (补录 无法采集 / 无法拍照) of each record's latest enrollment, in
+    record order, then position: a later enrollment without exceptions leaves none. Not
+    biometric data: served with or without the vault."""
+    E, X = ServerEnrollment, ServerException  # noqa: N806
+    found = conn.execute(
+        select(E.borderer_id, E.uuid, E.captured_at, X.position, X.reason, X.note)
+        .join(X, X.enrollment_uuid == E.uuid)
+        .where(among(E.borderer_id, record_ids, conn))
+    ).all()
+    if not found:
+        return []
+    latest: dict[int, str] = {}
+    for uuid, record_id in conn.execute(
+        select(E.uuid, E.borderer_id)
+        .where(among(E.borderer_id, sorted({row.borderer_id for row in found}), conn))
+        .order_by(E.borderer_id, E.captured_at.desc(), E.received_at.desc())
+    ):
+        latest.setdefault(record_id, uuid)
+    return [
+        wire.ExceptionItem(
+            borderer_id=row.borderer_id,
+            enrollment_uuid=row.uuid,
+            captured_at=_utc(row.captured_at),
+            position=row.position,
+            reason=row.reason,
+            note=row.note,
+        )
+        for row in sorted(found, key=lambda r: (r.borderer_id, r.position))
+        if latest[row.borderer_id] == row.uuid
+    ]
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives it back naive)."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 def page_query(

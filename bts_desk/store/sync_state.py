@@ -18,6 +18,7 @@ LAST_SYNC_AT = "last_sync_at"  # ISO 8601 UTC of the last pass with no failure
 LAST_PULL_AT = "last_pull_at"
 GRANTED_DISTRICTS = "granted_districts"  # comma-separated 关区 of the last sync session
 PULLED_DISTRICTS = "pulled_districts"  # the 关区 the pull cursor covers (``sync.districts``)
+DISTRICTS_LEAVING = "districts_leaving"  # revoked 关区 with records kept back (ditto)
 
 
 def granted_districts(target: Database | Session) -> tuple[str, ...]:

@@ -56,18 +56,25 @@ def reconcile(db: Database, districts: Iterable[str], officer: Officer, desk_id:
         return Reconciled()
     with db.session() as session:
         covered = _covered(session)
-        dropped = _dropped(session, covered, wanted)
+        leaving = _split(sync_state.get_value(session, sync_state.DISTRICTS_LEAVING, ""))
+        dropped = (covered | leaving) - wanted
         added = wanted - covered
         removed, kept_back = _remove_records(session, dropped) if dropped else (0, 0)
+        if dropped or leaving:  # kept back: removed at a later pull, once settled
+            still = dropped if kept_back else frozenset()
+            sync_state.set_value(
+                session, sync_state.DISTRICTS_LEAVING, SEPARATOR.join(sorted(still))
+            )
         cursor = sync_state.get_value(session, sync_state.PULL_CURSOR, "0")
         cursor_reset = bool(added) and cursor not in ("", "0")
         if cursor_reset:
             sync_state.set_value(session, sync_state.PULL_CURSOR, "0")
         sync_state.set_value(session, sync_state.PULLED_DISTRICTS, SEPARATOR.join(sorted(wanted)))
         done = Reconciled(dropped, removed, kept_back, added, cursor_reset)
-        if removed or kept_back or cursor_reset:
+        changed = bool(removed or cursor_reset or dropped - leaving)  # not: still kept back
+        if changed:
             record(session, officer, AuditAction.DISTRICTS, None, _describe(done), desk_id=desk_id)
-    if removed or kept_back or cursor_reset:
+    if changed:
         log.warning("districts reconciled: %s", done)
     return done
 
@@ -77,18 +84,13 @@ def _covered(session: Session) -> frozenset[str]:
     records it holds (an empty store covers none)."""
     text = sync_state.get_value(session, sync_state.PULLED_DISTRICTS, "")
     if text:
-        return frozenset(text.split(SEPARATOR))
+        return _split(text)
     held = session.execute(select(BordererRow.customs_code).distinct()).scalars()
     return frozenset(held)
 
 
-def _dropped(session: Session, covered: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:
-    """Districts to leave: no longer covered, plus any whose records are still held (kept back
-    at an earlier reconcile for an enrollment that has been settled since)."""
-    held_outside = (
-        select(BordererRow.customs_code).where(BordererRow.customs_code.not_in(wanted)).distinct()
-    )
-    return (covered - wanted) | frozenset(session.execute(held_outside).scalars())
+def _split(text: str) -> frozenset[str]:
+    return frozenset(d for d in text.split(SEPARATOR) if d)
 
 
 def _remove_records(session: Session, dropped: frozenset[str]) -> tuple[int, int]:

@@ -26,8 +26,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -265,53 +265,66 @@ class SyncWorker:
     # --- uploads ------------------------------------------------------------------------------
 
     def _upload_all(self, result: PassResult, force: bool, total: int) -> None:
+        """Keep up to ``parallel`` batches in flight until nothing is due: as soon as one
+        answer is in, the next batch is read, decrypted, encoded and sent (on a pool thread)
+        while the other is still on the wire or being judged by the service, so the desk's
+        work and the service's overlap on the two cores without a wait for the slowest batch
+        of a round. A retryable failure (or an exception) stops new sends; the batches in
+        flight finish, then the phase ends."""
         present = self._tokens.officers()
         store.mark_waiting_for_officers(self._db, present)
         # A forced pass (立即同步) does not wait for postponed entries.
         horizon = utcnow() + (dt.timedelta(days=3650) if force else dt.timedelta())
-        done = 0
         self._publish(phase="upload", done=0, total=total)
-        while not self._stopping.is_set():
-            due = store.due_entries(self._db, horizon, present, self.batch_size * self.parallel)
-            if not due:
-                return
-            officer_id = due[0].officer_id
-            due = [e for e in due if e.officer_id == officer_id]
-            auth = self._tokens.auth_for(officer_id)
-            if auth is None:  # the officer logged out meanwhile
-                store.mark_waiting_for_officers(self._db, self._tokens.officers())
-                return
-            chunks = [due[i : i + self.batch_size] for i in range(0, len(due), self.batch_size)]
-            if not self._upload_chunks(auth, chunks, result):
-                result.ok = False
-                return
-            done += len(due)
-            self._publish(done=done, total=max(total, done))
-
-    def _upload_chunks(
-        self, auth: OfficerAuth, chunks: list[list[store.OutboxEntry]], result: PassResult
-    ) -> bool:
-        """Send the chunks, up to ``parallel`` requests at a time (client and service work
-        overlap on the two cores). False or an exception when a retryable failure ends the
-        upload phase."""
-        if len(chunks) == 1:
-            return self._upload_batch(auth, chunks[0], result)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="bts-upload")
-        parts = [PassResult() for _ in chunks]
-        futures = [
-            self._pool.submit(self._upload_batch, auth, chunk, part)
-            for chunk, part in zip(chunks, parts, strict=True)
-        ]
-        wait(futures)
-        for part in parts:
-            result.uploaded += part.uploaded
-            result.refused += part.refused
-            result.postponed += part.postponed
-        for future in futures:
-            if future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
-        return all(future.result() for future in futures)
+        flying: dict[Future[bool], tuple[frozenset[str], PassResult]] = {}
+        failure: BaseException | None = None
+        sending, done = True, 0
+        while True:
+            while sending and len(flying) < self.parallel and not self._stopping.is_set():
+                taken = frozenset().union(*(uuids for uuids, _ in flying.values()))
+                batch = self._next_batch(horizon, present, taken)
+                if batch is None:
+                    sending = False
+                    break
+                auth, entries = batch
+                part = PassResult()
+                future = self._pool.submit(self._upload_batch, auth, entries, part)
+                flying[future] = (frozenset(e.uuid for e in entries), part)
+            if not flying:
+                break
+            finished, _ = wait(flying, return_when=FIRST_COMPLETED)
+            for future in finished:
+                uuids, part = flying.pop(future)
+                result.uploaded += part.uploaded
+                result.refused += part.refused
+                result.postponed += part.postponed
+                done += len(uuids)
+                if future.exception() is not None:
+                    failure, sending = failure or future.exception(), False
+                elif not future.result():
+                    result.ok, sending = False, False
+            self._publish(done=done, total=max(total, done))
+        if failure is not None:
+            raise failure
+
+    def _next_batch(
+        self, horizon: dt.datetime, present: Collection[str], taken: frozenset[str]
+    ) -> tuple[OfficerAuth, list[store.OutboxEntry]] | None:
+        """The next due entries of one officer not already in flight (None: nothing left, or
+        the officer logged out meanwhile)."""
+        limit = self.batch_size + len(taken)
+        due = store.due_entries(self._db, horizon, present, limit)
+        due = [e for e in due if e.uuid not in taken]
+        if not due:
+            return None
+        officer_id = due[0].officer_id
+        auth = self._tokens.auth_for(officer_id)
+        if auth is None:  # the officer logged out meanwhile
+            store.mark_waiting_for_officers(self._db, self._tokens.officers())
+            return None
+        return auth, [e for e in due if e.officer_id == officer_id][: self.batch_size]
 
     def _upload_batch(
         self, auth: OfficerAuth, batch: Sequence[store.OutboxEntry], result: PassResult

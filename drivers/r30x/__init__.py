@@ -5,5 +5,6 @@ compatibles (registry name ``r30x``).
 - ``driver``: ``R30xScanner`` over pyserial (``bts_desk.devices.fingerprint``'s interface);
 - ``emulator``: the module on a pty for tests and the demo
   (``python -m bts_desk.drivers.r30x.emulator --auto``); POSIX only;
-- ``fingerimage``: the emulator's synthetic prints, feature extraction and matching.
+- ``fingerimage``: the emulator's synthetic prints, its Img2Tz / Match / RegModel;
+- ``minutiae``: the emulated module's minutiae extraction, char files and matcher.
 """

@@ -623,8 +623,7 @@ class R30xEmulator:
         if pixels is None or self._image is None:
             return 0x15
         try:
-            features = fi.features_of(pixels)
-            self._buffers[buffer_id] = fi.encode(features, self.profile.template_bytes)
+            self._buffers[buffer_id] = fi.char_file(pixels, self.profile.template_bytes)
         except fi.FeatureError as exc:
             return exc.code
         return 0x00

@@ -10,11 +10,13 @@ Only the emulator uses this module (the desk never interprets a real module's ch
   module profile has its own): shifted, rotated, with a contact area that depends on the
   pressure, and sensor noise. Variants make a messy image or a too-small contact, as a real
   careless press would.
-- ``features_of`` + ``encode`` turn an 8-bit image into a char file of the profile's template
-  size (block orientation field and coherence, the grid's shape in its header), failing like
-  the module does (0x06 messy, 0x07 too few features);
-  ``match_score`` aligns two char files (rotation and shift search) and scores them on the
-  module's scale; ``merge`` is RegModel.
+  Each finger's minutiae (``master_minutiae``) are the ridge endings and bifurcations its
+  seeded growth left: distinct per finger, and the same in every press of it.
+- ``char_file`` is Img2Tz: ``features_of`` (block orientation field and coherence) decides
+  whether the press is usable as the module does (0x06 messy, 0x07 too small), then the
+  minutiae are extracted from the pixels (``minutiae.extract``) into a char file of the
+  profile's template size. ``match_score`` is Match: the minutiae paired after alignment
+  (``minutiae.stats``) on the module's scale; ``merge`` is RegModel.
 
 Pure numpy/OpenCV, no I/O; the emulator thread calls it.
 """
@@ -30,6 +32,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from . import minutiae
+
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
@@ -40,8 +44,9 @@ MASTER_W, MASTER_H = 352, 384  # the whole fingertip; a press sees part of it
 MATCH_THRESHOLD = 120  # module scores at or above this mean "same finger" (different: < 90)
 MIN_FOREGROUND_CELLS = 45
 MIN_COHERENCE = 0.42
-_MAGIC = b"R3CG"
-_HEADER = 8  # magic 4, grid columns 1, grid rows 1, foreground cells 2
+MIN_MINUTIAE = 8  # fewer in the contact: 0x07, as a module refuses a featureless press
+SCORE_SCALE = 19.0  # module score per (paired minutiae × paired fraction)
+MIN_OVERLAP = 15  # minutiae: a smaller overlap is weaker evidence, scored as if this many
 _N_BINS = 16
 
 
@@ -123,6 +128,36 @@ def master_print(finger: int) -> F32:
     return img
 
 
+@dataclass(frozen=True)
+class PressPose:
+    """Where a press put the fingertip on the sensor: ``matrix`` maps master-print
+    coordinates to sensor pixels (rotation by ``angle`` degrees, then the shift)."""
+
+    matrix: npt.NDArray[np.float64]  # 2 × 3, as cv2.warpAffine takes it
+    angle: float
+    dx: float
+    dy: float
+
+
+def _pose(finger: int, press: int, size: tuple[int, int]) -> tuple[PressPose, np.random.Generator]:
+    """The press's pose and its generator, positioned for the rest of the press."""
+    width, height = size
+    rng = np.random.default_rng((finger * 7919 + press * 104729) & 0xFFFFFFFF)
+    angle = float(rng.uniform(-12, 12))
+    dx, dy = rng.uniform(-22, 22, 2)
+    matrix = cv2.getRotationMatrix2D((MASTER_W / 2, MASTER_H / 2), angle, 1.0)
+    scale = min(width / DEFAULT_SIZE[0], height / DEFAULT_SIZE[1])  # a smaller sensor's shift
+    dx, dy = dx * scale, dy * scale
+    matrix[0, 2] += dx - (MASTER_W - width) / 2
+    matrix[1, 2] += dy - (MASTER_H - height) / 2
+    return PressPose(np.asarray(matrix, np.float64), angle, float(dx), float(dy)), rng
+
+
+def press_pose(finger: int, press: int, size: tuple[int, int] = DEFAULT_SIZE) -> PressPose:
+    """The pose of ``press_image(finger, press, size=size)`` (for tests and benchmarks)."""
+    return _pose(finger, press, size)[0]
+
+
 def press_image(
     finger: int,
     press: int,
@@ -131,16 +166,10 @@ def press_image(
 ) -> U8:
     """8-bit sensor image (height rows × width) of one press: dark ridges on a light ground."""
     width, height = size
-    rng = np.random.default_rng((finger * 7919 + press * 104729) & 0xFFFFFFFF)
-    master = master_print(finger)
-    angle = float(rng.uniform(-12, 12))
-    dx, dy = rng.uniform(-22, 22, 2)
-    matrix = cv2.getRotationMatrix2D((MASTER_W / 2, MASTER_H / 2), angle, 1.0)
-    scale = min(width / DEFAULT_SIZE[0], height / DEFAULT_SIZE[1])  # a smaller sensor's shift
-    dx, dy = dx * scale, dy * scale
-    matrix[0, 2] += dx - (MASTER_W - width) / 2
-    matrix[1, 2] += dy - (MASTER_H - height) / 2
-    ridges = cv2.warpAffine(master, matrix, (width, height), borderValue=0.0)
+    pose, rng = _pose(finger, press, size)
+    angle, dx, dy = pose.angle, pose.dx, pose.dy
+    scale = min(width / DEFAULT_SIZE[0], height / DEFAULT_SIZE[1])
+    ridges = cv2.warpAffine(master_print(finger), pose.matrix, (width, height), borderValue=0.0)
     pressure = float(rng.uniform(0.85, 1.1))
     axes = (int(0.37 * width * pressure), int(0.43 * height * pressure))
     if kind is PressKind.SMALL:
@@ -159,11 +188,21 @@ def press_image(
     return image
 
 
+def master_minutiae(finger: int) -> minutiae.Minutiae:
+    """The finger's own minutiae, from its whole clean ridge pattern (MASTER_W × MASTER_H
+    coordinates), where a press of it is not cut off by the contact's edge."""
+    image = np.clip(128.0 - 100.0 * master_print(finger), 0, 255).astype(np.uint8)
+    contact = np.zeros(image.shape, np.uint8)
+    cv2.ellipse(contact, (MASTER_W // 2, MASTER_H // 2), (150, 170), 0, 0, 360, 1, -1)
+    return minutiae.extract(image, contact.astype(bool))
+
+
 # --- features (Img2Tz), matching (Match) and merging (RegModel) ----------------------------
 
 
 def features_of(image: U8) -> Features:
-    """Block orientation field of an 8-bit image; raises FeatureError like Img2Tz."""
+    """Block orientation field of an 8-bit image; raises FeatureError like Img2Tz (the
+    quality gate before the minutiae are extracted)."""
     img = image.astype(np.float32)
     gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
@@ -190,132 +229,37 @@ def features_of(image: U8) -> Features:
     return Features(orientation, coherence, foreground)
 
 
-def encode(features: Features, size: int = DEFAULT_TEMPLATE_BYTES) -> bytes:
-    """A char file of ``size`` bytes: magic, grid shape, cell count, orientation bytes,
-    coherence nibbles, zero padding (a profile with a longer template pads more)."""
-    grid_h, grid_w = features.foreground.shape
-    fg = features.foreground.reshape(-1)
-    angle = np.round(features.orientation.reshape(-1) / np.pi * 180) % 180
-    angle_bytes = np.where(fg, angle, 255).astype(np.uint8)
-    nib = np.clip(np.round(features.coherence.reshape(-1) * 15), 0, 15).astype(np.uint8)
-    coh_bytes = (nib[0::2] << 4) | nib[1::2]
-    head = _MAGIC + bytes((grid_w, grid_h)) + int(fg.sum()).to_bytes(2, "big")
-    body = head + angle_bytes.tobytes() + coh_bytes.tobytes()
-    if len(body) > size:
-        raise ValueError(f"a {grid_w}x{grid_h} grid needs {len(body)} bytes, not {size}")
-    return body + bytes(size - len(body))
+def contact_mask(image: U8, features: Features) -> npt.NDArray[np.bool_]:
+    """The pixels of the blocks where the finger touched (``features.foreground``)."""
+    cells = np.kron(features.foreground.astype(np.uint8), np.ones((BLOCK, BLOCK), np.uint8))
+    mask = np.zeros(image.shape, bool)
+    mask[: cells.shape[0], : cells.shape[1]] = cells.astype(bool)
+    return mask
 
 
-def decode(char: bytes) -> Features | None:
-    """The features of a char file, or None if it is not one (garbage from DownChar)."""
-    if len(char) < _HEADER or not char.startswith(_MAGIC):
-        return None
-    grid_w, grid_h = char[4], char[5]
-    cells = grid_w * grid_h
-    if cells == 0 or cells % 2 or len(char) < _HEADER + cells + cells // 2:
-        return None
-    angle_bytes = np.frombuffer(char, np.uint8, cells, _HEADER)
-    coh_bytes = np.frombuffer(char, np.uint8, cells // 2, _HEADER + cells)
-    fg = angle_bytes != 255
-    if np.any(angle_bytes[fg] >= 180):
-        return None
-    nib = np.empty(cells, np.uint8)
-    nib[0::2], nib[1::2] = coh_bytes >> 4, coh_bytes & 0x0F
-    orientation = (np.where(fg, angle_bytes, 0) * (np.pi / 180)).astype(np.float32)
-    return Features(
-        orientation.reshape(grid_h, grid_w),
-        (nib / 15.0).astype(np.float32).reshape(grid_h, grid_w),
-        fg.reshape(grid_h, grid_w),
-    )
-
-
-@dataclass(frozen=True)
-class _Alignment:
-    similarity: float
-    ref_index: npt.NDArray[np.intp]  # probe cell -> reference cell (-1: outside)
-    rotation: float
-
-
-@functools.lru_cache(maxsize=8)
-def _centres(grid_w: int, grid_h: int) -> npt.NDArray[np.float64]:
-    """Block centres relative to the image centre, one row per cell."""
-    centres: npt.NDArray[np.float64] = np.stack(
-        np.meshgrid(
-            (np.arange(grid_w) + 0.5) * BLOCK - grid_w * BLOCK / 2,
-            (np.arange(grid_h) + 0.5) * BLOCK - grid_h * BLOCK / 2,
-        ),
-        axis=-1,
-    ).reshape(-1, 2)
-    return centres
-
-
-def _align(ref: Features, probe: Features) -> _Alignment:
-    """Best rotation/shift of probe onto ref by coherence-weighted orientation agreement."""
-    grid_h, grid_w = ref.foreground.shape
-    cells = grid_w * grid_h
-    ref_fg, ref_o = ref.foreground.reshape(-1), ref.orientation.reshape(-1)
-    ref_c = ref.coherence.reshape(-1)
-    p_fg = probe.foreground.reshape(-1)
-    p_idx = np.flatnonzero(p_fg)
-    p_o, p_c = probe.orientation.reshape(-1)[p_idx], probe.coherence.reshape(-1)[p_idx]
-    need = 0.4 * min(int(ref_fg.sum()), len(p_idx))
-    best = _Alignment(-1.0, np.full(cells, -1, np.intp), 0.0)
-    if probe.foreground.shape != ref.foreground.shape:
-        return best  # prints of different sensors never match
-    shifts = np.arange(-3, 3.5, 0.5) * BLOCK
-    for rot in np.deg2rad(np.arange(-24, 25, 4)):
-        c, s = math.cos(rot), math.sin(rot)
-        pts = _centres(grid_w, grid_h)[p_idx] @ np.array([[c, s], [-s, c]], np.float64)
-        # every (dx, dy) shift at once: arrays of shape (shifts, shifts, probe cells)
-        gx = np.floor((pts[None, :, 0] + shifts[:, None] + grid_w * BLOCK / 2) / BLOCK)
-        gy = np.floor((pts[None, :, 1] + shifts[:, None] + grid_h * BLOCK / 2) / BLOCK)
-        gx3, gy3 = gx.astype(np.intp)[:, None, :], gy.astype(np.intp)[None, :, :]
-        inside = (gx3 >= 0) & (gx3 < grid_w) & (gy3 >= 0) & (gy3 < grid_h)
-        idx = np.where(inside, gy3 * grid_w + gx3, 0)
-        ok = inside & ref_fg[idx]
-        w = np.where(ok, p_c * ref_c[idx], 0.0)
-        agree = np.cos(2 * (p_o + rot - ref_o[idx]))
-        sims = (w * agree).sum(axis=2) / (w.sum(axis=2) + 1e-6)
-        sims[ok.sum(axis=2) < need] = -1.0
-        i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        if sims[i, j] > best.similarity:
-            full = np.full(cells, -1, np.intp)
-            full[p_idx[ok[i, j]]] = idx[i, j][ok[i, j]]
-            best = _Alignment(float(sims[i, j]), full, float(rot))
-    return best
+def char_file(image: U8, size: int = DEFAULT_TEMPLATE_BYTES) -> bytes:
+    """Img2Tz: the minutiae of an 8-bit image as a char file of ``size`` bytes; raises
+    FeatureError like the module (0x06 messy, 0x07 too small or too few minutiae)."""
+    features = features_of(image)
+    found = minutiae.extract(image, contact_mask(image, features))
+    if len(found) < MIN_MINUTIAE:
+        raise FeatureError(0x07)
+    return minutiae.encode(found, size)
 
 
 def match_score(a: bytes, b: bytes) -> int:
-    """The module's Match score of two char files (0 when either is not a char file)."""
-    fa, fb = decode(a), decode(b)
-    if fa is None or fb is None:
-        return 0
-    sim = _align(fa, fb).similarity
-    return max(0, round((sim - 0.80) * 1500))
+    """The module's Match score of two char files (0 when either is not a char file):
+    paired minutiae × the fraction of the overlap's minutiae they are (an overlap of fewer
+    than ``MIN_OVERLAP`` counted as that many: a few pairs by chance in a sliver of overlap
+    prove nothing), on the module's scale (same finger ≥ ``MATCH_THRESHOLD``; other fingers
+    score below ~90)."""
+    paired, in_a, in_b = minutiae.stats(a, b)
+    overlap = math.sqrt(max(in_a, MIN_OVERLAP) * max(in_b, MIN_OVERLAP))
+    return min(0xFFFF, round(SCORE_SCALE * paired * paired / overlap))
 
 
 def merge(a: bytes, b: bytes) -> bytes | None:
     """RegModel: one template from two char files of the same finger, else None (0x0A)."""
-    fa, fb = decode(a), decode(b)
-    if fa is None or fb is None:
+    if match_score(b, a) < MATCH_THRESHOLD:
         return None
-    alignment = _align(fa, fb)
-    if max(0, round((alignment.similarity - 0.80) * 1500)) < MATCH_THRESHOLD:
-        return None
-    grid = fa.foreground.shape
-    vec = (fa.coherence * np.exp(2j * fa.orientation)).reshape(-1)
-    weight = fa.coherence.reshape(-1).copy()
-    src = np.flatnonzero(alignment.ref_index >= 0)
-    dst = alignment.ref_index[src]
-    p_angle = fb.orientation.reshape(-1)[src] + alignment.rotation
-    p_coh = fb.coherence.reshape(-1)[src]
-    np.add.at(vec, dst, p_coh * np.exp(2j * p_angle))
-    np.add.at(weight, dst, p_coh)
-    fg = fa.foreground.reshape(-1).copy()
-    fg[dst] = True
-    orientation = np.mod(np.angle(vec) / 2, np.pi).astype(np.float32)
-    coherence = np.where(fg, np.abs(vec) / np.maximum(weight, 1e-6), 0).astype(np.float32)
-    return encode(
-        Features(orientation.reshape(grid), coherence.reshape(grid), fg.reshape(grid)),
-        len(a),
-    )
+    return minutiae.merge(a, b)

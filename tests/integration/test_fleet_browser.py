@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from browser_support import chromium, needs_chromium, screenshot, wait_for
 from selenium.webdriver.common.by import By
-from sync_support import OFFICER_A, Desk, Pki, make_desk, make_pki, start_service
+from sync_support import OFFICER_A, Desk, Pki, start_service
 
 from bts_desk.service.console.auth import add_admin
 from bts_desk.service.local import LocalService
@@ -26,25 +26,12 @@ pytestmark = needs_chromium
 PASSWORD = "console password 1"
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
 @pytest.fixture
 def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
     with start_service(tmp_path, pki) as running:
         add_admin(running.app.state.db, "it-admin", PASSWORD, dt.datetime.now(dt.UTC))
         yield running
         assert running.internal_errors == 0
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def silent_desk(service: LocalService) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sync_support import OFFICER_A, Desk, Pki, make_desk, make_pki, start_service
+from sync_support import OFFICER_A, Desk, Pki, start_service
 
 from bts_desk.service import cli
 from bts_desk.service.console.auth import AdminError, add_admin, check_password
@@ -25,25 +25,12 @@ from bts_desk.sync.wire.report import DeskReport, OutboxReport
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
 @pytest.fixture
 def service(tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalService]:
     monkeypatch.delenv("BTS_SYNC_METRICS_ALLOW", raising=False)
     with start_service(tmp_path, pki) as running:
         yield running
         assert running.internal_errors == 0
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def add_admin_cli(service: LocalService, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import select
-from sync_support import OFFICER_A, OFFICER_B, Desk, Pki, make_desk, make_pki, start_service
+from sync_support import OFFICER_A, OFFICER_B, Desk, Pki, make_desk
 
 from bts_desk.devices.status import DeviceKind, DeviceStatus
 from bts_desk.domain import RecordState
@@ -36,18 +36,6 @@ SCANNER_RED = DeviceStatus(
     model="R307",
 )
 CAMERA = DeviceStatus(DeviceKind.CAMERA, True, "已连接", "opencv 0", "opencv", "0")
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
-    with start_service(tmp_path, pki) as running:
-        yield running
-        assert running.internal_errors == 0
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sync_support import OFFICER_A, Desk, Pki, make_desk, make_pki, service_record, start_service
+from sync_support import OFFICER_A, Desk, Pki, service_record, start_service
 
 from bts_desk.domain import OutboxState
 from bts_desk.service.borderers import load_records
@@ -19,17 +19,12 @@ from bts_desk.service.grants import grant, revoke
 from bts_desk.service.local import LocalService
 from bts_desk.store import sync_state
 from bts_desk.store.audit import AuditAction
-from bts_desk.store.enrollments import save_enrollment
+from bts_desk.store.enrollments import mark_acknowledged, save_enrollment
 from bts_desk.store.models import AuditRow, BordererRow, FingerTemplateRow, OutboxRow
 from bts_desk.sync.samples import sample_draft
 
 OWN, OTHER = OFFICER_A.customs_code, "7218"
 OWN_RECORDS, OTHER_RECORDS = range(1, 31), range(31, 36)
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
 
 
 @pytest.fixture
@@ -39,14 +34,6 @@ def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
             running.app.state.db, [service_record(i, customs_code=OTHER) for i in OTHER_RECORDS]
         )
         yield running
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def held(desk: Desk, district: str) -> set[int]:
@@ -106,6 +93,16 @@ def test_a_district_granted_later_is_pulled_whole_and_a_revoked_one_leaves(
         audit_details(desk)[1] == f"关区 {OTHER} 不再授权：删除 4 条边民记录；1 条因补录未上传暂留"
     )
     assert desk.worker.run_once().pulled == 0
+    assert held(desk, OTHER) == {OTHER_RECORDS[0]}
+
+    with desk.db.session() as s:  # the enrollment settled (here: the service took it after all)
+        settled = list(s.execute(select(OutboxRow.enrollment_uuid)).scalars())
+    mark_acknowledged(desk.db, settled)
+    desk.worker.run_once()
+    assert not held(desk, OTHER)
+    assert audit_details(desk)[2] == f"关区 {OTHER} 不再授权：删除 1 条边民记录"
+    desk.worker.run_once()
+    assert len(audit_details(desk)) == 3  # nothing more to do
 
 
 def test_a_store_from_before_counts_the_districts_it_holds(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from sync_support import (
     count_stored,
     faulty_proxy,
     make_desk,
-    make_pki,
     service_record,
     start_service,
     stored_enrollments,
@@ -33,26 +31,6 @@ from bts_desk.sync import wire
 from bts_desk.sync.client import SyncAuthError
 from bts_desk.sync.outbox import SyncStatus
 from bts_desk.sync.samples import sample_draft
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
-    with start_service(tmp_path, pki) as running:
-        yield running
-        assert running.internal_errors == 0
-
-
-@pytest.fixture
-def desk(tmp_path: Path, service: LocalService, pki: Pki) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "desk", service.url)
-    made.tokens.set_signer(pki.signer(OFFICER_A))
-    yield made
-    made.close()
 
 
 def flags(desk: Desk, record_id: int) -> tuple[bool, bool]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
-from sync_support import OFFICER_A, Desk, Pki, faulty_proxy, make_desk, make_pki, start_service
+from sync_support import OFFICER_A, Desk, Pki, faulty_proxy, make_desk, start_service
 
 from bts_desk.domain import RecordState
 from bts_desk.errors import SyncError
@@ -19,11 +19,6 @@ from bts_desk.store.enrollments import save_enrollment
 from bts_desk.store.models import BordererRow
 from bts_desk.sync.pull import Puller
 from bts_desk.sync.samples import sample_draft
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
 
 
 @pytest.fixture

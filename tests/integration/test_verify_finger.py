@@ -35,7 +35,7 @@ from bts_desk.drivers.r30x.fingerimage import MATCH_THRESHOLD, PressKind
 from bts_desk.drivers.r30x.protocol import Cmd
 
 THRESHOLD = MATCH_THRESHOLD  # the desk's default, scanner.match_threshold
-FINGERS = (21, 22, 23, 907, 31, 41, 42, 43, 51, 52)
+FINGERS = (21, 22, 23, 907, 31, 41, 42, 43, 51, 52, 16, 27, 24)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,6 +81,21 @@ def test_genuine_passes_other_finger_and_other_person_fail(
         outcome, _, verifier = _try(r30x_emulator, r30x_scanner, right_index, other)
         assert not outcome.passed and outcome.score < THRESHOLD, (other, outcome.score)
         assert verifier.state is VerifyState.DONE
+
+
+@pytest.mark.parametrize(("enrolled", "pressed"), [(16, 22), (27, 24)])
+def test_look_alike_prints_of_other_people_fail_on_the_wire(
+    r30x_emulator: R30xEmulator, r30x_scanner: R30xScanner, enrolled: int, pressed: int
+) -> None:
+    """Fingers whose ridge flow is alike (the former orientation-only matcher of the emulator
+    accepted them): the module's minutiae matcher tells them apart, and still passes the
+    enrolled finger's own later press."""
+    template = _enroll(r30x_emulator, r30x_scanner, enrolled, FingerPosition.RIGHT_INDEX)
+    for _ in range(2):
+        outcome, _, _ = _try(r30x_emulator, r30x_scanner, template, pressed)
+        assert not outcome.passed and not outcome.module_matched, outcome.score
+    outcome, _, _ = _try(r30x_emulator, r30x_scanner, template, enrolled)
+    assert outcome.passed and outcome.score >= THRESHOLD
 
 
 def test_unusable_press_is_asked_again(
