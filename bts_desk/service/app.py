@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -32,7 +33,7 @@ from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
 from bts_desk.service.bodies import BodyLimit, BodyRefused
 from bts_desk.service.borderers import portrait, pull_page
-from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.database import WORKER_THREADS, ServiceDatabase
 from bts_desk.service.enrollment_view import enrollment_answer
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
@@ -172,6 +173,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = WORKER_THREADS
         yield
         db.dispose()
 

@@ -2,39 +2,66 @@
 
 ``pull_page`` answers ``GET /api/v1/borderers``: the records whose revision is above the
 cursor, in revision order, at most ``limit``. A desk pulls up to a million records, so the
-page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust: one
-wire definition, no per-row model objects, no FastAPI encoder, ~3× less CPU than ``json.dumps``
-of per-row dicts) and the query walks the revision index (keyset pagination, see
+page is serialised by the wire module itself (``wire.pull_page_json``, pydantic-core in Rust:
+one wire definition, no per-row model objects, no FastAPI encoder), each record revision once
+per worker (``_parts``) and the query walks the revision index (keyset pagination, see
 ``pull_page``). Records of the page that have fingerprints bring the vendor templates of
 their latest enrollment with fingers (``wire.TemplateItem``: finger position, format, module
 family; no image), stored beside the envelope at upload (``templates``), so a desk can verify
-its districts' borderers offline (边民核验). ``load_records`` gives every record a fresh
-revision from one reserved block, so a pull brings them all. Blocking: call from a worker
-thread.
+its districts' borderers offline (边民核验), and the exception entries of their latest
+enrollment (``wire.ExceptionItem``, for 详情 at every desk). ``load_records`` gives every
+record a fresh revision from one reserved block, so a pull brings them all. Blocking: call
+from a worker thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from bts_desk.biometrics import cbeff
 from bts_desk.service.database import ServiceDatabase, revision_horizon, take_revisions
 from bts_desk.service.errors import ApiError
-from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerEnvelope
+from bts_desk.service.models import (
+    ServerBorderer,
+    ServerEnrollment,
+    ServerEnvelope,
+    ServerException,
+)
 from bts_desk.service.payloads import open_envelope
-from bts_desk.service.templates import templates_of
+from bts_desk.service.templates import ServedCache, among, templates_of
 from bts_desk.service.vault import Vault
 from bts_desk.sync import wire
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = [getattr(ServerBorderer, name) for name in wire.BORDERER_FIELDS]
+
+
+# The serialised item of a record revision and its templates part (``wire.pull_page_json``):
+# a revision's content never changes — a new enrollment gives the record a new revision —
+# and every desk of a district pulls the same recent revisions, so each worker serialises
+# them once. One cache per database (revisions are that database's), bounded (about 30 MB
+# per worker), in memory only.
+CACHE_REVISIONS = 30_000
+_Parts = ServedCache[tuple[int, int, bool], tuple[bytes, bytes]]
+_parts_of: weakref.WeakKeyDictionary[ServiceDatabase, _Parts] = weakref.WeakKeyDictionary()
+_parts_lock = threading.Lock()
+
+
+def _parts(db: ServiceDatabase) -> _Parts:
+    with _parts_lock:
+        cache = _parts_of.get(db)
+        if cache is None:
+            cache = _parts_of[db] = ServedCache(CACHE_REVISIONS)
+        return cache
 
 
 def pull_page(
@@ -44,8 +71,99 @@ def pull_page(
     districts: Iterable[str],
     vault: Vault | None = None,
 ) -> bytes:
-    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more", "templates"}``,
-    records of ``districts`` only (the session's grant); templates only with a ``vault``.
+    """The JSON bytes of one page: ``{"items", "next_cursor", "has_more", "templates",
+    "exceptions"}``, records of ``districts`` only (the session's grant); templates only with
+    a ``vault``.
+
+    The page's (id, revision) pairs first (``page_query``), then the columns and templates of
+    the revisions this worker has not served yet, in the same snapshot (``read(snapshot=
+    True)``: the second statement sees the revisions of the first)."""
+    cache = _parts(db)
+    with db.read(snapshot=True) as conn:
+        query = page_query(cursor, limit + 1, districts, conn.dialect.name)
+        # .all() first: iterating the result row by row costs twice as much CPU.
+        keys = [(row[0], row[1]) for row in conn.execute(query).all()]
+        has_more = len(keys) > limit
+        keys = keys[:limit]
+        found = cache.get_many([(*key, vault is not None) for key in keys])
+        parts = dict(zip(keys, found, strict=True))
+        missing = [key[0] for key, part in parts.items() if part is None]
+        if missing:
+            parts.update(_serialise(conn, missing, vault, cache))
+        exceptions = exceptions_of(conn, [key[0] for key in keys]) if keys else []
+    next_cursor = keys[-1][1] if keys else cursor
+    served = [parts[key] for key in keys]
+    return wire.pull_page_json(
+        [p[0] for p in served if p],
+        next_cursor,
+        has_more,
+        [p[1] for p in served if p],
+        exceptions,
+    )
+
+
+def _serialise(
+    conn: Connection, ids: list[int], vault: Vault | None, cache: _Parts
+) -> dict[tuple[int, int], tuple[bytes, bytes]]:
+    """The parts of these records (as of the snapshot), by (id, revision); kept for reuse,
+    except a record whose templates could not be read now (tried again at its next pull)."""
+    rows = conn.execute(select(*_COLUMNS).where(among(ServerBorderer.id, ids, conn))).all()
+    enrolled = [row.id for row in rows if row.has_finger]
+    templates = templates_of(conn, vault, enrolled) if vault and enrolled else {}
+    out: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+    for row in rows:
+        item = wire.borderer_item_json(dict(zip(wire.BORDERER_FIELDS, row, strict=True)))  # type: ignore[arg-type]
+        part = (item, templates.get(row.id, b""))
+        if not (vault and row.has_finger and row.id not in templates):
+            cache.put((row.id, row.revision, vault is not None), part)
+        out[(row.id, row.revision)] = part
+    return out
+
+
+def exceptions_of(conn: Connection, record_ids: list[int]) -> list[wire.ExceptionItem]:
+    """The exception entries (补录 无法采集 / 无法拍照) of each record's latest enrollment, in
+    record order, then position: a later enrollment without exceptions leaves none. Not
+    biometric data: served with or without the vault."""
+    E, X = ServerEnrollment, ServerException  # noqa: N806
+    found = conn.execute(
+        select(E.borderer_id, E.uuid, E.captured_at, X.position, X.reason, X.note)
+        .join(X, X.enrollment_uuid == E.uuid)
+        .where(among(E.borderer_id, record_ids, conn))
+    ).all()
+    if not found:
+        return []
+    latest: dict[int, str] = {}
+    for uuid, record_id in conn.execute(
+        select(E.uuid, E.borderer_id)
+        .where(among(E.borderer_id, sorted({row.borderer_id for row in found}), conn))
+        .order_by(E.borderer_id, E.captured_at.desc(), E.received_at.desc())
+    ):
+        latest.setdefault(record_id, uuid)
+    return [
+        wire.ExceptionItem(
+            borderer_id=row.borderer_id,
+            enrollment_uuid=row.uuid,
+            captured_at=_utc(row.captured_at),
+            position=row.position,
+            reason=row.reason,
+            note=row.note,
+        )
+        for row in sorted(found, key=lambda r: (r.borderer_id, r.position))
+        if latest[row.borderer_id] == row.uuid
+    ]
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives it back naive)."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def page_query(
+    cursor: int, limit: int, districts: Iterable[str], dialect: str = "sqlite"
+) -> Select[int, int]:
+    """The (id, revision) of up to ``limit`` records of ``districts`` above ``cursor`` and
+    below the revision horizon of ``dialect`` (``database.revision_horizon``: revisions
+    that may still be joined by a lower one are left for a later pull), in revision order.
 
     The district test is written ``customs_code || '' IN (...)`` so that no database can use
     the (district, revision) index for it: with an IN list that index yields each district's
@@ -53,28 +171,6 @@ def pull_page(
     "temp B-tree for ORDER BY"), which makes a full pull quadratic — minutes for a million
     records. Walking the revision index and filtering stops after ``limit`` matching rows, so
     a full pull reads the table once."""
-    with db.read() as conn:
-        query = page_query(cursor, limit + 1, districts, conn.dialect.name)
-        rows = conn.execute(query).all()
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        enrolled = [row.id for row in rows if row.has_finger]
-        templates = templates_of(conn, vault, enrolled) if vault and enrolled else []
-    items: list[wire.BordererItem] = [
-        dict(zip(wire.BORDERER_FIELDS, row, strict=True))  # type: ignore[misc]
-        for row in rows
-    ]
-    next_cursor = rows[-1].revision if rows else cursor
-    return wire.pull_page_json(items, next_cursor, has_more, templates)
-
-
-def page_query(
-    cursor: int, limit: int, districts: Iterable[str], dialect: str = "sqlite"
-) -> Select[Any]:
-    """Up to ``limit`` records of ``districts`` above ``cursor`` and below the revision
-    horizon of ``dialect`` (``database.revision_horizon``: revisions that may still be joined
-    by a lower one are left for a later pull), in revision order (see ``pull_page`` for why
-    the district test is written so)."""
     conditions = [
         ServerBorderer.revision > cursor,
         (ServerBorderer.customs_code + "").in_(sorted(districts)),
@@ -82,7 +178,12 @@ def page_query(
     horizon = revision_horizon(dialect)
     if horizon is not None:
         conditions.append(ServerBorderer.revision < horizon)
-    return select(*_COLUMNS).where(*conditions).order_by(ServerBorderer.revision).limit(limit)
+    return (
+        select(ServerBorderer.id, ServerBorderer.revision)
+        .where(*conditions)
+        .order_by(ServerBorderer.revision)
+        .limit(limit)
+    )
 
 
 def portrait(

@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 
 _IMMEDIATE = "bts_sqlite_immediate"
 
+# Threads of a service process that run blocking endpoints (Starlette's thread pool, set by
+# the app's lifespan), and its connection pool. Few: the work is mostly CPU under one GIL,
+# and AnyIO's default of 40 threads made every database round trip wait for the GIL behind
+# dozens of others (fleet_bench at 1,000 desks: 15-30k context switches a second, a quarter
+# of the CPU in the kernel). A pull's or an upload's wait on PostgreSQL is a few ms.
+WORKER_THREADS = 12
+
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (the pysqlite recipe).
@@ -74,8 +81,8 @@ class ServiceDatabase:
         self.engine: Engine = create_engine(
             url,
             pool_pre_ping=not url.startswith("sqlite"),
-            pool_size=10,
-            max_overflow=20,
+            pool_size=WORKER_THREADS,
+            max_overflow=4,  # the odd connection outside the worker threads
             # Errors must not carry statement parameters into the log: they hold biometric
             # payloads and full ID numbers.
             hide_parameters=True,
@@ -114,8 +121,12 @@ class ServiceDatabase:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A read transaction; ``snapshot``: all its statements see one snapshot
+        (REPEATABLE READ on PostgreSQL; a SQLite read transaction always does)."""
         with self.engine.connect() as conn:
+            if snapshot and not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ")  # until returned
             yield conn
 
     def dispose(self) -> None:

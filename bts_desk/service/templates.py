@@ -27,8 +27,9 @@ import datetime as dt
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, any_, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -45,41 +46,56 @@ log = logging.getLogger(__name__)
 
 FIELD = "templates"
 CACHE_ENROLLMENTS = 20_000  # about 50 MB per worker
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-class _Served:
-    """The serialised TemplateItems (``wire.template_items_json``) of recently served
-    enrollments, least recently used dropped first."""
+class ServedCache(Generic[K, V]):
+    """What this process served recently, least recently used dropped first (thread-safe).
+    Only for values that never change for their key."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        _caches.add(self)
 
-    def get(self, uuid: str) -> bytes | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            found = self._items.get(uuid)
+            found = self._items.get(key)
             if found is not None:
-                self._items.move_to_end(uuid)
+                self._items.move_to_end(key)
+            return found
+
+    def get_many(self, keys: list[K]) -> list[V | None]:
+        """``get`` of each key, under one acquisition of the lock."""
+        with self._lock:
+            found = [self._items.get(key) for key in keys]
+            for key, value in zip(keys, found, strict=True):
+                if value is not None:
+                    self._items.move_to_end(key)
             return found
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def put(self, uuid: str, items: bytes) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._items[uuid] = items
+            self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
 
-_served = _Served(CACHE_ENROLLMENTS)
+_caches: weakref.WeakSet[ServedCache[Any, Any]] = weakref.WeakSet()
+# An enrollment's serialised TemplateItems (``wire.template_items_json``).
+_served: ServedCache[str, bytes] = ServedCache(CACHE_ENROLLMENTS)
 
 
 def forget_served() -> None:
-    """Empty this process's cache (tests that change stored rows behind the service)."""
-    _served.clear()
+    """Empty this process's caches (tests that change stored rows behind the service)."""
+    for cache in _caches:
+        cache.clear()
 
 
 def _blocks(parsed: cbeff.ParsedEnvelope) -> list[dict[str, Any]]:
@@ -104,10 +120,10 @@ def template_row(vault: Vault, uuid: str, parsed: cbeff.ParsedEnvelope) -> dict[
     return {"enrollment_uuid": uuid, "templates": vault.seal(plain, field_aad(uuid, FIELD))}
 
 
-def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[bytes]:
+def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> dict[int, bytes]:
     """The ``wire.TemplateItem``s of the latest enrollment with fingers of each record, in
-    record order, then finger position: one ``wire.template_items_json`` part per record
-    (for ``wire.pull_page_json``)."""
+    finger position order: one ``wire.template_items_json`` part per record (for
+    ``wire.pull_page_json``); a record whose templates cannot be read now is left out."""
     latest: dict[int, tuple[str, dt.datetime]] = {}
     for uuid, record_id, captured_at in conn.execute(
         select(ServerEnrollment.uuid, ServerEnrollment.borderer_id, ServerEnrollment.captured_at)
@@ -120,7 +136,7 @@ def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[
     ):
         latest.setdefault(record_id, (uuid, captured_at))
     if not latest:
-        return []
+        return {}
     cached = {uuid: _served.get(uuid) for uuid, _ in latest.values()}
     uuids = [uuid for uuid, items in cached.items() if items is None]
     sealed: dict[str, bytes] = (
@@ -135,8 +151,8 @@ def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[
         if uuids
         else {}
     )
-    out: list[bytes] = []
-    for record_id, (uuid, captured_at) in sorted(latest.items()):
+    out: dict[int, bytes] = {}
+    for record_id, (uuid, captured_at) in latest.items():
         items = cached[uuid]
         if items is None:
             blocks = _opened(vault, uuid, sealed.get(uuid))
@@ -160,7 +176,7 @@ def templates_of(conn: Connection, vault: Vault, record_ids: list[int]) -> list[
                 ]
             )
             _served.put(uuid, items)
-        out.append(items)
+        out[record_id] = items
     return out
 
 

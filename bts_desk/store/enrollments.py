@@ -39,7 +39,13 @@ from bts_desk.store import bundle, templates
 from bts_desk.store.audit import AuditAction, AuditEvent, record, record_many
 from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
-from bts_desk.store.models import BordererRow, EnrollmentRow, OutboxRow, utcnow
+from bts_desk.store.models import (
+    BordererRow,
+    EnrollmentRow,
+    OutboxRow,
+    PulledExceptionRow,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -213,16 +219,32 @@ def decode_exceptions(text: str) -> tuple[BioException, ...]:
 
 
 def exceptions_of(db: Database, borderer_id: int) -> tuple[BioException, ...]:
-    """The biometrics recorded as impossible in the newest 补录 of this record on this desk
-    (详情); an older enrollment's entries no longer describe the record once it is redone."""
+    """The biometrics recorded as impossible in the newest 补录 of this record (详情): this
+    desk's own enrollment, or the one the pull brought from another desk when that is newer;
+    an older enrollment's entries no longer describe the record once it is redone."""
     with db.session() as session:
-        text = session.scalars(
-            select(EnrollmentRow.exceptions_json)
+        local = session.execute(
+            select(EnrollmentRow.exceptions_json, EnrollmentRow.captured_at)
             .where(EnrollmentRow.borderer_id == borderer_id)
             .order_by(EnrollmentRow.captured_at.desc())
             .limit(1)
         ).first()
-    return () if text is None else decode_exceptions(text)
+        pulled = session.scalars(
+            select(PulledExceptionRow).where(PulledExceptionRow.borderer_id == borderer_id)
+        ).all()
+    if pulled and (local is None or _aware(pulled[0].captured_at) > _aware(local.captured_at)):
+        try:
+            return tuple(
+                BioException(
+                    None if x.position == 0 else FingerPosition.from_code(x.position),
+                    ExceptionReason.from_code(x.reason),
+                    x.note,
+                )
+                for x in sorted(pulled, key=lambda x: (x.position == 0, x.position))
+            )
+        except ValueError as exc:
+            raise StoreError("本地采集记录格式错误", f"pulled_exception: {exc}") from exc
+    return () if local is None else decode_exceptions(local.exceptions_json)
 
 
 def load_draft(db: Database, uuid: str, key: DeskKey) -> EnrollmentDraft:

@@ -151,6 +151,21 @@ class FingerTemplateRow(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PulledExceptionRow(Base):
+    """A biometric recorded as impossible to capture (无法采集 / 无法拍照) in a record's latest
+    enrollment, as the pull brings it (migration 0010), so that 详情 shows it for records
+    enrolled at other desks. ``position`` is the ISO finger code, 0 for the face."""
+
+    __tablename__ = "pulled_exception"
+
+    borderer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(64), default="")
+    enrollment_uuid: Mapped[str] = mapped_column(String(36))
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class OutboxRow(Base):
     """Upload queue entry of an enrollment. States: domain-level pending/sending/acked/refused."""
 

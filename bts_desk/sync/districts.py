@@ -6,10 +6,11 @@ pull would never bring them. When IT revokes one, the service stops sending its 
 the desk would keep the names, ID numbers and addresses of people it may no longer serve.
 
 So before every pull (``reconcile``, on the sync worker's thread, in one transaction):
-- a district no longer granted: its records leave the store with their finger templates and
-  their acknowledged enrollments (whose biometric payloads were erased at the upload). A
-  record with an enrollment not yet acknowledged by the service (waiting, sending, refused and
-  waiting for an officer) stays until that enrollment is settled, and goes at a later pull;
+- a district no longer granted: its records leave the store with their finger templates, their
+  pulled exception entries and their acknowledged enrollments (whose biometric payloads were
+  erased at the upload). A record with an enrollment not yet acknowledged by the service
+  (waiting, sending, refused and waiting for an officer) stays until that enrollment is
+  settled, and goes at a later pull;
 - a district newly granted: the cursor starts again from 0, and the pull brings every record
   of the grant (upserts: the records already held are rewritten with the same data).
 The districts the cursor covers are kept in ``sync_state`` (``PULLED_DISTRICTS``); a store
@@ -29,7 +30,13 @@ from bts_desk.domain import Officer, OutboxState
 from bts_desk.store import sync_state
 from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.db import Database
-from bts_desk.store.models import BordererRow, EnrollmentRow, FingerTemplateRow, OutboxRow
+from bts_desk.store.models import (
+    BordererRow,
+    EnrollmentRow,
+    FingerTemplateRow,
+    OutboxRow,
+    PulledExceptionRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,7 @@ def _remove_records(session: Session, dropped: frozenset[str]) -> tuple[int, int
         session.execute(delete(OutboxRow).where(OutboxRow.enrollment_uuid.in_(enrollments)))
         session.execute(delete(EnrollmentRow).where(EnrollmentRow.borderer_id.in_(chunk)))
         session.execute(delete(FingerTemplateRow).where(FingerTemplateRow.borderer_id.in_(chunk)))
+        session.execute(delete(PulledExceptionRow).where(PulledExceptionRow.borderer_id.in_(chunk)))
         session.execute(delete(BordererRow).where(BordererRow.id.in_(chunk)))
     return len(ids), kept_back
 

@@ -10,7 +10,9 @@ service's copy catches up (otherwise a pull between saving and uploading would f
 
 The page also brings the finger templates of its enrolled records (边民核验 offline); they
 are sealed with the desk key and stored in the page's transaction (``store.templates``).
-Without a key (a tool that only pulls records) they are left out.
+Without a key (a tool that only pulls records) they are left out. The exception entries of
+the page's records (无法采集 / 无法拍照 in their latest enrollment) replace those pulled
+before, in the same transaction, for 详情 (``store.enrollments.exceptions_of``).
 
 Blocking (HTTP + SQL): the sync worker's thread, or a CLI. Qt-free.
 """
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Table, insert, inspect, select, update
+from sqlalchemy import Table, delete, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from bts_desk.domain import Gender, OutboxState, RecordState
@@ -32,7 +34,14 @@ from bts_desk.store import sync_state, templates
 from bts_desk.store.borderers import BordererRecord, upsert
 from bts_desk.store.crypto import DeskKey
 from bts_desk.store.db import Database
-from bts_desk.store.models import Base, BordererRow, EnrollmentRow, OutboxRow, utcnow
+from bts_desk.store.models import (
+    Base,
+    BordererRow,
+    EnrollmentRow,
+    OutboxRow,
+    PulledExceptionRow,
+    utcnow,
+)
 from bts_desk.sync import wire
 from bts_desk.sync.client import SyncClient
 
@@ -158,6 +167,8 @@ class Puller:
                 keep_unsent_flags(session)
             if page.templates and self._key is not None:
                 templates.put_pulled(session, page.templates, self._key)
+            if page.items:
+                put_pulled_exceptions(session, page, replace=not bulk)
             sync_state.set_value(session, sync_state.PULL_CURSOR, str(page.next_cursor))
             sync_state.set_time(session, sync_state.LAST_PULL_AT, utcnow())
 
@@ -198,6 +209,29 @@ def _record(item: wire.BordererItem) -> BordererRecord:
     fields: dict[str, Any] = {**item}
     fields.update(gender=_GENDERS[item["gender"]], state=_STATES[item["state"]])
     return BordererRecord(**fields)
+
+
+def put_pulled_exceptions(session: Session, page: wire.PullPage, *, replace: bool) -> None:
+    """The page's records' exception entries replace those pulled before (a record enrolled
+    again without exceptions keeps none); ``replace=False`` into an empty store."""
+    if replace:
+        ids = [item["id"] for item in page.items]
+        session.execute(delete(PulledExceptionRow).where(PulledExceptionRow.borderer_id.in_(ids)))
+    if page.exceptions:
+        session.execute(
+            insert(PulledExceptionRow),
+            [
+                {
+                    "borderer_id": x.borderer_id,
+                    "position": x.position,
+                    "reason": x.reason,
+                    "note": x.note,
+                    "enrollment_uuid": x.enrollment_uuid,
+                    "captured_at": x.captured_at,
+                }
+                for x in page.exceptions
+            ],
+        )
 
 
 def keep_unsent_flags(session: Session) -> None:

@@ -5,6 +5,7 @@ stays until it is), and each change is an audit row."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +14,26 @@ import pytest
 from sqlalchemy import func, select
 from sync_support import OFFICER_A, Desk, Pki, service_record, start_service
 
-from bts_desk.domain import OutboxState
+from bts_desk.domain import (
+    BioException,
+    EnrollmentDraft,
+    ExceptionReason,
+    FingerPosition,
+    OutboxState,
+)
 from bts_desk.service.borderers import load_records
 from bts_desk.service.grants import grant, revoke
 from bts_desk.service.local import LocalService
 from bts_desk.store import sync_state
 from bts_desk.store.audit import AuditAction
 from bts_desk.store.enrollments import mark_acknowledged, save_enrollment
-from bts_desk.store.models import AuditRow, BordererRow, FingerTemplateRow, OutboxRow
+from bts_desk.store.models import (
+    AuditRow,
+    BordererRow,
+    FingerTemplateRow,
+    OutboxRow,
+    PulledExceptionRow,
+)
 from bts_desk.sync.samples import sample_draft
 
 OWN, OTHER = OFFICER_A.customs_code, "7218"
@@ -48,6 +61,17 @@ def audit_details(desk: Desk) -> list[str]:
         return list(rows.scalars())
 
 
+def burnt_finger(record_id: int) -> EnrollmentDraft:
+    draft = sample_draft(record_id, OFFICER_A, with_face=False)
+    burnt = BioException(FingerPosition.LEFT_INDEX, ExceptionReason.DAMAGED)
+    return dataclasses.replace(draft, fingers=draft.fingers[:1], exceptions=(burnt,))
+
+
+def pulled_exceptions(desk: Desk) -> set[int]:
+    with desk.db.session() as s:
+        return set(s.execute(select(PulledExceptionRow.borderer_id)).scalars())
+
+
 def new_session(desk: Desk, pki: Pki) -> None:
     """The officer logs in again (a grant is bound to the session at login)."""
     desk.tokens.set_signer(pki.signer(OFFICER_A))
@@ -70,6 +94,11 @@ def test_a_district_granted_later_is_pulled_whole_and_a_revoked_one_leaves(
     new_session(desk, pki)
     desk.worker.run_once()
     assert held(desk, OTHER) == set(OTHER_RECORDS)  # older than the cursor, pulled all the same
+    # a record of the district enrolled with an exception (uploaded, and its entry pulled back)
+    save_enrollment(desk.db, burnt_finger(OTHER_RECORDS[1]), desk.key)
+    desk.worker.run_once()
+    desk.worker.run_once()
+    assert pulled_exceptions(desk) == {OTHER_RECORDS[1]}
     assert held(desk, OWN) == set(OWN_RECORDS)
     assert sync_state.get_value(desk.db, sync_state.PULLED_DISTRICTS) == f"{OWN},{OTHER}"
     assert audit_details(desk) == [f"新授权关区 {OTHER}：重新拉取全部记录"]
@@ -84,9 +113,10 @@ def test_a_district_granted_later_is_pulled_whole_and_a_revoked_one_leaves(
             select(func.count()).select_from(FingerTemplateRow)
             .where(FingerTemplateRow.borderer_id.in_(list(OTHER_RECORDS[1:])))
         ).scalar_one()  # fmt: skip
-    assert states == [OutboxState.REFUSED.value]
+    assert states == [OutboxState.REFUSED.value]  # the acknowledged one left with its record
     assert held(desk, OTHER) == {OTHER_RECORDS[0]}  # kept for the officer to settle
     assert templates == 0  # the removed records' finger templates went with them
+    assert not pulled_exceptions(desk)  # and their exception entries
     assert held(desk, OWN) == set(OWN_RECORDS)
     assert sync_state.get_value(desk.db, sync_state.PULLED_DISTRICTS) == OWN
     assert (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from sync_service_stack import refusal as refused
 from sync_support import (
     OFFICER_A,
     Desk,
+    Pki,
+    make_desk,
     service_record,
 )
 
@@ -33,7 +36,7 @@ from bts_desk.service.local import LocalService
 from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerException
 from bts_desk.store import borderers
 from bts_desk.store.enrollments import exceptions_of, list_outbox, save_enrollment
-from bts_desk.store.models import EnrollmentRow
+from bts_desk.store.models import EnrollmentRow, PulledExceptionRow
 from bts_desk.sync import wire
 from bts_desk.sync.samples import sample_draft
 
@@ -115,6 +118,43 @@ def test_exception_enrollments_go_from_the_desk_to_the_service(
     with service.app.state.db.read() as conn:
         assert len(conn.execute(select(ServerEnrollment)).all()) == 2
         assert len(conn.execute(select(ServerException)).all()) == 4
+
+
+def test_other_desks_pull_the_exceptions_for_their_details(
+    tmp_path: Path, desk: Desk, service: LocalService, pki: Pki
+) -> None:
+    """详情 at another desk of the district: the pull brings the exception entries of each
+    record's latest enrollment; a later enrollment without exceptions clears them there."""
+    assert desk.worker.run_once().ok
+    partial = one_finger_and_an_exception(1, OFFICER_A)
+    nothing = only_exceptions(2, OFFICER_A)
+    for draft in (partial, nothing):
+        save_enrollment(desk.db, draft, desk.key)
+    assert desk.worker.run_once().uploaded == 2
+
+    there = make_desk(tmp_path / "there", service.url)
+    try:
+        there.tokens.set_signer(pki.signer(OFFICER_A))
+        assert there.worker.run_once().ok  # the pull, over HTTP from 127.0.0.1
+        assert exceptions_of(there.db, 2) == NONE_POSSIBLE  # fingers first, then the face
+        assert exceptions_of(there.db, 1) == (BURNT,)
+        assert exceptions_of(there.db, 3) == ()
+        with there.db.session() as s:
+            rows = s.scalars(select(PulledExceptionRow)).all()
+        assert {(r.borderer_id, r.enrollment_uuid) for r in rows} == {
+            (1, partial.uuid),
+            (2, nothing.uuid),
+        }
+
+        redone = sample_draft(1, OFFICER_A, with_face=False)  # the burn has healed
+        save_enrollment(desk.db, redone, desk.key)
+        assert desk.worker.run_once().uploaded == 1
+        assert exceptions_of(desk.db, 1) == ()
+        assert there.worker.run_once().ok
+        assert exceptions_of(there.db, 1) == ()
+        assert exceptions_of(there.db, 2) == NONE_POSSIBLE
+    finally:
+        there.close()
 
 
 # --- the API, as an attacker would try it -------------------------------------------------------

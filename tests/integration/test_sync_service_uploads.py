@@ -28,6 +28,7 @@ from bts_desk.service.borderers import update_record
 from bts_desk.service.database import take_revisions
 from bts_desk.service.local import LocalService
 from bts_desk.service.models import ServerBorderer, ServerEnrollment, ServerFace, ServerFinger
+from bts_desk.service.templates import forget_served
 from bts_desk.sync import wire
 
 
@@ -87,6 +88,13 @@ def test_changed_records_come_back_in_the_next_pull(
     items, cursor2 = pull_all(api, token, cursor, 1000)
     assert [(i["id"], i["enabled"]) for i in items] == [(7, False)]
     assert cursor2 > cursor
+    # Pages are built from what this worker serialised before (per record revision): the
+    # same bytes as when serialised afresh, record 7 with its new revision's content.
+    served = api.pull(token, 0, 1000).content
+    forget_served()
+    assert api.pull(token, 0, 1000).content == served
+    whole = wire.decode(wire.PullPage, served).items
+    assert [i["enabled"] for i in whole if i["id"] == 7] == [False]
 
 
 def test_upload_is_stored_once_and_flags_the_record(

@@ -221,8 +221,26 @@ def test_a_page_built_from_serialised_templates_is_the_models_own_json(has_more:
         for p in (1, 6)
     ]
     parts = [wire.template_items_json(templates[:2]), b"", wire.template_items_json(templates[2:])]
-    built = wire.pull_page_json(items, 4, has_more, parts)
-    model = wire.PullPage(items=items, next_cursor=4, has_more=has_more, templates=templates)
+    exceptions = [
+        wire.ExceptionItem(
+            borderer_id=4,
+            position=p,
+            reason=reason,
+            note=note,
+            enrollment_uuid="2f1c1f7e-5e1b-4c64-9d1e-000000000004",
+            captured_at=dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC),
+        )
+        for p, reason, note in ((0, "cannot_pose", ""), (7, "other", "烫伤"))
+    ]
+    item_parts = [wire.borderer_item_json(i) for i in items]
+    built = wire.pull_page_json(item_parts, 4, has_more, parts, exceptions)
+    model = wire.PullPage(
+        items=items,
+        next_cursor=4,
+        has_more=has_more,
+        templates=templates,
+        exceptions=exceptions,
+    )
     assert built == model.model_dump_json().encode()
     assert wire.decode(wire.PullPage, built) == model
     empty = wire.PullPage(items=[], next_cursor=0, has_more=False)

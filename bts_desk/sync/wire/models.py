@@ -351,6 +351,16 @@ class TemplateItem(BaseModel):
     template: Annotated[bytes, Base64(1, limits.MAX_TEMPLATE_BYTES)]
 
 
+class ExceptionItem(ExceptionEntry):
+    """One biometric recorded as impossible to capture in a record's latest enrollment, as
+    the pull brings it (详情 at the other desks shows it): the exception entry, with whose
+    record and which enrollment it belongs to."""
+
+    borderer_id: RecordId
+    enrollment_uuid: Uuid
+    captured_at: UtcTime
+
+
 class PortraitAnswer(BaseModel):
     """``GET /api/v1/borderers/{record_id}/portrait``: the face of the record's latest
     enrollment with one (边民核验, online only: portraits are not pulled to the desks)."""
@@ -364,8 +374,9 @@ class PortraitAnswer(BaseModel):
 
 
 class PullPage(BaseModel):
-    """``GET /api/v1/borderers``: records with a revision above the cursor, in order, and the
-    finger templates of those of them that have fingerprints."""
+    """``GET /api/v1/borderers``: records with a revision above the cursor, in order, the
+    finger templates of those of them that have fingerprints, and the exception entries of
+    those whose latest enrollment recorded biometrics as impossible to capture."""
 
     model_config = LENIENT
 
@@ -373,11 +384,24 @@ class PullPage(BaseModel):
     next_cursor: Annotated[StrictInt, Field(ge=0, le=limits.MAX_CURSOR)]
     has_more: StrictBool
     templates: list[TemplateItem] = Field(default_factory=list)
+    exceptions: list[ExceptionItem] = Field(default_factory=list)
 
 
-_PULL_ITEMS: TypeAdapter[list[BordererItem]] = TypeAdapter(list[BordererItem])
+_PULL_ITEM: TypeAdapter[BordererItem] = TypeAdapter(BordererItem)
 _TEMPLATE_ITEMS: TypeAdapter[list[TemplateItem]] = TypeAdapter(list[TemplateItem])
-assert tuple(PullPage.model_fields) == ("items", "next_cursor", "has_more", "templates")
+_EXCEPTION_ITEMS: TypeAdapter[list[ExceptionItem]] = TypeAdapter(list[ExceptionItem])
+assert tuple(PullPage.model_fields) == (
+    "items",
+    "next_cursor",
+    "has_more",
+    "templates",
+    "exceptions",
+)
+
+
+def borderer_item_json(item: BordererItem) -> bytes:
+    """One ``BordererItem`` as a part of ``pull_page_json``'s items."""
+    return _PULL_ITEM.dump_json(item)
 
 
 def template_items_json(items: list[TemplateItem]) -> bytes:
@@ -386,22 +410,29 @@ def template_items_json(items: list[TemplateItem]) -> bytes:
 
 
 def pull_page_json(
-    items: list[BordererItem], next_cursor: int, has_more: bool, templates: list[bytes]
+    items: list[bytes],
+    next_cursor: int,
+    has_more: bool,
+    templates: list[bytes],
+    exceptions: list[ExceptionItem] | None = None,
 ) -> bytes:
-    """The JSON of ``PullPage(items, next_cursor, has_more, templates)`` — the same bytes as
-    its ``model_dump_json()`` — with the templates given already serialised, as parts of
-    ``template_items_json``. The service keeps each enrollment's part and serves it to
-    every desk that pulls the record: serialising 2,000 TemplateItems again for each page of
-    1,000 enrolled records was a fifth of its CPU under fleet_bench's load."""
+    """The JSON of ``PullPage(items, next_cursor, has_more, templates, exceptions)`` — the
+    same bytes as its ``model_dump_json()`` — from parts already serialised: each item by
+    ``borderer_item_json``, the templates by ``template_items_json`` (empty parts left out).
+    The service keeps the parts of each record revision and serves them to every desk that
+    pulls it: serialising 1,000 records and 2,000 TemplateItems again for each desk's page
+    was a third of its CPU under fleet_bench's load."""
     return b"".join(
         (
-            b'{"items":',
-            _PULL_ITEMS.dump_json(items),
-            b',"next_cursor":%d,"has_more":' % next_cursor,
+            b'{"items":[',
+            b",".join(items),
+            b'],"next_cursor":%d,"has_more":' % next_cursor,
             b"true" if has_more else b"false",
             b',"templates":[',
             b",".join(part for part in templates if part),
-            b"]}",
+            b'],"exceptions":',
+            _EXCEPTION_ITEMS.dump_json(exceptions or []),
+            b"}",
         )
     )
 
