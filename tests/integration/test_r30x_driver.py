@@ -373,7 +373,7 @@ def test_unplug_in_the_middle_of_an_image_upload() -> None:
 def test_a_garbled_or_missing_reply_to_gen_img_is_sent_again(
     r30x_emulator: R30xEmulator,
 ) -> None:
-    scanner = R30xScanner(str(r30x_emulator.path), timeout=0.6, retries=1)
+    scanner = R30xScanner(str(r30x_emulator.path), timeout=1.5, retries=1)
     scanner.open()
     for fault in (Fault.BAD_CHECKSUM, Fault.STUCK, Fault.TRUNCATED, Fault.GARBAGE):
         r30x_emulator.place(2, hold=2, gap=0)
