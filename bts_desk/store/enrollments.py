@@ -24,6 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import defer
 
 from bts_desk.domain import (
     BioException,
@@ -509,10 +510,13 @@ def list_outbox(
 
 
 def _entry_select() -> Select[OutboxRow, EnrollmentRow, str]:
+    """Entries without their sealed payloads (~200 KB each, read only by ``load_drafts``): the
+    worker asks for the next due entries before every batch, the outbox page lists them all."""
     return (
         select(OutboxRow, EnrollmentRow, BordererRow.name)
         .join(EnrollmentRow, EnrollmentRow.uuid == OutboxRow.enrollment_uuid)
         .outerjoin(BordererRow, BordererRow.id == EnrollmentRow.borderer_id)
+        .options(defer(EnrollmentRow.payload))
     )
 
 

@@ -184,6 +184,35 @@ def test_lost_response_is_retried_idempotently(
             desk.close()
 
 
+def test_batches_in_flight_send_each_enrollment_once(
+    tmp_path: Path, service: LocalService, pki: Pki
+) -> None:
+    """Two batches in flight at a time (``parallel`` 2): the next one leaves as soon as one
+    answer is in, none of the entries in flight is picked twice, and a retryable failure of
+    one batch stops new sends while the other finishes; the next pass sends the rest."""
+    with faulty_proxy(service.url) as proxy:
+        desk = make_desk(tmp_path / "desk", proxy.url, batch_size=3, retries=0)
+        desk.tokens.set_signer(pki.signer(OFFICER_A))
+        try:
+            desk.worker.run_once()
+            drafts = [sample_draft(n, OFFICER_A) for n in range(1, 13)]
+            for draft in drafts:
+                save_enrollment(desk.db, draft, desk.key)
+            proxy.inject("500", "enrollments", times=1)  # the first batch to arrive
+            failed = desk.worker.run_once()
+            assert not failed.ok and failed.postponed == 3
+            assert failed.uploaded == 3  # the batch in flight beside it, and nothing after
+            assert count_stored(service) == 3
+            done = desk.worker.run_once(force=True)
+            assert done.ok and done.uploaded == 9
+            batches = [s for s in proxy.seen if "enrollments" in s[1]]
+            assert len(batches) == 1 + 4  # the refused one, then four of three each
+            assert sorted(stored_enrollments(service)) == sorted(d.uuid for d in drafts)
+            assert outbox_counts(desk.db).acknowledged == 12
+        finally:
+            desk.close()
+
+
 def test_token_of_one_officer_cannot_upload_anothers(desk: Desk, service: LocalService) -> None:
     """The desk never tries; if it did, the service refuses (403) and nothing is stored."""
     desk.worker.run_once()
