@@ -36,8 +36,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import json
 import os
 import random
+import re
 import time
 import uuid as uuidlib
 from pathlib import Path
@@ -110,6 +112,22 @@ def _report_body(desk_id: str, cursor: int, pending: int) -> dict[str, Any]:
         "last_pull_at": now,
         "pull_cursor": cursor,
     }  # fmt: skip
+
+
+_CURSOR = re.compile(rb',"next_cursor":(\d+),"has_more":(true|false),')
+
+
+def _page_cursor(page: bytes) -> tuple[int, bool]:
+    """A page's next_cursor and has_more. The body is read whole (and timed so), but only
+    these two fields are decoded: a real desk decodes the whole page on its own CPU, while
+    this load generator shares the service's cores (decoding 1,000 records and their
+    templates per page was a third of its CPU). The keys cannot occur unescaped inside a
+    JSON string, and no other object of the page has them; the whole decode otherwise."""
+    found = _CURSOR.search(page)
+    if found is None:
+        decoded = json.loads(page)
+        return int(decoded["next_cursor"]), bool(decoded["has_more"])
+    return int(found[1]), found[2] == b"true"
 
 
 class Desk(FastHttpUser):
@@ -199,9 +217,9 @@ class Desk(FastHttpUser):
                 if answer.status_code != 200:
                     answer.failure(f"pull {answer.status_code}")
                     return
-                page = answer.json()
-            self.cursor = int(page["next_cursor"])
-            if not page["has_more"]:
+                cursor, has_more = _page_cursor(answer.content)
+            self.cursor = cursor
+            if not has_more:
                 return
 
     def do_enroll(self) -> None:
