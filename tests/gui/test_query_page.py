@@ -408,6 +408,25 @@ def test_refresh_reruns_the_query(qtbot: QtBot, page: QueryPage, store: Database
     assert page.model.current_filter == BordererFilter()
 
 
+def test_a_refresh_keeps_the_rows_until_the_new_ones_are_in(
+    qtbot: QtBot, page: QueryPage, store: Database
+) -> None:
+    """After 保存 the table is asked again; the rows stay on screen meanwhile and the new ones
+    come with ONE model reset (each reset repaints the whole table)."""
+    qtbot.waitUntil(lambda: page.model.ready and not page.model.busy, timeout=10_000)
+    first = page.model.data(page.model.index(0, 1))
+    assert first
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE borderer SET synced = 0 WHERE id = 1")
+    resets: list[int] = []
+    page.model.modelReset.connect(lambda: resets.append(page.model.rowCount()))
+    page.refresh()
+    assert page.model.data(page.model.index(0, 1)) == first  # still shown while it runs
+    qtbot.waitUntil(lambda: page.model.ready and not page.model.busy, timeout=10_000)
+    assert resets == [page.model.total]
+    assert page.model.data(page.model.index(0, 1))  # the new first page, no fetch needed
+
+
 def test_store_errors_show_in_the_red_bar(qtbot: QtBot, page: QueryPage, store: Database) -> None:
     with store.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE borderer RENAME TO borderer_gone")
