@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,7 +23,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
 )
 from shiboken6 import isValid
@@ -94,8 +94,10 @@ class BordererTableModel(QAbstractTableModel):
     def __init__(self, db: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._db = db
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(2)
+        # its own two threads: a slow count never holds up the saves and checks elsewhere
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bts-query")
+        pool = self._pool  # not self: the lambda outlives the C++ object
+        self.destroyed.connect(lambda: pool.shutdown(wait=False, cancel_futures=True))
         self._filter: BordererFilter | None = None
         self._sort_key = "id"
         self._order = SortOrder.ASCENDING

@@ -2,8 +2,14 @@
 
 - ``GuiPoster`` marshals a call from any thread onto the GUI thread: core workers (plain
   threads that report through callbacks) hand their callbacks through ``poster.wrap(fn)``.
-- ``run_in_background(task, on_success, on_failure)`` runs ``task`` on Qt's thread pool and
-  calls exactly one of the callbacks on the GUI thread.
+- ``run_in_background(task, on_success, on_failure)`` runs ``task`` on a pool of Python
+  threads and calls exactly one of the callbacks on the GUI thread.
+
+Python threads, not Qt's ``QThreadPool``: Python code run on Qt's pool threads crashed in
+libpython now and then under PySide6 6.12 (soak_bench: a segfault in a "Thread (pooled)"
+once in ~55-90 enrollments, with a Python ``QRunnable`` subclass and with a plain callable
+alike), while Python threads hand results to the GUI thread through ``GuiPoster`` all day
+(the sync worker does) without one.
 
 Both must be created on the GUI thread (the poster's QObject lives where it is made).
 """
@@ -13,9 +19,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,12 @@ def _run_task(task: Callable[[], Any], done: Callable[[bool, Any], None]) -> Non
 
 
 @functools.cache
+def background_pool() -> Executor:
+    """The process-wide pool of ``run_in_background`` (saves, look-ups, device checks)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="bts-background")
+
+
+@functools.cache
 def gui_poster() -> GuiPoster:
     """The process-wide poster (made lazily on the GUI thread by the first caller)."""
     return GuiPoster()
@@ -72,7 +85,7 @@ def run_in_background(
     on_success: Callable[[T], None],
     on_failure: Callable[[BaseException], None],
     *,
-    pool: QThreadPool | None = None,
+    pool: Executor | None = None,
 ) -> None:
     """Run ``task`` on a pool thread; then ``on_success(result)`` or ``on_failure(exc)`` on the
     GUI thread. Call from the GUI thread."""
@@ -85,6 +98,4 @@ def run_in_background(
             log.debug("background task failed: %r", value)
             poster.post(lambda: on_failure(value))
 
-    # A plain callable (Qt wraps it in its own QRunnable), not a Python QRunnable subclass:
-    # one of those crashed a pool thread in libpython once in ~90 soak_bench enrollments.
-    (pool or QThreadPool.globalInstance()).start(lambda: _run_task(task, done))
+    (pool or background_pool()).submit(_run_task, task, done)
