@@ -189,7 +189,10 @@ def test_batches_in_flight_send_each_enrollment_once(
 ) -> None:
     """Two batches in flight at a time (``parallel`` 2): the next one leaves as soon as one
     answer is in, none of the entries in flight is picked twice, and a retryable failure of
-    one batch stops new sends while the other finishes; the next pass sends the rest."""
+    one batch stops new sends while the other finishes; the next pass sends the rest. How
+    many batches got through before the failure's answer came depends on timing (the other
+    batch's answer may come first and let one more leave): only what holds either way is
+    checked."""
     with faulty_proxy(service.url) as proxy:
         desk = make_desk(tmp_path / "desk", proxy.url, batch_size=3, retries=0)
         desk.tokens.set_signer(pki.signer(OFFICER_A))
@@ -201,10 +204,10 @@ def test_batches_in_flight_send_each_enrollment_once(
             proxy.inject("500", "enrollments", times=1)  # the first batch to arrive
             failed = desk.worker.run_once()
             assert not failed.ok and failed.postponed == 3
-            assert failed.uploaded == 3  # the batch in flight beside it, and nothing after
-            assert count_stored(service) == 3
+            assert failed.uploaded in (3, 6, 9)  # whole batches, never all of them
+            assert count_stored(service) == failed.uploaded
             done = desk.worker.run_once(force=True)
-            assert done.ok and done.uploaded == 9
+            assert done.ok and failed.uploaded + done.uploaded == 12
             batches = [s for s in proxy.seen if "enrollments" in s[1]]
             assert len(batches) == 1 + 4  # the refused one, then four of three each
             assert sorted(stored_enrollments(service)) == sorted(d.uuid for d in drafts)
