@@ -59,7 +59,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -71,6 +70,7 @@ from typing import Any
 
 import psutil
 import requests
+import service_process
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import bindparam, create_engine, insert, text, update
 
@@ -213,26 +213,10 @@ class Service:
             time.sleep(0.3)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        service_process.stop(self.process)
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants."""
-    try:
-        root = psutil.Process(pid)
-        total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
-    except psutil.Error:
-        return 0.0
+_tree_cpu_s = service_process.tree_cpu_s
 
 
 def _served(url: str) -> float:

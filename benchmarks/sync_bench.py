@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -43,6 +42,7 @@ from pathlib import Path
 
 import psutil
 import requests
+import service_process
 from cryptography.hazmat.primitives import serialization
 from query_bench import CASES as QUERY_CASES
 from query_bench import PAGE as QUERY_PAGE
@@ -160,20 +160,10 @@ class Service:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the manager and all its worker processes so far."""
-        total = 0.0
-        for proc in self._tree():
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
+        return service_process.tree_cpu_s(self.process.pid)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        service_process.stop(self.process)
 
 
 def main(argv: list[str] | None = None) -> int:
