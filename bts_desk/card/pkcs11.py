@@ -260,14 +260,19 @@ class Pkcs11Token:
         """Module thread: C_Sign with the private key of the certificate's CKA_ID."""
         if self._session is None:
             raise CardError("卡未通过 PIN 验证，请重新登录", "PKCS#11 sign before C_Login")
+        template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: self._cka_id}
         try:
-            key = self._session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=self._cka_id)
-            return bytes(key.sign(data, mechanism=mechanism))
-        except (p11.NoSuchKey, p11.MultipleObjectsReturned) as exc:
-            raise CardError(
-                "卡内未找到与证书配对的私钥，请联系发卡单位",
-                f"PKCS#11 {self.label!r}: private key CKA_ID {self._cka_id.hex()}: {exc!r}",
-            ) from exc
+            # _find_all, not Session.get_key: its search could be left open for the garbage
+            # collector to end on a session closed meanwhile (SessionHandleInvalid raised in
+            # SearchIter._finalize, seen once in CI's PKCS#11 unlock test)
+            keys = _find_all(self._session, template)
+            if len(keys) != 1:
+                raise CardError(
+                    "卡内未找到与证书配对的私钥，请联系发卡单位",
+                    f"PKCS#11 {self.label!r}: {len(keys)} private keys with CKA_ID "
+                    f"{self._cka_id.hex()}",
+                )
+            return bytes(keys[0].sign(data, mechanism=mechanism))
         except p11.PKCS11Error as exc:
             raise self._failure(exc, f"C_Sign {mechanism.name}") from exc
 
