@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from bts_desk.config import Settings
@@ -222,6 +222,36 @@ def test_outbox_transitions(db: Database, key: DeskKey) -> None:
     assert outbox_counts(db).refused == 0
     actions = [a.action for a in query_audit(db)]
     assert actions[:2] == [AuditAction.UPLOAD_RETRY, AuditAction.UPLOAD_REFUSED]
+
+
+def test_outbox_listings_never_read_past_the_payload(db: Database, key: DeskKey) -> None:
+    """The worker lists due entries before every batch and the outbox page lists them all:
+    a column stored after the ~200 KB payload in the row makes SQLite walk (and SQLCipher
+    decrypt) the payload's overflow pages to reach it, which made a pass O(N²) in pending
+    entries. The columns after ``payload`` are read from the real table, so a migration that
+    appends one is covered too."""
+    person(db, 1)
+    save_enrollment(db, sample_draft(1, OFFICER), key)
+    with db.session() as s:
+        names = [row[1] for row in s.execute(text("PRAGMA table_info(enrollment)"))]
+    after_payload = names[names.index("payload") :]
+    assert "payload_sha256" in after_payload
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert len(due_entries(db, dt.datetime.now(dt.UTC), {OFFICER.officer_id})) == 1
+        assert len(list_outbox(db)) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2
+    for sql in selects:
+        read = [name for name in after_payload if f"enrollment.{name}" in sql]
+        assert read == [], f"reads {read} stored after the payload: {sql}"
 
 
 def test_audit_rows_cannot_be_changed(db: Database) -> None:
