@@ -210,7 +210,7 @@ def _add_session_routes(
 
     @app.get(wire.PATH_HEALTH, responses=refusals(503))
     def health() -> wire.HealthAnswer:
-        with db.read() as conn:
+        with db.lookup() as conn:
             conn.execute(text("SELECT 1"))
         return wire.HealthAnswer(status="ok", version=bts_desk.__version__)
 

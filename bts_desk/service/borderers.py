@@ -45,13 +45,15 @@ log = logging.getLogger(__name__)
 _COLUMNS = [getattr(ServerBorderer, name) for name in wire.BORDERER_FIELDS]
 
 
-# The serialised item of a record revision and its templates part (``wire.pull_page_json``):
-# a revision's content never changes — a new enrollment gives the record a new revision —
-# and every desk of a district pulls the same recent revisions, so each worker serialises
-# them once. One cache per database (revisions are that database's), bounded (about 30 MB
-# per worker), in memory only.
+# The serialised item of a record revision, its templates part (``wire.pull_page_json``) and
+# its exception entries: a revision's content never changes — a new enrollment (the only
+# writer of exception entries) gives the record a new revision in its own transaction — and
+# every desk of a district pulls the same recent revisions, so each worker reads and
+# serialises them once. One cache per database (revisions are that database's), bounded
+# (about 30 MB per worker), in memory only.
 CACHE_REVISIONS = 30_000
-_Parts = ServedCache[tuple[int, int, bool], tuple[bytes, bytes]]
+_Part = tuple[bytes, bytes, tuple[wire.ExceptionItem, ...]]
+_Parts = ServedCache[tuple[int, int, bool], _Part]
 _parts_of: weakref.WeakKeyDictionary[ServiceDatabase, _Parts] = weakref.WeakKeyDictionary()
 _parts_lock = threading.Lock()
 
@@ -90,9 +92,13 @@ def pull_page(
         missing = [key[0] for key, part in parts.items() if part is None]
         if missing:
             parts.update(_serialise(conn, missing, vault, cache))
-        exceptions = exceptions_of(conn, [key[0] for key in keys]) if keys else []
     next_cursor = keys[-1][1] if keys else cursor
     served = [parts[key] for key in keys]
+    # Exception entries in record order, then position (each part's are in position order).
+    held = sorted(
+        (key[0], part[2]) for key, part in zip(keys, served, strict=True) if part and part[2]
+    )
+    exceptions = [x for _record, entries in held for x in entries]
     return wire.pull_page_json(
         [p[0] for p in served if p],
         next_cursor,
@@ -104,16 +110,19 @@ def pull_page(
 
 def _serialise(
     conn: Connection, ids: list[int], vault: Vault | None, cache: _Parts
-) -> dict[tuple[int, int], tuple[bytes, bytes]]:
+) -> dict[tuple[int, int], _Part]:
     """The parts of these records (as of the snapshot), by (id, revision); kept for reuse,
     except a record whose templates could not be read now (tried again at its next pull)."""
     rows = conn.execute(select(*_COLUMNS).where(among(ServerBorderer.id, ids, conn))).all()
     enrolled = [row.id for row in rows if row.has_finger]
     templates = templates_of(conn, vault, enrolled) if vault and enrolled else {}
-    out: dict[tuple[int, int], tuple[bytes, bytes]] = {}
+    exceptions: dict[int, list[wire.ExceptionItem]] = {}
+    for entry in exceptions_of(conn, ids):
+        exceptions.setdefault(entry.borderer_id, []).append(entry)
+    out: dict[tuple[int, int], _Part] = {}
     for row in rows:
         item = wire.borderer_item_json(dict(zip(wire.BORDERER_FIELDS, row, strict=True)))  # type: ignore[arg-type]
-        part = (item, templates.get(row.id, b""))
+        part = (item, templates.get(row.id, b""), tuple(exceptions.get(row.id, ())))
         if not (vault and row.has_finger and row.id not in templates):
             cache.put((row.id, row.revision, vault is not None), part)
         out[(row.id, row.revision)] = part

@@ -8,6 +8,15 @@ Revisions (``take_revisions``) come from a counter row on SQLite and from the wr
 transaction's id on PostgreSQL, where a shared counter row locked until commit made every
 upload wait for the previous one's commit (fleet_bench at 1,000 desks: 20 uploads at a time
 waiting on its lock, p99 38 s); pulls stop at ``revision_horizon``.
+``lookup()`` is for reads of one statement (a session check, an upload's stored digest): on
+PostgreSQL the connection is in autocommit mode, so the statement is its own transaction and
+costs one round trip instead of three (BEGIN, the statement, ROLLBACK), the same snapshot as
+in a READ COMMITTED transaction. Pooled connections are pinged before use only when they have
+been idle for ``IDLE_PING_S`` (``_ping_when_idle``), not at every checkout: under load a
+connection comes back within milliseconds, and the ping was a round trip of its own for every
+transaction (8% of the workers' samples under fleet_bench); one that broke while in use
+(the database restarted) fails its statement, which invalidates the whole pool (503, the desk
+retries).
 ``write(durable=False)`` is for rows whose loss in a crash costs nothing but a retry (login
 challenges, desk status reports, which the desk sends again minutes later): on PostgreSQL the
 commit then does not wait for the WAL flush (``synchronous_commit`` off for that transaction
@@ -19,6 +28,7 @@ Thread-safe: uvicorn's worker threads each take their own connection from the po
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +49,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 
 from bts_desk.errors import StoreError
 from bts_desk.service.models import RevisionCounter, ServerBase, ServerBorderer
@@ -54,6 +64,8 @@ _IMMEDIATE = "bts_sqlite_immediate"
 # dozens of others (fleet_bench at 1,000 desks: 15-30k context switches a second, a quarter
 # of the CPU in the kernel). A pull's or an upload's wait on PostgreSQL is a few ms.
 WORKER_THREADS = 12
+IDLE_PING_S = 10.0  # a pooled connection idle this long is pinged before it is used again
+_IDLE_SINCE = "bts_idle_since"  # pooled connection's info: time.monotonic() when checked in
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -72,6 +84,27 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it has been idle ``IDLE_PING_S`` (the
+    pessimistic check of SQLAlchemy's ``pool_pre_ping``, without its round trip before every
+    transaction); a dead one is replaced (``DisconnectionError``: the pool connects anew)."""
+
+    def idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
+
+    event.listen(engine, "connect", idle_from_now)
+    event.listen(engine, "checkin", idle_from_now)
+    event.listen(engine, "checkout", checkout)
+
+
 class ServiceDatabase:
     """The service's engine; create one per app and ``dispose()`` it at shutdown."""
 
@@ -80,7 +113,6 @@ class ServiceDatabase:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(
             url,
-            pool_pre_ping=not url.startswith("sqlite"),
             pool_size=WORKER_THREADS,
             max_overflow=4,  # the odd connection outside the worker threads
             # Errors must not carry statement parameters into the log: they hold biometric
@@ -91,7 +123,10 @@ class ServiceDatabase:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            _ping_when_idle(self.engine)
         self._writer = self.engine.execution_options(**{_IMMEDIATE: True})
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def url(self) -> str:
@@ -127,6 +162,18 @@ class ServiceDatabase:
         with self.engine.connect() as conn:
             if snapshot and not self.is_sqlite:
                 conn.execution_options(isolation_level="REPEATABLE READ")  # until returned
+            yield conn
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for one read statement: autocommit on PostgreSQL (no BEGIN and
+        ROLLBACK round trips), a read transaction on SQLite. Never for several statements
+        that must agree with one another (``read(snapshot=True)``), nor for writes."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self._autocommit.connect() as conn:
             yield conn
 
     def dispose(self) -> None:

@@ -161,7 +161,7 @@ class EnrollmentService:
     def _stored_digests(self, uuids: list[str]) -> dict[str, str]:
         if not uuids:
             return {}
-        with self._db.read() as conn:
+        with self._db.lookup() as conn:
             rows = conn.execute(
                 select(ServerEnrollment.uuid, ServerEnrollment.body_sha256).where(
                     ServerEnrollment.uuid.in_(set(uuids))

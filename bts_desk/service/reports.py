@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 
@@ -64,33 +64,54 @@ def store_report(db: ServiceDatabase, report: DeskReport, now: dt.datetime) -> D
         "pull_cursor": report.pull_cursor,
         "clock_offset_s": offset,
     }
-    latest = {
+    latest: dict[str, Any] = {
         **common,
         "district": report.district,
         "os": report.os,
         "last_seen": now,
         "refusals_json": json.dumps([r.model_dump() for r in box.refusals], ensure_ascii=False),
     }
-    dialect = postgresql if not db.is_sqlite else sqlite
-    upsert = dialect.insert(DeskState).values(
-        desk_id=report.desk_id, first_seen=now, reports=1, **latest
-    )
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[DeskState.desk_id],
-        set_={**latest, "reports": DeskState.reports + 1},
-    )
     with db.write(durable=False) as conn:  # lost in a crash: the desk reports again
+        conn.execute(_HISTORY_INSERT, {"desk_id": report.desk_id, "received_at": now, **common})
         conn.execute(
-            insert(DeskReportRow).values(desk_id=report.desk_id, received_at=now, **common)
+            _HISTORY_PRUNE,
+            {"desk_id": report.desk_id, "before": now - dt.timedelta(days=HISTORY_DAYS)},
         )
         conn.execute(
-            delete(DeskReportRow).where(
-                DeskReportRow.desk_id == report.desk_id,
-                DeskReportRow.received_at < now - dt.timedelta(days=HISTORY_DAYS),
-            )
+            _upsert_state(db.is_sqlite),
+            {"desk_id": report.desk_id, "first_seen": now, "reports": 1, **latest},
         )
-        conn.execute(upsert)
     return DeskReportAck(received_at=now, clock_offset_s=offset)
+
+
+# The report's statements, built once, their values passed as parameters: a statement built
+# with its values inside (``.values(**row)``) is looked up in SQLAlchemy's compiled cache by a
+# key computed over every value, at each report (3% of the workers' CPU under fleet_bench).
+_HISTORY_INSERT = insert(DeskReportRow)
+_HISTORY_PRUNE = delete(DeskReportRow).where(
+    DeskReportRow.desk_id == bindparam("desk_id"),
+    DeskReportRow.received_at < bindparam("before"),
+)
+_UPSERTS: dict[bool, Any] = {}
+_LATEST = (  # the columns of desk_state a report replaces (``store_report``'s ``latest``)
+    "app_version", "pending", "refused", "waiting", "oldest_pending_s", "red_devices",
+    "devices_json", "last_pull_at", "pull_cursor", "clock_offset_s", "district", "os",
+    "last_seen", "refusals_json",
+)  # fmt: skip
+
+
+def _upsert_state(is_sqlite: bool) -> Any:
+    """``INSERT … ON CONFLICT (desk_id) DO UPDATE``: every column of the latest report
+    from the inserted row (``excluded``), the report count incremented."""
+    upsert = _UPSERTS.get(is_sqlite)
+    if upsert is None:
+        statement = (sqlite if is_sqlite else postgresql).insert(DeskState)
+        latest = {name: statement.excluded[name] for name in _LATEST}
+        upsert = _UPSERTS[is_sqlite] = statement.on_conflict_do_update(
+            index_elements=[DeskState.desk_id],
+            set_={**latest, "reports": DeskState.reports + 1},
+        )
+    return upsert
 
 
 def report_router(

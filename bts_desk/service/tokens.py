@@ -130,7 +130,7 @@ class SessionStore:
 
     def check(self, token: str) -> TokenClaims:
         """The claims of a live session; ApiError 401 otherwise."""
-        with self._db.read() as conn:
+        with self._db.lookup() as conn:
             row = conn.execute(
                 select(OfficerSession).where(OfficerSession.token_sha256 == _digest(token))
             ).first()
