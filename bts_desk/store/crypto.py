@@ -89,6 +89,14 @@ class DeskKey:
         nonce = secrets.token_bytes(NONCE_BYTES)
         return _SEALED_VERSION + nonce + self._aead.encrypt(nonce, plaintext, associated.encode())
 
+    def wrap(self, data_key: DeskKey, associated: str) -> bytes:
+        """``data_key`` sealed under this key (a per-enrollment key, see ``EnrollmentKeyRow``)."""
+        return self.seal(data_key._raw, "data-key|" + associated)
+
+    def unwrap(self, wrapped: bytes, associated: str) -> DeskKey:
+        """Inverse of ``wrap``; StoreError for a wrong key or a tampered blob."""
+        return DeskKey(self.open(wrapped, "data-key|" + associated))
+
     def open(self, sealed: bytes, associated: str, *, legacy: str = "") -> bytes:
         """Inverse of ``seal``. Raises StoreError for a wrong key, a tampered or foreign blob.
         ``legacy`` is the associated data of a version 1 blob (the UUID)."""

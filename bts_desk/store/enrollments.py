@@ -23,8 +23,8 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import load_only
+from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy.orm import Session, load_only
 
 from bts_desk.domain import (
     BioException,
@@ -41,6 +41,7 @@ from bts_desk.store.crypto import DeskKey, enrollment_aad
 from bts_desk.store.db import Database
 from bts_desk.store.models import (
     BordererRow,
+    EnrollmentKeyRow,
     EnrollmentRow,
     OutboxRow,
     PulledExceptionRow,
@@ -87,7 +88,8 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
     """Store a 补录 atomically (see the module doc). Raises StoreError."""
     _check_draft(draft)
     aad = enrollment_aad(draft.uuid, draft.borderer_id, draft.officer.officer_id, draft.desk_id)
-    sealed = key.seal(bundle.pack(draft.fingers, draft.face), aad)
+    data_key = DeskKey.generate()  # the payload's own key, destroyed at acknowledgement
+    sealed = data_key.seal(bundle.pack(draft.fingers, draft.face), aad)
     quality = {
         "fingers": {str(f.finger_no): list(f.press_quality) for f in draft.fingers},
         "face": dict(draft.face.quality) if draft.face else None,
@@ -124,7 +126,8 @@ def save_enrollment(db: Database, draft: EnrollmentDraft, key: DeskKey) -> None:
                 payload_sha256=hashlib.sha256(sealed).hexdigest(),
             )
         )
-        session.flush()  # the enrollment row first: the outbox row references it
+        session.flush()  # the enrollment row first: the outbox and key rows reference it
+        session.add(EnrollmentKeyRow(enrollment_uuid=draft.uuid, wrapped=key.wrap(data_key, aad)))
         session.add(
             OutboxRow(
                 enrollment_uuid=draft.uuid,
@@ -268,16 +271,24 @@ def load_drafts(
                 select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids)))
             ).scalars()
         }
+        keys = select(EnrollmentKeyRow.enrollment_uuid, EnrollmentKeyRow.wrapped).where(
+            EnrollmentKeyRow.enrollment_uuid.in_(list(uuids))
+        )
+        wrapped = {uuid: blob for uuid, blob in session.execute(keys).tuples()}
     out: list[tuple[str, EnrollmentDraft | StoreError]] = []
     for uuid in uuids:
         try:
-            out.append((uuid, _decrypt(rows.get(uuid), uuid, key)))
+            out.append((uuid, _decrypt(rows.get(uuid), wrapped.get(uuid), uuid, key)))
         except StoreError as exc:
             out.append((uuid, exc))
     return out
 
 
-def _decrypt(row: EnrollmentRow | None, uuid: str, key: DeskKey) -> EnrollmentDraft:
+def _decrypt(
+    row: EnrollmentRow | None, wrapped: bytes | None, uuid: str, key: DeskKey
+) -> EnrollmentDraft:
+    """The draft of ``row``: its payload opened with its data key (``wrapped`` by the desk
+    key), or, for an enrollment saved before migration 0011 (no data key), with the desk key."""
     if row is None or row.payload is None:
         raise StoreError(
             "采集数据已不在本机", f"enrollment {uuid}: no row or payload already deleted"
@@ -288,7 +299,8 @@ def _decrypt(row: EnrollmentRow | None, uuid: str, key: DeskKey) -> EnrollmentDr
             "本地采集数据已损坏，无法上传", f"enrollment {uuid}: payload checksum mismatch"
         )
     aad = enrollment_aad(row.uuid, row.borderer_id, row.officer_id, row.desk_id)
-    fingers, face = bundle.unpack(key.open(sealed, aad, legacy=row.uuid))
+    opener = key if wrapped is None else key.unwrap(wrapped, aad)
+    fingers, face = bundle.unpack(opener.open(sealed, aad, legacy=row.uuid))
     return EnrollmentDraft(
         uuid=row.uuid,
         borderer_id=row.borderer_id,
@@ -401,9 +413,7 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
                 last_error="",
             )
         )
-        session.execute(
-            update(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))).values(payload=None)
-        )
+        _erase_payloads(session, uuids)
         acked = session.scalars(select(EnrollmentRow).where(EnrollmentRow.uuid.in_(list(uuids))))
         order = {uuid: i for i, uuid in enumerate(uuids)}
         record_many(
@@ -419,9 +429,43 @@ def mark_acknowledged(db: Database, uuids: Sequence[str]) -> None:
                 for enr in sorted(acked, key=lambda e: order.get(e.uuid, len(order)))
             ],
         )
-    # secure_delete overwrote the pages in the database, but their old images stay in the WAL
-    # until a checkpoint: truncate it now so no acknowledged ciphertext stays on disk.
+    # secure_delete overwrote the data keys (and legacy payloads) in the database, but their
+    # old images stay in the WAL until a checkpoint: truncate it now.
     db.checkpoint()
+
+
+def _erase_payloads(session: Session, uuids: Sequence[str]) -> None:
+    """Drop the payloads of ``uuids`` for good, in the caller's transaction.
+
+    An enrollment with a data key is erased cryptographically: its payload's pages are freed
+    without being overwritten (secure_delete off for that one statement: overwriting ~50
+    SQLCipher pages per enrollment was most of the desk's CPU per upload) and the small key row
+    is deleted with secure_delete on, which leaves the freed ciphertext unreadable. A payload
+    saved before data keys existed is overwritten, as it always was."""
+    keyed = set(
+        session.scalars(
+            select(EnrollmentKeyRow.enrollment_uuid).where(
+                EnrollmentKeyRow.enrollment_uuid.in_(list(uuids))
+            )
+        )
+    )
+    legacy = [uuid for uuid in uuids if uuid not in keyed]
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if keyed:
+        if sqlite:
+            session.execute(text("PRAGMA secure_delete=OFF"))
+        try:
+            session.execute(
+                update(EnrollmentRow).where(EnrollmentRow.uuid.in_(keyed)).values(payload=None)
+            )
+        finally:
+            if sqlite:
+                session.execute(text("PRAGMA secure_delete=ON"))
+        session.execute(delete(EnrollmentKeyRow).where(EnrollmentKeyRow.enrollment_uuid.in_(keyed)))
+    if legacy:
+        session.execute(
+            update(EnrollmentRow).where(EnrollmentRow.uuid.in_(legacy)).values(payload=None)
+        )
 
 
 def mark_refused(db: Database, uuid: str, reason: str) -> None:

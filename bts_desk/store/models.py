@@ -5,7 +5,9 @@ store the stable codes of ``bts_desk.domain`` as short strings (no native ENUM t
 state needs no ALTER TYPE). Schema changes go through Alembic revisions in ``migrations/``.
 
 Biometric bytes are never stored in the clear: ``Enrollment.payload`` is an AES-GCM ciphertext
-(``bts_desk.store.crypto``) and is set to NULL once the sync service has acknowledged it.
+(``bts_desk.store.crypto``) under the enrollment's own data key (``EnrollmentKey``, wrapped by
+the desk key); once the sync service has acknowledged it, the payload is set to NULL and the
+data key is overwritten (see ``store.enrollments.mark_acknowledged``).
 """
 
 from __future__ import annotations
@@ -132,6 +134,22 @@ class EnrollmentRow(Base):
     # AES-GCM ciphertext of the biometric bundle; NULL once acknowledged by the service.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class EnrollmentKeyRow(Base):
+    """The data key of one enrollment's payload, wrapped by the desk key (migration 0011).
+
+    Destroying this small row (with SQLite's secure_delete) makes the payload's ciphertext
+    unreadable for good, so acknowledging an upload need not overwrite the payload's ~50
+    overflow pages (cryptographic erase, NIST SP 800-88). Enrollments saved before 0011 have
+    no row: their payloads are sealed with the desk key and overwritten as before."""
+
+    __tablename__ = "enrollment_key"
+
+    enrollment_uuid: Mapped[str] = mapped_column(
+        ForeignKey("enrollment.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FingerTemplateRow(Base):

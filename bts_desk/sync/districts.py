@@ -32,6 +32,7 @@ from bts_desk.store.audit import AuditAction, record
 from bts_desk.store.db import Database
 from bts_desk.store.models import (
     BordererRow,
+    EnrollmentKeyRow,
     EnrollmentRow,
     FingerTemplateRow,
     OutboxRow,
@@ -115,6 +116,8 @@ def _remove_records(session: Session, dropped: frozenset[str]) -> tuple[int, int
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
         enrollments = select(EnrollmentRow.uuid).where(EnrollmentRow.borderer_id.in_(chunk))
         session.execute(delete(OutboxRow).where(OutboxRow.enrollment_uuid.in_(enrollments)))
+        keys = EnrollmentKeyRow.enrollment_uuid.in_(enrollments)
+        session.execute(delete(EnrollmentKeyRow).where(keys))  # none once acknowledged
         session.execute(delete(EnrollmentRow).where(EnrollmentRow.borderer_id.in_(chunk)))
         session.execute(delete(FingerTemplateRow).where(FingerTemplateRow.borderer_id.in_(chunk)))
         session.execute(delete(PulledExceptionRow).where(PulledExceptionRow.borderer_id.in_(chunk)))

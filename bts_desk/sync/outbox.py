@@ -238,6 +238,9 @@ class SyncWorker:
         message = ""
         try:
             self._upload_all(result, force, counts.pending)
+            if result.uploaded or result.refused:  # 待上传 drops now, not after the pull
+                counts = store.outbox_counts(self._db)
+                self._publish(pending=counts.pending, refused=counts.refused)
             if self._puller is not None and not self._stopping.is_set():
                 self._pull(result)
             self._refresh_crl()

@@ -140,9 +140,11 @@ class BordererTableModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Run the current query again (after a 补录 or a sync pull changed rows, or a new
-        sort). The rows shown stay until the new count and first page are both in; then one
-        reset shows them: one repaint of the table instead of three (cleared, counted, page
-        arrived), each ~100 ms of the GUI thread on a desk (soak_bench's stalls after 保存)."""
+        sort). The rows shown stay until the new count and first page are both in. When the
+        same records come back in the same places (a 补录 changes one record's 生物标识),
+        only the rows that changed are updated and the other cached pages are fetched again
+        in place; otherwise one reset shows the new rows. A reset repaints and lays out the
+        whole table, ~100 ms of the GUI thread on a desk (soak_bench's stalls after 保存)."""
         if self._filter is None:
             return
         self._generation += 1
@@ -170,6 +172,9 @@ class BordererTableModel(QAbstractTableModel):
         if not self._current(generation):
             return
         self._counting = False
+        if self._same_places(total, rows):
+            self._update_in_place(rows)
+            return
         self.beginResetModel()
         self._total = total
         self._pages.clear()
@@ -180,6 +185,33 @@ class BordererTableModel(QAbstractTableModel):
         self.count_changed.emit(total)
         if rows:
             self.page_loaded.emit(0)
+
+    def _same_places(self, total: int, rows: list[Borderer]) -> bool:
+        """The refreshed first page holds the records shown before, in the same rows."""
+        shown = self._pages.get(0)
+        return (
+            total == self._total
+            and shown is not None
+            and [b.id for b in shown] == [b.id for b in rows]
+        )
+
+    def _update_in_place(self, rows: list[Borderer]) -> None:
+        """New values for the first page, one ``dataChanged`` over the rows that differ; the
+        other cached pages keep showing until their fresh copies arrive."""
+        changed = [
+            i for i, (old, new) in enumerate(zip(self._pages[0], rows, strict=True)) if old != new
+        ]
+        self._pages[0] = rows
+        if changed:
+            self.dataChanged.emit(
+                self.index(changed[0], 0),
+                self.index(changed[-1], len(COLUMNS) - 1),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+        for page in [p for p in self._pages if p != 0]:
+            self._request_page(page, again=True)
+        self.count_changed.emit(self._total)
+        self.page_loaded.emit(0)
 
     def _restart(self) -> None:
         assert self._filter is not None
@@ -226,8 +258,9 @@ class BordererTableModel(QAbstractTableModel):
 
     # --- pages -----------------------------------------------------------------------------
 
-    def _request_page(self, page: int) -> None:
-        if self._filter is None or page in self._pending or page in self._pages:
+    def _request_page(self, page: int, *, again: bool = False) -> None:
+        """Fetch ``page`` on the pool; ``again``: also when cached (it shows until replaced)."""
+        if self._filter is None or page in self._pending or (page in self._pages and not again):
             return
         self._pending.add(page)
         generation, flt = self._generation, self._filter

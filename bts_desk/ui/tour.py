@@ -447,11 +447,19 @@ class _EnrollmentStory:
         return None
 
     def uploaded(self) -> bool:
+        """The outbox is empty, and the status bar's 待上传 says so (what the picture shows)."""
         from bts_desk.store.enrollments import outbox_counts
+        from bts_desk.ui.sync_status import SyncStatusWidget
 
         parts = self.shell.parts
-        return self.shell.sync is None or (
-            parts is not None and outbox_counts(parts.db).pending == 0
+        if self.shell.sync is None:
+            return True
+        status = self.shell.window.findChild(SyncStatusWidget)
+        return (
+            parts is not None
+            and outbox_counts(parts.db).pending == 0
+            and status is not None
+            and status.status.pending == 0
         )
 
 

@@ -28,6 +28,7 @@ from bts_desk.store.db import Database
 from bts_desk.store.demo_data import MANUAL_ROWS
 from bts_desk.ui.details_dialog import DetailsDialog
 from bts_desk.ui.fields import FieldKind, field_kind, set_field_kind
+from bts_desk.ui.labels import label
 from bts_desk.ui.query_page import HIDDEN_COLUMNS_KEY, QueryPage
 from bts_desk.ui.style import apply_style
 
@@ -425,6 +426,44 @@ def test_a_refresh_keeps_the_rows_until_the_new_ones_are_in(
     qtbot.waitUntil(lambda: page.model.ready and not page.model.busy, timeout=10_000)
     assert resets == [page.model.total]
     assert page.model.data(page.model.index(0, 1))  # the new first page, no fetch needed
+
+
+def test_a_refresh_that_changes_one_record_repaints_only_its_row(
+    qtbot: QtBot, page: QueryPage, store: Database
+) -> None:
+    """A 补录 changes one record's 生物标识: the same records come back in the same rows, so
+    the refresh updates that row (no reset of the whole table) and shows its new value."""
+    qtbot.waitUntil(lambda: page.model.ready and not page.model.busy, timeout=10_000)
+    model = page.model
+    row = 3
+    record = model.borderer(row)
+    assert record is not None
+    flag_column = next(
+        i
+        for i in range(model.columnCount())
+        if model.headerData(i, Qt.Orientation.Horizontal) == "生物标识"
+    )
+    new_flag = BioFlag.NONE if record.bio_flag is BioFlag.BOTH else BioFlag.BOTH
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE borderer SET has_face = ?, has_finger = ? WHERE id = ?",
+            (new_flag is BioFlag.BOTH, new_flag is BioFlag.BOTH, record.id),
+        )
+    resets: list[int] = []
+    changed: list[tuple[int, int]] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda first, last, _roles: changed.append((first.row(), last.row())))
+    with qtbot.waitSignal(model.page_loaded, timeout=10_000):
+        page.refresh()
+    assert resets == []
+    assert changed == [(row, row)]
+    assert (
+        model.data(model.index(row, flag_column))
+        == label(new_flag)
+        == ("都没有" if new_flag is BioFlag.NONE else "人脸指纹都有")
+    )
+    again = model.borderer(row)
+    assert again is not None and again.id == record.id
 
 
 def test_store_errors_show_in_the_red_bar(qtbot: QtBot, page: QueryPage, store: Database) -> None:

@@ -67,8 +67,12 @@ def test_round_trip_desk_service_pull(desk: Desk, service: LocalService, pki: Pk
     assert flags(desk, 3) == (False, True)
 
     desk.tokens.set_signer(pki.signer(OFFICER_B))
+    statuses.clear()
     result = desk.worker.run_once()
     assert result.uploaded == 1 and result.pulled == 1
+    # 待上传 drops as soon as the upload is acknowledged, not after the pull that follows
+    pulling = [s for s in statuses if s.busy and s.phase == "pull"]
+    assert pulling and all(s.pending == 0 for s in pulling)
     assert count_stored(service) == 3
     assert outbox_counts(desk.db).pending == 0
     assert flags(desk, 3) == (False, True)

@@ -27,7 +27,7 @@ from bts_desk.store import bundle
 from bts_desk.store.audit import AuditAction, query_audit, record
 from bts_desk.store.borderers import BordererRecord, upsert_records
 from bts_desk.store.crypto import DeskKey, load_or_create_key
-from bts_desk.store.db import Database
+from bts_desk.store.db import Database, open_database
 from bts_desk.store.enrollments import (
     due_entries,
     exceptions_of,
@@ -43,7 +43,7 @@ from bts_desk.store.enrollments import (
     retry_refused,
     save_enrollment,
 )
-from bts_desk.store.models import AuditRow, BordererRow, EnrollmentRow
+from bts_desk.store.models import AuditRow, BordererRow, EnrollmentKeyRow, EnrollmentRow
 from bts_desk.sync.samples import sample_draft
 
 OFFICER = Officer("GZ1001", "李关员", "5301")
@@ -252,6 +252,46 @@ def test_outbox_listings_never_read_past_the_payload(db: Database, key: DeskKey)
     for sql in selects:
         read = [name for name in after_payload if f"enrollment.{name}" in sql]
         assert read == [], f"reads {read} stored after the payload: {sql}"
+
+
+def test_acknowledgement_erases_the_data_key_and_legacy_payloads(tmp_path: Path) -> None:
+    """A payload sealed under its own data key is erased by overwriting that key (its freed
+    pages may keep ciphertext nobody can open); a payload saved before data keys existed is
+    overwritten itself. Read from a plain SQLite file, where page bytes are visible."""
+    key = DeskKey.generate()
+    plain = open_database(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        person(plain, 1)
+        keyed, legacy = sample_draft(1, OFFICER), sample_draft(1, OFFICER)
+        for draft in (keyed, legacy):
+            save_enrollment(plain, draft, key)
+        with plain.session() as s:  # ``legacy`` as an enrollment saved before migration 0011
+            sealed_by_desk = key.seal(b"legacy bundle " * 4000, "legacy")
+            s.execute(
+                update(EnrollmentRow)
+                .where(EnrollmentRow.uuid == legacy.uuid)
+                .values(payload=sealed_by_desk)
+            )
+            s.execute(
+                delete(EnrollmentKeyRow).where(EnrollmentKeyRow.enrollment_uuid == legacy.uuid)
+            )
+            wrapped = s.scalars(select(EnrollmentKeyRow.wrapped)).one()
+        plain.checkpoint()
+        raw = (tmp_path / "plain.db").read_bytes()
+        assert wrapped in raw and sealed_by_desk[-64:] in raw
+
+        mark_acknowledged(plain, [keyed.uuid, legacy.uuid])
+
+        raw = (tmp_path / "plain.db").read_bytes()
+        assert wrapped not in raw  # the data key is overwritten, not only unlinked
+        assert sealed_by_desk[-64:] not in raw  # the legacy payload is overwritten
+        with plain.session() as s:
+            assert s.scalars(select(EnrollmentKeyRow)).all() == []
+            assert s.scalars(select(EnrollmentRow.payload)).all() == [None, None]
+            # the pooled connection goes back with secure_delete on for everything else
+            assert s.execute(text("PRAGMA secure_delete")).scalar() == 1
+    finally:
+        plain.dispose()
 
 
 def test_audit_rows_cannot_be_changed(db: Database) -> None:
