@@ -441,7 +441,9 @@ def _erase_payloads(session: Session, uuids: Sequence[str]) -> None:
     without being overwritten (secure_delete off for that one statement: overwriting ~50
     SQLCipher pages per enrollment was most of the desk's CPU per upload) and the small key row
     is deleted with secure_delete on, which leaves the freed ciphertext unreadable. A payload
-    saved before data keys existed is overwritten, as it always was."""
+    saved before data keys existed is overwritten, as it always was. Should the statement
+    fail, the pool turns secure_delete back on when the connection is returned
+    (``store.db``)."""
     keyed = set(
         session.scalars(
             select(EnrollmentKeyRow.enrollment_uuid).where(

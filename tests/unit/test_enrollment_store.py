@@ -294,6 +294,21 @@ def test_acknowledgement_erases_the_data_key_and_legacy_payloads(tmp_path: Path)
         plain.dispose()
 
 
+def test_a_pooled_connection_comes_back_with_secure_delete_on(db: Database) -> None:
+    """Whatever a caller left switched off (a failed cryptographic erase), the next user of
+    the pooled connection frees pages with secure_delete on."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 0
+        raw = conn.connection.dbapi_connection
+    for _ in range(2 * 6):  # every connection the pool keeps
+        with db.engine.connect() as conn:
+            if conn.connection.dbapi_connection is raw:
+                assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+                return
+    pytest.fail("the pool did not hand the connection out again")
+
+
 def test_audit_rows_cannot_be_changed(db: Database) -> None:
     record(db, OFFICER, AuditAction.VIEW_DETAIL, 5, "详情", desk_id="d")
     with pytest.raises(StoreError), db.session() as s:
