@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import bts_desk
 from bts_desk.card.identity import load_ca_certificates
 from bts_desk.errors import CardError
+from bts_desk.heap import settle_heap
 from bts_desk.service.bodies import BodyLimit, BodyRefused
 from bts_desk.service.borderers import portrait, pull_page
 from bts_desk.service.database import WORKER_THREADS, ServiceDatabase
@@ -175,6 +176,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = WORKER_THREADS
+        settle_heap(collect_first=True)  # the app is built: see bts_desk.heap
         yield
         db.dispose()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from bts_desk.config import Settings
 from bts_desk.domain import Borderer, EnrollmentDraft, FingerPosition, Officer
 from bts_desk.errors import DeskError
+from bts_desk.heap import settle_heap
 from bts_desk.ui.main_window import OPENING_STORE, MainWindow
 from bts_desk.ui.tasks import run_in_background
 
@@ -129,6 +130,7 @@ class DeskShell:
         self._wire_devices(parts)
         self._wire_pages(parts)
         self._wire_sync(parts)
+        settle_heap(collect_first=False)  # start-up is done: see bts_desk.heap
         for callback in self.ready_callbacks:
             callback(True)
 

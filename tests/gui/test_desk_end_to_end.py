@@ -15,6 +15,7 @@ the capture is still there.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Iterator
@@ -74,9 +75,11 @@ def desk(
     shell = DeskShell(app, window, desk_settings, demo=True)
     outcome: list[bool] = []
     shell.ready_callbacks.append(outcome.append)
+    gc.unfreeze()  # a desk started before in this process froze its heap
     shell.start()
     qtbot.waitUntil(lambda: bool(outcome), timeout=120_000)
     assert outcome == [True]
+    assert gc.get_freeze_count() > 0, "start-up done: the heap is out of the collector's sight"
     yield shell
     for dialog in window.findChildren(EnrollDialog):
         dialog.reject()
