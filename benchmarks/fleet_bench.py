@@ -3,7 +3,7 @@ PostgreSQL, over loopback HTTP.
 
     .venv/bin/python benchmarks/fleet_bench.py [--desks 1000] [--ladder 250,500,1000,1500,2000]
                                                [--seconds 60] [--rate 10] [--records 20000]
-                                               [--ramp-s 60] [--warm-up-s 40]
+                                               [--ramp-s 60] [--warm-up-s 40] [--no-baseline]
 
 (about 3 minutes a run on 2 quiet cores; the ladder stops at the first desk count that misses)
 
@@ -45,7 +45,9 @@ a key file (``--key-file``) as in production, so every worker opens every sealed
   and the database holds no other enrollment than uploads that got no answer (cut off by the
   end of a run or timed out: a real desk sends them again and hears "already stored");
 - ``loadgen_cpu_ms_per_request``: CPU time of Locust itself per request (it shares the cores);
-- ``loadavg``: the machine's load average before and after (the machine is shared).
+- ``loadavg``: the machine's load average before and after (the machine is shared), and per
+  run ``cpu_steal_pct``: the share of this virtual machine's CPU time that the host gave to
+  other guests meanwhile (the same code measured 260 ms and 2,000 ms p99 an hour apart here).
 
 Prints one JSON line.
 """
@@ -234,6 +236,15 @@ def opts_ramp(env: dict[str, str]) -> tuple[int, int]:
     return int(env.get("FLEET_RAMP_S", RAMP_S)), int(env.get("FLEET_WARM_UP_S", WARM_UP_S))
 
 
+def _steal_pct(before: Any, after: Any) -> float:
+    """Share of the machine's CPU time taken by the hypervisor for other guests over the run
+    (``steal`` in /proc/stat): when it is high, the same code's latencies and CPU per request
+    rise with it (a shared host), which is why it is printed beside them."""
+    total = sum(after) - sum(before)
+    stolen = getattr(after, "steal", 0.0) - getattr(before, "steal", 0.0)
+    return round(100 * stolen / total, 1) if total > 0 else 0.0
+
+
 def _locust(
     service: Service, desks: int, *, seconds: int, env: dict[str, str], out: Path, pg_pid: int
 ) -> dict[str, Any]:
@@ -242,6 +253,7 @@ def _locust(
     url = service.url
     served_before = _served(url)
     cpu_before = (_tree_cpu_s(service.process.pid), _tree_cpu_s(pg_pid))
+    machine_before = psutil.cpu_times()
     prefix = out / f"run-{desks}-{time.monotonic_ns()}"
     acked = prefix.with_suffix(".acked")
     ramp_s, warm_up_s = opts_ramp(env)
@@ -272,6 +284,7 @@ def _locust(
     served = max(1.0, _served(url) - served_before)
     service_cpu = _tree_cpu_s(service.process.pid) - cpu_before[0]
     pg_cpu = _tree_cpu_s(pg_pid) - cpu_before[1]
+    steal_pct = _steal_pct(machine_before, psutil.cpu_times())
     with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
         rows = {row["Name"]: row for row in csv.DictReader(stats)}
     total = rows["Aggregated"]
@@ -293,6 +306,7 @@ def _locust(
             "postgres": round(1000 * pg_cpu / served, 2),
             "loadgen": round(1000 * loadgen_cpu / served, 2),
         },
+        "cpu_steal_pct": steal_pct,
         "routes": {
             name: {
                 "rps": round(float(rows[name]["Requests/s"]), 1),
@@ -372,7 +386,7 @@ def _measure(
     unanswered: list[str] = []
     runs: dict[str, Any] = {}
     ladder = sorted({*(int(n) for n in args.ladder.split(",") if n), args.desks})
-    for workers in (2, 1):
+    for workers in (2,) if args.no_baseline else (2, 1):
         service = Service(db_url, ca_file, workers, opts["out"])
         try:
             counts = ladder if workers == 2 else [args.desks]
@@ -403,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--p99-ms", type=float, default=300.0)
     p.add_argument("--ramp-s", type=int, default=RAMP_S, help="first logins spread over")
     p.add_argument("--warm-up-s", type=int, default=WARM_UP_S, help="then before counting")
+    p.add_argument("--no-baseline", action="store_true", help="2 workers only (quick comparisons)")
     args = p.parse_args(argv)
     bindir = find_pg_bindir()
     if bindir is None:
