@@ -124,15 +124,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _secure_delete_back_on(dbapi_connection: Any, _record: Any) -> None:
-    """Every connection returns to the pool with secure_delete on, whatever happened while it
-    was out: ``store.enrollments`` turns it off for one statement (a cryptographic erase),
-    and a failure in between must not leave a pooled connection that frees pages unwiped."""
+def _safety_back_on(dbapi_connection: Any, _record: Any) -> None:
+    """Every connection returns to the pool with secure_delete on and full durability,
+    whatever happened while it was out: ``store.enrollments`` turns secure_delete off for one
+    statement (a cryptographic erase), and a failure in between must not leave a pooled
+    connection that frees pages unwiped; ``sync.pull`` commits a first bulk load with WAL's
+    NORMAL synchronous, which no enrollment may inherit."""
     if dbapi_connection is None:  # invalidated: it will not be used again
         return
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA secure_delete=ON")
+        if not dbapi_connection.in_transaction:  # (SQLite refuses it inside one)
+            cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
 
@@ -171,7 +175,7 @@ def create_db_engine(url: str, key: DeskKey | None = None) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "checkin", _secure_delete_back_on)
+        event.listen(engine, "checkin", _safety_back_on)
     return engine
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sync_support import OFFICER_A, Desk, Pki, faulty_proxy, make_desk, start_service
 
 from bts_desk.domain import RecordState
@@ -42,6 +43,29 @@ def _indexes(desk: Desk) -> set[str]:
     return {i["name"] or "" for i in inspect(desk.db.engine).get_indexes("borderer")}
 
 
+def _durability_statements(desk: Desk) -> list[str]:
+    """The ``PRAGMA synchronous=…`` statements the desk's store executes from now on."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("PRAGMA synchronous="):
+            seen.append(statement)
+
+    event.listen(desk.db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def _every_pooled_connection(desk: Desk) -> list[Any]:
+    """The DB-API connections the pool holds now, checked out together (all of them)."""
+    held = [desk.db.engine.raw_connection() for _ in range(desk.db.engine.pool.checkedin())]
+    try:
+        assert held, "no pooled connection to look at"
+        return [c.dbapi_connection for c in held]
+    finally:
+        for c in held:
+            c.close()
+
+
 def test_pages_cursor_progress_and_increments(
     tmp_path: Path, service: LocalService, pki: Pki
 ) -> None:
@@ -51,15 +75,23 @@ def test_pages_cursor_progress_and_increments(
         expected_indexes = _indexes(desk)
         puller = Puller(desk.db, desk.client, page_size=100)
         seen: list[int] = []
+        durability = _durability_statements(desk)
         assert puller.pull(token, seen.append) == 1234  # empty store: the bulk path
         assert seen == [*range(100, 1234, 100), 1234]
         assert _count(desk) == 1234
         assert _indexes(desk) == expected_indexes  # dropped for the load, built again
+        # the bulk load committed each page with NORMAL durability, and every connection
+        # went back to the pool with FULL again (nothing else inherits it)
+        assert durability.count("PRAGMA synchronous=NORMAL") == len(seen)
+        for conn in _every_pooled_connection(desk):
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        durability.clear()
         cursor = puller.cursor()
         assert cursor > 0
         assert puller.pull(token) == 0  # nothing new
         update_record(service.app.state.db, 7, state=str(RecordState.SUSPENDED), name="改名")
         assert puller.pull(token) == 1
+        assert durability == []  # not an empty store: the store's own durability
         with desk.db.session() as s:
             row = s.get(BordererRow, 7)
             assert row is not None and (row.state, row.name) == ("suspended", "改名")

@@ -295,16 +295,20 @@ def test_acknowledgement_erases_the_data_key_and_legacy_payloads(tmp_path: Path)
 
 
 def test_a_pooled_connection_comes_back_with_secure_delete_on(db: Database) -> None:
-    """Whatever a caller left switched off (a failed cryptographic erase), the next user of
-    the pooled connection frees pages with secure_delete on."""
+    """Whatever a caller left switched off (a failed cryptographic erase, a bulk pull's
+    NORMAL durability), the next user of the pooled connection frees pages with
+    secure_delete on and commits with synchronous FULL (2)."""
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 0
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         raw = conn.connection.dbapi_connection
     for _ in range(2 * 6):  # every connection the pool keeps
         with db.engine.connect() as conn:
             if conn.connection.dbapi_connection is raw:
                 assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
                 return
     pytest.fail("the pool did not hand the connection out again")
 
