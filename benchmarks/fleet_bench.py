@@ -240,7 +240,11 @@ def _steal_pct(before: Any, after: Any) -> float:
     """Share of the machine's CPU time taken by the hypervisor for other guests over the run
     (``steal`` in /proc/stat): when it is high, the same code's latencies and CPU per request
     rise with it (a shared host), which is why it is printed beside them."""
-    total = sum(after) - sum(before)
+
+    def busy_and_idle(times: Any) -> float:  # guest time is counted in user time already
+        return float(sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0))
+
+    total = busy_and_idle(after) - busy_and_idle(before)
     stolen = getattr(after, "steal", 0.0) - getattr(before, "steal", 0.0)
     return round(100 * stolen / total, 1) if total > 0 else 0.0
 

@@ -93,11 +93,12 @@ _HISTORY_PRUNE = delete(DeskReportRow).where(
     DeskReportRow.received_at < bindparam("before"),
 )
 _UPSERTS: dict[bool, Any] = {}
-_LATEST = (  # the columns of desk_state a report replaces (``store_report``'s ``latest``)
-    "app_version", "pending", "refused", "waiting", "oldest_pending_s", "red_devices",
-    "devices_json", "last_pull_at", "pull_cursor", "clock_offset_s", "district", "os",
-    "last_seen", "refusals_json",
-)  # fmt: skip
+# The columns of desk_state a report replaces: all but the key, the first sighting and the count.
+_LATEST = tuple(
+    column.name
+    for column in DeskState.__table__.columns
+    if column.name not in ("desk_id", "first_seen", "reports")
+)
 
 
 def _upsert_state(is_sqlite: bool) -> Any:
