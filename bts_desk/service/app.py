@@ -38,7 +38,7 @@ from bts_desk.service.database import WORKER_THREADS, ServiceDatabase
 from bts_desk.service.enrollment_view import enrollment_answer
 from bts_desk.service.enrollments import EnrollmentService
 from bts_desk.service.errors import ApiError
-from bts_desk.service.ratelimit import ChallengeLimiter
+from bts_desk.service.ratelimit import ChallengeLimit
 from bts_desk.service.sessions import SessionService
 from bts_desk.service.tokens import Clock, SessionStore, TokenClaims, utc_now
 from bts_desk.service.vault import Vault
@@ -143,7 +143,7 @@ def create_app(
     clock: Clock = utc_now,
     create_schema: bool = True,
     docs: bool = False,
-    challenge_limiter: ChallengeLimiter | None = None,
+    challenge_limit: ChallengeLimit | None = None,
     vault: Vault | None = None,
     crl_file: Path | None = None,
 ) -> FastAPI:
@@ -151,8 +151,9 @@ def create_app(
 
     Sessions live in the database, so every worker process on it honours them and their
     revocation. ``clock`` is for tests of expiry; ``docs`` serves ``/docs`` and
-    ``/openapi.json`` (off in production unless asked for); ``challenge_limiter`` the limit of
-    anonymous challenge requests per client address (30 a minute by default); ``vault`` the
+    ``/openapi.json`` (off in production unless asked for); ``challenge_limit`` the limit of
+    anonymous challenge requests per client address (30 a minute by default, shared by every
+    process on the database); ``vault`` the
     service key that seals biometrics at rest (a key for this process only when None: the
     stored biometrics are then unreadable after a restart, so real services give one);
     ``crl_file`` the officer CA's CRL (DER or PEM) published at ``GET /api/v1/crl``.
@@ -166,7 +167,7 @@ def create_app(
     if create_schema:
         db.create_schema()
     store = SessionStore(db, clock)
-    sessions = SessionService(db, cas, store, clock)
+    sessions = SessionService(db, cas, store, clock, challenge_limit)
     if vault is None:
         log.warning("no service key file: biometrics are sealed with a key of this process only")
         vault = Vault.ephemeral()
@@ -193,7 +194,6 @@ def create_app(
     app.state.vault = vault
     app.state.internal_errors = 0
     app.state.sessions = store
-    app.state.challenge_limiter = challenge_limiter or ChallengeLimiter()
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
     _add_session_routes(app, db, sessions, store)
@@ -219,16 +219,7 @@ def _add_session_routes(
     @app.post(wire.PATH_CHALLENGE, responses=refusals(429, 503))
     def challenge(request: Request) -> wire.ChallengeAnswer:
         address = request.client.host if request.client else ""
-        wait = request.app.state.challenge_limiter.wait_s(address)
-        if wait > 0:
-            raise ApiError(
-                429,
-                wire.E_TOO_MANY,
-                "登录请求过多，请稍后重试",
-                f"challenge rate limit of {address}",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
-        raw = sessions.new_challenge()
+        raw = sessions.new_challenge(address)
         return wire.ChallengeAnswer(challenge=raw, expires_in=wire.CHALLENGE_TTL_S)
 
     @app.post(wire.PATH_SESSION, responses=refusals(400, 401, 413, 422, 503))

@@ -14,7 +14,8 @@
   readable biometric in the database) — and per finger / face what its records say
   (position, size, quality).
 - ``session_challenge``: single-use login challenges (in the database so that several
-  service processes can share them).
+  service processes can share them); ``challenge_bucket``: the per-address rate limit of
+  the challenge endpoint, shared the same way (``ratelimit``).
 - ``officer_session``: the opaque, revocable session ids the desks hold (stored as SHA-256),
   each bound to an officer, a desk and the districts granted at login.
 - ``district_grant`` / ``grant_log``: which districts (关区) an officer may serve beyond their
@@ -167,6 +168,16 @@ class SessionChallenge(ServerBase):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the bytes
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # POSIX seconds
+
+
+class ChallengeBucket(ServerBase):
+    """A client address's token bucket for ``POST /session/challenge`` (``ratelimit``)."""
+
+    __tablename__ = "challenge_bucket"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)  # POSIX seconds
 
 
 class OfficerSession(ServerBase):

@@ -1,47 +1,103 @@
-"""Rate limit of the anonymous challenge endpoint: a token bucket per client address.
+"""Rate limit of the anonymous challenge endpoint: a token bucket per client address, kept in
+the service database so that every worker process and every service instance on it shares it.
 
 ``POST /api/v1/session/challenge`` needs no login and writes a row, so one address may ask
-``burst`` times at once and then ``per_minute`` times a minute; beyond that the answer is
-429 with ``Retry-After``. At most ``max_clients`` addresses are tracked (least recently seen
-forgotten first), so the limiter's memory is bounded too. Thread-safe (a lock around a
-dict); per process — with several workers each has its own buckets.
+``burst`` times at once and then ``per_minute`` times a minute; beyond that the answer is 429
+with ``Retry-After``. The buckets were per process before: with ``--workers 2`` an address had
+twice the limit, behind a load balancer N times. Now ``take`` reads and updates the address's
+row (``challenge_bucket``) in the challenge's own write transaction, locked (``FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers), so two workers cannot both
+spend the last token.
+
+Storage is bounded: a bucket that has refilled is the same as no row, so ``purge`` deletes
+those (with the expired challenges, ``sessions``), and a new address is refused while
+``max_clients`` rows exist (429, as when the live challenges are at their cap). Called in
+uvicorn's worker threads, inside ``ServiceDatabase.write``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bts_desk.service.models import ChallengeBucket
+
+MAX_ADDRESS = 64  # characters of a client address kept (IPv6 with a zone id fits)
 
 
-class ChallengeLimiter:
-    def __init__(
-        self,
-        per_minute: float = 30.0,
-        burst: int = 30,
-        max_clients: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.max_clients = max_clients
-        self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class ChallengeLimit:
+    """The limit's settings: ``burst`` at once, then ``per_minute``; ``max_clients`` rows."""
 
-    def wait_s(self, address: str) -> float:
-        """0 when ``address`` may ask now (and counts the request), else seconds to wait."""
-        now = self._clock()
-        with self._lock:
-            tokens, then = self._buckets.pop(address, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - then) * self.rate)
-            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-            self._buckets[address] = (tokens - 1.0 if wait == 0.0 else tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-        return wait
+    per_minute: float = 30.0
+    burst: int = 30
+    max_clients: int = 10_000
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._buckets)
+    @property
+    def rate(self) -> float:
+        """Tokens per second."""
+        return self.per_minute / 60.0
+
+    @property
+    def refill_s(self) -> float:
+        """After this long without a request a bucket is full again (its row can go)."""
+        return self.burst / self.rate
+
+
+def take(conn: Connection, address: str, now: float, limit: ChallengeLimit) -> float:
+    """Spend one token of ``address`` at ``now`` (POSIX seconds): 0.0 when it may ask, else
+    the seconds until it may (nothing spent). A new address while the table is full: the
+    seconds until the oldest bucket could be purged."""
+    address = address[:MAX_ADDRESS]
+    row = conn.execute(
+        select(ChallengeBucket.tokens, ChallengeBucket.updated_at)
+        .where(ChallengeBucket.address == address)
+        .with_for_update()
+    ).first()
+    if row is None:
+        if _count(conn) >= limit.max_clients:
+            oldest = conn.execute(select(func.min(ChallengeBucket.updated_at))).scalar_one()
+            return max(1.0, float(oldest or now) + limit.refill_s - now)
+        # Two first requests of one address at once: the second waits for the first's row
+        # (PostgreSQL) and then finds it taken; it is refused a token only if none is left.
+        if _insert_new(conn, address, now, limit):
+            return 0.0
+        row = conn.execute(
+            select(ChallengeBucket.tokens, ChallengeBucket.updated_at)
+            .where(ChallengeBucket.address == address)
+            .with_for_update()
+        ).one()
+    elapsed = max(0.0, now - float(row.updated_at))  # a clock stepped back refills nothing
+    tokens = min(float(limit.burst), float(row.tokens) + elapsed * limit.rate)
+    if tokens < 1.0:
+        return (1.0 - tokens) / limit.rate
+    conn.execute(
+        update(ChallengeBucket)
+        .where(ChallengeBucket.address == address)
+        .values(tokens=tokens - 1.0, updated_at=now)
+    )
+    return 0.0
+
+
+def purge(conn: Connection, now: float, limit: ChallengeLimit) -> None:
+    """Delete the buckets that have refilled (they mean what no row means)."""
+    conn.execute(delete(ChallengeBucket).where(ChallengeBucket.updated_at < now - limit.refill_s))
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(ChallengeBucket)).scalar_one())
+
+
+def _insert_new(conn: Connection, address: str, now: float, limit: ChallengeLimit) -> bool:
+    """A full bucket less the token of this request; False if another request inserted the
+    address's row first."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    result = conn.execute(
+        insert(ChallengeBucket)
+        .values(address=address, tokens=float(limit.burst) - 1.0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[ChallengeBucket.address])
+    )
+    return bool(result.rowcount)

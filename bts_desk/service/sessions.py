@@ -6,7 +6,9 @@ card signs it, and ``open_session`` checks the certificate against the trusted C
 (``bts_desk.card.identity``) and the signature, then opens a session (``tokens``) bound to the
 officer, the desk and the districts the officer may serve (``grants``). Expired challenges are
 purged as new ones are made (at most every ``PURGE_EVERY_S`` per process), and at most
-``MAX_LIVE_CHALLENGES`` live at once (429 beyond; ``ratelimit`` limits each address).
+``MAX_LIVE_CHALLENGES`` live at once (429 beyond). Each client address has its token bucket
+(``ratelimit``), spent in the challenge's own transaction, so the limit holds across worker
+processes and service instances on one database.
 
 A login is one write transaction: the certificate and the signature are checked first (CPU
 only), then the challenge is used up (``DELETE … RETURNING``: once, even when the login is
@@ -27,10 +29,12 @@ from sqlalchemy import Connection, delete, func, insert, select
 from bts_desk.card.identity import officer_from_certificate, verify_challenge
 from bts_desk.domain import Officer
 from bts_desk.errors import CardError
+from bts_desk.service import ratelimit
 from bts_desk.service.database import ServiceDatabase
 from bts_desk.service.errors import ApiError
 from bts_desk.service.grants import districts_in
 from bts_desk.service.models import SessionChallenge
+from bts_desk.service.ratelimit import ChallengeLimit
 from bts_desk.service.tokens import PURGE_EVERY_S, Clock, Every, SessionStore, TokenClaims, utc_now
 from bts_desk.sync import wire
 
@@ -54,19 +58,33 @@ class SessionService:
         cas: list[x509.Certificate],
         store: SessionStore,
         clock: Clock,
+        limit: ChallengeLimit | None = None,
     ) -> None:
         self._db = db
         self._cas = cas
         self._store = store
         self._clock = clock
+        self._limit = limit or ChallengeLimit()
         self._purge = Every(PURGE_EVERY_S)
 
-    def new_challenge(self) -> bytes:
+    def new_challenge(self, address: str) -> bytes:
+        """A challenge for a client at ``address``; ApiError 429 (with ``Retry-After``) when
+        that address has asked too often or too many challenges are live."""
         challenge = secrets.token_bytes(wire.CHALLENGE_BYTES)
         now = self._clock().timestamp()
         with self._db.write(durable=False) as conn:  # lost in a crash: the desk asks again
             if self._purge.due(now):
                 conn.execute(delete(SessionChallenge).where(SessionChallenge.expires_at < now))
+                ratelimit.purge(conn, now, self._limit)
+            wait = ratelimit.take(conn, address, now, self._limit)
+            if wait > 0:
+                raise ApiError(
+                    429,
+                    wire.E_TOO_MANY,
+                    "登录请求过多，请稍后重试",
+                    f"challenge rate limit of {address}",
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )
             live = conn.execute(select(func.count()).select_from(SessionChallenge)).scalar_one()
             if live >= MAX_LIVE_CHALLENGES:
                 raise ApiError(

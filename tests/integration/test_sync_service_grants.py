@@ -4,7 +4,8 @@ A session binds officer, desk and the districts granted at login: uploads of rec
 them are refused (403 district_forbidden), pulls bring only their records, the desk recorded
 is the session's; IT grants and revokes districts with ``bts-sync-server``; a revoked or
 logged-out session is refused at once; the anonymous challenge endpoint is rate-limited with
-its table bounded; expired challenges and sessions are purged.
+its table bounded, one limit shared by every process on the database; expired challenges and
+sessions are purged.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ from sync_service_stack import (
 )
 from sync_support import service_record
 
+from bts_desk.service import ratelimit
 from bts_desk.service.borderers import load_records
 from bts_desk.service.cli import main as cli_main
 from bts_desk.service.grants import grant_history
-from bts_desk.service.local import LocalService
-from bts_desk.service.models import OfficerSession, ServerEnrollment, SessionChallenge
-from bts_desk.service.ratelimit import ChallengeLimiter
+from bts_desk.service.local import LocalService, start_local_service
+from bts_desk.service.models import (
+    ChallengeBucket,
+    OfficerSession,
+    ServerEnrollment,
+    SessionChallenge,
+)
+from bts_desk.service.ratelimit import ChallengeLimit
 from bts_desk.sync import wire
 
 OTHER_DISTRICT = "7218"
@@ -132,15 +139,55 @@ def test_a_challenge_flood_is_answered_429_with_the_table_bounded(
     assert count(svc, SessionChallenge) <= 40  # the burst, not the flood
 
 
-def test_the_limiter_tracks_a_bounded_number_of_addresses() -> None:
-    now = [0.0]
-    limiter = ChallengeLimiter(per_minute=6, burst=2, max_clients=3, clock=lambda: now[0])
-    assert [limiter.wait_s("10.0.0.1") for _ in range(3)] == [0.0, 0.0, 10.0]
-    now[0] += 10.0
-    assert limiter.wait_s("10.0.0.1") == 0.0  # refilled at 6 a minute
-    for i in range(100):
-        limiter.wait_s(f"10.0.1.{i}")
-    assert len(limiter) == 3
+def test_two_service_processes_share_one_limit_per_address(
+    svc_db_url: str, svc_pki: SvcPki, svc_clock: FakeClock
+) -> None:
+    """Two services on one database (as two workers, or two instances behind a balancer):
+    the address's burst of 2 is spent across both, and refills at 6 a minute for both."""
+    limit = ChallengeLimit(per_minute=6, burst=2)
+    one, two = (
+        start_local_service(svc_db_url, svc_pki.ca.pem, clock=svc_clock, challenge_limit=limit)
+        for _ in range(2)
+    )
+    clients = [ApiClient(one.url), ApiClient(two.url)]
+    try:
+
+        def ask(client: ApiClient) -> int:
+            answer = client.http.post(client.url + wire.PATH_CHALLENGE, timeout=10)
+            if answer.status_code == 429:
+                assert answer.headers["Retry-After"] == "10"
+            return answer.status_code
+
+        assert [ask(clients[0]), ask(clients[1]), ask(clients[0]), ask(clients[1])] == [
+            200,
+            200,
+            429,
+            429,
+        ]
+        svc_clock.advance(10.0)  # one token back, whichever process is asked
+        assert [ask(clients[1]), ask(clients[0])] == [200, 429]
+    finally:
+        for client in clients:
+            client.close()
+        one.stop()
+        two.stop()
+
+
+def test_the_limit_keeps_a_bounded_number_of_addresses(svc: LocalService) -> None:
+    db = svc.app.state.db
+    limit = ChallengeLimit(per_minute=6, burst=2, max_clients=3)
+    now = 1_000_000.0
+    with db.write() as conn:
+        waits = [ratelimit.take(conn, f"10.0.1.{i}", now, limit) for i in range(5)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == waits[4] == limit.refill_s  # until the oldest bucket has refilled
+    assert count(svc, ChallengeBucket) == 3
+    with db.write() as conn:
+        assert ratelimit.take(conn, "10.0.1.0", now, limit) == 0.0  # known: its own bucket
+        assert ratelimit.take(conn, "10.0.1.0", now, limit) == 10.0  # and it is empty
+        ratelimit.purge(conn, now + limit.refill_s + 1, limit)
+        assert ratelimit.take(conn, "10.0.1.4", now + limit.refill_s + 1, limit) == 0.0
+    assert count(svc, ChallengeBucket) == 1
 
 
 def test_expired_challenges_and_sessions_are_purged(
