@@ -10,6 +10,7 @@
     bts-sync-server grants --db URL [GY0001]                   # list grants and their history
     bts-sync-server rotate-key --db URL --key-file F [--retire]  # service key rotation
     bts-sync-server admin add NAME                             # console administrators
+    bts-sync-server audit-clear --db URL DESK --by it-zhang    # a desk's audit mark, checked
 
 Sessions live in the database (revocable, shared by every worker process).
 """
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from bts_desk.service.export import main as export_main
 
         return export_main(argv[1:])
-    if argv[:1] in (["grant"], ["revoke"], ["grants"], ["rotate-key"]):
+    if argv[:1] in (["grant"], ["revoke"], ["grants"], ["rotate-key"], ["audit-clear"]):
         from bts_desk.service.grants_cli import main as grants_main
 
         return grants_main(argv)

@@ -2,6 +2,8 @@
 
 - ``desk_state``: one row per desk, the latest report (what 设备总览 lists); upserted.
 - ``desk_report``: the history of reports (a desk's page); pruned past ``HISTORY_DAYS``.
+- ``desk_audit``: the highest audit chain head each desk has reported, and the mark of a
+  chain that went back or was rewritten (``desk_audit``).
 - ``console_admin``: IT administrators of the console (argon2 password hashes).
 - ``console_session``: their sessions, by the SHA-256 of the cookie's token (so that a copy of
   the table does not log anyone in), with the CSRF token of the session's forms. In the
@@ -63,6 +65,17 @@ class DeskReportRow(ServerBase):
     clock_offset_s: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_desk_report_desk_time", "desk_id", "received_at"),)
+
+
+class DeskAudit(ServerBase):
+    __tablename__ = "desk_audit"
+
+    desk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    head_id: Mapped[int] = mapped_column(BigInteger)  # the anchor: highest row id reported
+    head_tag: Mapped[str] = mapped_column(String(64))  # its MAC tag (store.audit.head_value)
+    anchored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    problem: Mapped[str] = mapped_column(Text)  # "" or why the desk is marked
+    problem_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ConsoleAdmin(ServerBase):

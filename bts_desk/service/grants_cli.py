@@ -1,4 +1,4 @@
-"""``bts-sync-server grant|revoke|grants|rotate-key``: IT's service administration.
+"""``bts-sync-server grant|revoke|grants|rotate-key|audit-clear``: IT's service administration.
 
     bts-sync-server grant  --db URL OFFICER DISTRICT --by WHO [--note TEXT]
     bts-sync-server revoke --db URL OFFICER DISTRICT --by WHO [--note TEXT]
@@ -6,6 +6,7 @@
     bts-sync-server rotate-key --db URL --key-file F            # 1. new key, data keys rewrapped
     (restart the service: it seals new uploads with the new key)
     bts-sync-server rotate-key --db URL --key-file F --retire   # 2. rewrap the rest, drop old
+    bts-sync-server audit-clear --db URL DESK --by WHO   # a desk's audit mark, once looked into
 
 Every officer serves their own district (their card's 关区) without a grant. Each change is
 recorded with who made it; a revocation also ends the officer's open sessions.
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.desk_audit import clear_problem
 from bts_desk.service.grants import grant, grant_history, list_grants, revoke
 from bts_desk.service.payloads import retire_old_keys, rotate_key
 from bts_desk.service.tokens import utc_now
@@ -48,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no new key: rewrap what is left onto the current key, then drop the old keys",
     )
+    clear = sub.add_parser("audit-clear", help="clear a desk's audit mark (service.desk_audit)")
+    clear.add_argument("--db", default=DEFAULT_DB)
+    clear.add_argument("desk", help="the desk id (设备编号)")
+    clear.add_argument("--by", required=True, help="who looked into it (logged)")
     return p
 
 
@@ -61,6 +67,10 @@ def main(argv: list[str]) -> int:
             print(f"key {vault.current} is current; {count} blobs rewrapped")
             if args.retire:
                 print(f"{retire_old_keys(args.key_file)} old keys removed from {args.key_file}")
+            return 0
+        if args.action == "audit-clear":
+            done = clear_problem(db, args.desk, by=args.by)
+            print(f"audit-clear {args.desk}: {'done' if done else 'no mark'}")
             return 0
         if args.action == "grants":
             for g in list_grants(db, args.officer):

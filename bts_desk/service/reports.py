@@ -6,7 +6,8 @@ for itself). Storing is one write transaction: the history row, the pruning of t
 history past ``HISTORY_DAYS``, and an upsert of ``desk_state`` (``INSERT … ON CONFLICT DO
 UPDATE`` on both SQLite and PostgreSQL, so two workers receiving reports of one new desk at
 once cannot collide), committed without waiting for the WAL flush (``write(durable=False)``:
-a report lost in a crash is replaced by the desk's next one).
+a report lost in a crash is replaced by the desk's next one). The report's audit chain head
+is judged against the desk's anchor in the same transaction (``desk_audit``).
 The clock offset is the desk's ``sent_at`` minus the service's clock.
 
 The read functions serve the console and the metrics gauges. Blocking: worker threads only.
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 
 from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.desk_audit import AuditAnchor, anchor_head, anchors
 from bts_desk.service.errors import ApiError
 from bts_desk.service.fleet_models import HISTORY_DAYS, DeskReportRow, DeskState
 from bts_desk.sync import wire
@@ -81,6 +83,8 @@ def store_report(db: ServiceDatabase, report: DeskReport, now: dt.datetime) -> D
             _upsert_state(db.is_sqlite),
             {"desk_id": report.desk_id, "first_seen": now, "reports": 1, **latest},
         )
+        if report.audit_head is not None:
+            anchor_head(conn, report.desk_id, report.audit_head, now)
     return DeskReportAck(received_at=now, clock_offset_s=offset)
 
 
@@ -172,16 +176,22 @@ class DeskView:
     clock_offset_s: float
     reports: int
     stale: bool
+    audit: AuditAnchor | None = None  # None: the desk never reported its audit head
+
+    @property
+    def audit_problem(self) -> str:
+        return self.audit.problem if self.audit is not None else ""
 
     @property
     def attention(self) -> bool:
-        return self.stale or self.refused > 0 or self.red_devices > 0
+        return self.stale or self.refused > 0 or self.red_devices > 0 or bool(self.audit_problem)
 
 
 def list_desks(db: ServiceDatabase, now: dt.datetime, stale_after_s: float) -> list[DeskView]:
     with db.read() as conn:
         rows = conn.execute(select(DeskState)).all()
-    return [_view(row, now, stale_after_s) for row in rows]
+        audit = anchors(conn)
+    return [_view(row, now, stale_after_s, audit.get(row.desk_id)) for row in rows]
 
 
 def get_desk(
@@ -189,10 +199,11 @@ def get_desk(
 ) -> DeskView | None:
     with db.read() as conn:
         row = conn.execute(select(DeskState).where(DeskState.desk_id == desk_id)).first()
-    return None if row is None else _view(row, now, stale_after_s)
+        audit = anchors(conn, desk_id).get(desk_id)
+    return None if row is None else _view(row, now, stale_after_s, audit)
 
 
-def _view(row: Any, now: dt.datetime, stale_after_s: float) -> DeskView:
+def _view(row: Any, now: dt.datetime, stale_after_s: float, audit: AuditAnchor | None) -> DeskView:
     last_seen = _aware(row.last_seen)
     assert last_seen is not None
     first_seen = _aware(row.first_seen)
@@ -216,6 +227,7 @@ def _view(row: Any, now: dt.datetime, stale_after_s: float) -> DeskView:
         clock_offset_s=row.clock_offset_s,
         reports=row.reports,
         stale=(now - last_seen).total_seconds() > stale_after_s,
+        audit=audit,
     )
 
 

@@ -8,8 +8,10 @@ is retried at the next tick; the reporter never touches the outbox's own schedul
 
 What a report holds (``bts_desk.sync.wire.report``) is read here: outbox counts and refusal
 reasons (SQL in the worker thread), device states from callables handed in by the desk's
-wiring (``DeviceMonitor.status`` is cheap and thread-safe), the pull cursor from
-``sync_state``. No officer, record or ID number goes into it.
+wiring (``DeviceMonitor.status`` is cheap and thread-safe), the pull cursor and the audit
+chain's head from ``sync_state`` (the head is a MAC, no content: the service anchors it so
+that a rolled-back or rewritten log shows on IT's console). No officer, record or ID number
+goes into it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bts_desk import __version__
 from bts_desk.devices.status import DeviceStatus
 from bts_desk.domain import OutboxState
 from bts_desk.errors import DeskError
-from bts_desk.store import sync_state
+from bts_desk.store import audit, sync_state
 from bts_desk.store.db import Database
 from bts_desk.store.models import EnrollmentRow, OutboxRow
 from bts_desk.sync.auth import TokenBroker
@@ -141,6 +143,7 @@ class StatusReporter:
             devices=devices,
             last_pull_at=sync_state.get_time(self._db, sync_state.LAST_PULL_AT),
             pull_cursor=int(sync_state.get_value(self._db, sync_state.PULL_CURSOR, "0") or 0),
+            audit_head=sync_state.get_value(self._db, audit.HEAD, "") or None,
         )
 
     def send_once(self) -> bool:

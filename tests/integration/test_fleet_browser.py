@@ -35,9 +35,15 @@ def service(tmp_path: Path, pki: Pki) -> Iterator[LocalService]:
 
 
 def silent_desk(service: LocalService) -> None:
-    """desk-silent last reported four hours ago, with its camera red."""
+    """desk-silent last reported four hours ago, with its camera red and its audit log gone
+    back (an older copy of its store put back) between its last two reports."""
     when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=4)
-    report = DeskReport(
+    for head in ("9:" + "1" * 64, "5:" + "2" * 64):
+        store_report(service.app.state.db, _silent_report(when, head), when)
+
+
+def _silent_report(when: dt.datetime, audit_head: str) -> DeskReport:
+    return DeskReport(
         desk_id="desk-silent",
         district="5302",
         app_version="0.0.9",
@@ -47,8 +53,8 @@ def silent_desk(service: LocalService) -> None:
             pending=7, refused=0, waiting_for_officer=7, oldest_pending_age_s=90000
         ),
         devices=[DeviceReport(kind="camera", ok=False, summary="未连接", last_error="no device 0")],
+        audit_head=audit_head,
     )
-    store_report(service.app.state.db, report, when)
 
 
 def log_in(driver: object, url: str, password: str) -> None:
@@ -91,7 +97,9 @@ def test_console_in_chromium(service: LocalService, desk: Desk, tmp_path: Path) 
         rows = d.find_elements(By.CSS_SELECTOR, "#desks tbody tr")  # type: ignore[attr-defined]
         assert [r.get_attribute("data-desk") for r in rows] == ["desk-silent", "desk-test"]
         assert rows[0].get_attribute("class") == "attention"
-        assert "未报告" in rows[0].text and "设备异常" in rows[0].text
+        assert (
+            "未报告" in rows[0].text and "设备异常" in rows[0].text and "审计异常" in rows[0].text
+        )
         assert rows[1].get_attribute("class") == "" and "正常" in rows[1].text
         screenshot(d, shots, "03-desks")
 
@@ -100,7 +108,12 @@ def test_console_in_chromium(service: LocalService, desk: Desk, tmp_path: Path) 
         assert title.text.startswith("设备 desk-test")
         history = d.find_elements(By.CSS_SELECTOR, "#history tbody tr")  # type: ignore[attr-defined]
         assert len(history) == 1
+        assert d.find_element(By.ID, "audit").text.startswith("正常，已锚定至第")  # type: ignore[attr-defined]
         screenshot(d, shots, "04-desk")
+
+        d.get(service.url + "/console/desks/desk-silent")  # type: ignore[attr-defined]
+        assert "审计日志回退：此前报告至第 9 条，本次仅至第 5 条" in wait_for(d, "#audit").text
+        screenshot(d, shots, "06-desk-audit")
 
         d.find_element(By.LINK_TEXT, "补录统计").click()  # type: ignore[attr-defined]
         wait_for(d, "#chart svg")

@@ -1,5 +1,6 @@
 """Desk status reports, desk → service over real HTTP on 127.0.0.1: what a desk reports,
-that it waits for a login, that the service keeps history and latest state, and refusals."""
+that it waits for a login, that the service keeps history and latest state, refusals, and the
+audit chain's head anchored on the service (an older store put back, a rewritten chain)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from sync_support import OFFICER_A, OFFICER_B, Desk, Pki, make_desk
 from bts_desk.devices.status import DeviceKind, DeviceStatus
 from bts_desk.domain import RecordState
 from bts_desk.service.borderers import update_record
+from bts_desk.service.cli import main as cli_main
 from bts_desk.service.fleet_models import DeskReportRow, DeskState
 from bts_desk.service.local import LocalService
+from bts_desk.service.reports import DeskView, get_desk
+from bts_desk.store import audit, sync_state
 from bts_desk.store.enrollments import save_enrollment
 from bts_desk.sync.reporter import StatusReporter
 from bts_desk.sync.samples import sample_draft
@@ -163,3 +167,109 @@ def test_service_refuses_reports_without_token_for_another_desk_or_malformed(
     assert ok.status_code == 200
     received = dt.datetime.fromisoformat(ok.json()["received_at"])
     assert abs((received - dt.datetime.now(dt.UTC)).total_seconds()) < 10
+
+
+def anchor_view(service: LocalService) -> DeskView:
+    view = get_desk(service.app.state.db, "desk-test", dt.datetime.now(dt.UTC), 600.0)
+    assert view is not None
+    return view
+
+
+def test_a_restored_older_store_marks_the_desk_until_it_is_looked_into(
+    tmp_path: Path, service: LocalService, pki: Pki
+) -> None:
+    """The desk's audit head is anchored on the service: an older copy of the store put back
+    (the chain's head goes back) marks the desk, the mark survives the desk's later reports
+    and goes only with ``bts-sync-server audit-clear``."""
+    directory = tmp_path / "desk"
+    desk = make_desk(directory, service.url)
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    assert desk.worker.run_once().ok  # a pull: audit rows
+    reporter = reporter_of(desk)
+    assert reporter.send_once()
+    first = anchor_view(service).audit
+    head = sync_state.get_value(desk.db, audit.HEAD, "")
+    assert first is not None and first.problem == "" and head.startswith(f"{first.head_id}:")
+    desk.db.checkpoint()
+    desk.close()
+    copies = {p.name: p.read_bytes() for p in directory.iterdir() if p.name.startswith("desk.")}
+
+    desk = make_desk(directory, service.url)
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    for _ in range(3):
+        audit.record(desk.db, OFFICER_A, audit.AuditAction.SEARCH, None, "查询：全部")
+    assert reporter_of(desk).send_once()
+    grown = anchor_view(service).audit
+    assert grown is not None and grown.head_id == first.head_id + 3 and grown.problem == ""
+    desk.close()
+
+    for name in [p.name for p in directory.iterdir() if p.name.startswith("desk.db")]:
+        (directory / name).unlink()
+    for name, data in copies.items():  # the older copy put back
+        (directory / name).write_bytes(data)
+    desk = make_desk(directory, service.url)
+    try:
+        desk.tokens.set_signer(pki.signer(OFFICER_A))
+        reporter = reporter_of(desk)
+        assert reporter.send_once()
+        marked = anchor_view(service)
+        assert marked.attention and "审计日志回退" in marked.audit_problem
+        assert f"此前报告至第 {grown.head_id} 条" in marked.audit_problem
+        audit.record(desk.db, OFFICER_A, audit.AuditAction.SEARCH, None, "查询：全部")
+        assert reporter.send_once()  # still behind the anchor: still marked
+        assert "审计日志回退" in anchor_view(service).audit_problem
+
+        db_url = service.app.state.db.url
+        assert cli_main(["audit-clear", "--db", db_url, "desk-test", "--by", "it-zhang"]) == 0
+        cleared = anchor_view(service)
+        assert cleared.audit_problem == ""
+        assert cleared.audit is not None and cleared.audit.head_id < 0  # until the next report
+        assert reporter.send_once()  # anchored again from the desk's head of now
+        again = anchor_view(service).audit
+        assert again is not None and again.problem == "" and again.head_id > 0
+    finally:
+        desk.close()
+
+
+def test_a_rewritten_audit_chain_marks_the_desk(
+    desk: Desk, service: LocalService, pki: Pki
+) -> None:
+    """The same head id with another MAC: the chain up to it was rewritten."""
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    assert desk.worker.run_once().ok
+    reporter = reporter_of(desk)
+    assert reporter.send_once()
+    anchored = anchor_view(service).audit
+    assert anchored is not None and anchored.problem == "" and anchored.head_id > 0
+    auth = desk.tokens.any_auth()
+    assert auth is not None
+    forged = reporter.build().model_dump(mode="json")
+    forged["audit_head"] = f"{anchored.head_id}:{'0' * 64}"
+    answer = requests.post(
+        service.url + PATH_DESK_REPORT,
+        json=forged,
+        headers={"Authorization": f"Bearer {auth.token()}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert "审计日志被改写" in anchor_view(service).audit_problem
+    assert reporter.send_once()  # the real head again: the mark stays
+    assert "审计日志被改写" in anchor_view(service).audit_problem
+
+
+@pytest.mark.parametrize("head", ["0:" + "a" * 64, "12:" + "A" * 64, "12:abc", "12", ""])
+def test_a_malformed_audit_head_is_refused(
+    desk: Desk, service: LocalService, pki: Pki, head: str
+) -> None:
+    desk.tokens.set_signer(pki.signer(OFFICER_A))
+    auth = desk.tokens.any_auth()
+    assert auth is not None
+    body = {**reporter_of(desk).build().model_dump(mode="json"), "audit_head": head}
+    answer = requests.post(
+        service.url + PATH_DESK_REPORT,
+        json=body,
+        headers={"Authorization": f"Bearer {auth.token()}"},
+        timeout=10,
+    )
+    assert answer.status_code == 422, answer.text
+    assert latest(service) is None

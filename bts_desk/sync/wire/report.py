@@ -2,8 +2,9 @@
 
 A desk tells IT how it is doing: its version and OS, its outbox (pending, refused, waiting for
 an officer, the oldest pending entry's age, the refusal reasons), its devices (green or red,
-model, port, last error), its last pull and cursor, and its clock (``sent_at``: the service
-compares it with its own clock and stores the offset). Nothing personal travels: no officer,
+model, port, last error), its last pull and cursor, its clock (``sent_at``: the service
+compares it with its own clock and stores the offset), and its audit chain's head (the
+service anchors it: ``bts_desk.service.desk_audit``). Nothing personal travels: no officer,
 no record, no ID number — counts, device facts and the service's own refusal reasons only.
 
 Pydantic models (v2): the service validates a body with ``DeskReport.model_validate_json``
@@ -21,6 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 PATH_DESK_REPORT = "/api/v1/desk-reports"
 MAX_REPORT_BODY = 64 * 1024
 MAX_REFUSAL_REASONS = 20
+AUDIT_HEAD_PATTERN = r"^[1-9][0-9]{0,17}:[0-9a-f]{64}$"  # store.audit.head_value
 
 DeviceKindCode = Literal["card_reader", "scanner", "camera"]
 
@@ -70,6 +72,11 @@ class DeskReport(_Strict):
     devices: list[DeviceReport] = Field(default_factory=list, max_length=8)
     last_pull_at: AwareDatetime | None = None
     pull_cursor: int = Field(0, ge=0)
+    audit_head: str | None = Field(
+        None,
+        pattern=AUDIT_HEAD_PATTERN,
+        description="the audit chain's head: last row id and its MAC tag (none while empty)",
+    )
 
 
 class DeskReportAck(_Strict):
