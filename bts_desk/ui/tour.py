@@ -7,6 +7,7 @@ add their steps (login, 补录) with ``add_step``. GUI thread; runs inside the e
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -304,6 +305,7 @@ class _EnrollmentStory:
         self.name = ""
         self.borderer_id: int | None = None  # the record being enrolled
         self._pressed_at = time.monotonic()  # the last press made again (``_again``)
+        self._saved_at: dt.datetime | None = None  # when the last save's notice was first seen
 
     def page(self) -> QueryPage:
         widget = self.shell.window.open_page(self.shell.query_key)
@@ -341,6 +343,8 @@ class _EnrollmentStory:
     def press(self, button: str) -> Callable[[], None]:
         def click() -> None:
             if (d := self.dialog()) is not None:
+                if button == "save_button":
+                    self._saved_at = None  # a new save: ``uploaded`` waits for a pass after it
                 getattr(d, button).click()
 
         return click
@@ -403,7 +407,10 @@ class _EnrollmentStory:
         return [w for w in found if w.isVisible()]
 
     def saved_notice(self) -> bool:
-        return bool(self.notices())
+        saved = bool(self.notices())
+        if saved and self._saved_at is None:
+            self._saved_at = dt.datetime.now(dt.UTC)
+        return saved
 
     def show_person(self) -> None:
         for notice in self.notices():
@@ -447,19 +454,20 @@ class _EnrollmentStory:
         return None
 
     def uploaded(self) -> bool:
-        """The outbox is empty, and the status bar's 待上传 says so (what the picture shows)."""
-        from bts_desk.store.enrollments import outbox_counts
+        """The status bar's 待上传 reads 0 after a sync pass that ended since the save (what
+        the picture shows). The worker's own counts, not SQL: this runs on the GUI thread."""
         from bts_desk.ui.sync_status import SyncStatusWidget
 
-        parts = self.shell.parts
         if self.shell.sync is None:
             return True
-        status = self.shell.window.findChild(SyncStatusWidget)
+        widget = self.shell.window.findChild(SyncStatusWidget)
+        if widget is None or self._saved_at is None:
+            return False
+        status = widget.status
         return (
-            parts is not None
-            and outbox_counts(parts.db).pending == 0
-            and status is not None
-            and status.status.pending == 0
+            status.pending == 0
+            and status.last_sync is not None
+            and status.last_sync >= self._saved_at
         )
 
 
