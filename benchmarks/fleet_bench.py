@@ -29,7 +29,15 @@ bare address all desks would share one bucket and be refused with 429. The servi
 a key file (``--key-file``) as in production, so every worker opens every sealed envelope.
 
 - ``at_target``: 2 workers, ``--desks`` desks: desks, requests/s, failures, p50/p95/p99 per
-  route (ms, as Locust measures them: the client's view, response fully read);
+  route (ms, as Locust measures them: the client's view, response fully read); per run also
+  ``window_s`` (``requested``: ``--seconds``; ``counted``: from the statistics' reset to the
+  last counted answer, which includes the 10 s of slack of Locust's ``--run-time`` and the
+  answers of its stop, and is shorter when the logins ran late) and ``per_10s``: for each
+  10 s of the counted window ``[from_s, requests, failures, p99_ms]`` (p99 ``null`` when no
+  request was answered in it), from every request's response time (``fleet_locust``'s
+  ``FLEET_BINS``), so a stall of a few seconds shows where it was and how big (their
+  requests can add up to a few more than ``requests``: Locust's CSV is its last snapshot,
+  taken every second, these count every answer to the end);
 - ``one_worker``: the same with 1 worker, in the same run (the baseline on this machine now);
 - ``max_desks_p99_300``: the largest desk count of ``--ladder`` (2 workers) with p99 ≤ 300 ms
   over all requests and no failure (the ladder stops at the first count that misses);
@@ -267,8 +275,9 @@ def _locust(
     history = round(desks * BUSY_PERIODS_S["pull"] / BUSY_PERIODS_S["enroll"])
     cursors = prefix.with_suffix(".cursors")
     cursors.write_text("".join(f"{r}\n" for r in _newest_revisions(service.db_url, history)))
+    bins = prefix.with_suffix(".bins")
     run_env = {**env, "FLEET_ACKED": str(acked), "FLEET_WARM_UP_S": str(warm_up_s),
-               "FLEET_CURSORS": str(cursors)}  # fmt: skip
+               "FLEET_CURSORS": str(cursors), "FLEET_BINS": str(bins)}  # fmt: skip
     args = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "fleet_locust.py"),
             "--headless", "--users", str(desks), "--spawn-rate", str(spawn_rate),
             "--run-time", f"{seconds + ramp_s + warm_up_s + 10}s", "--host", url,
@@ -311,6 +320,7 @@ def _locust(
             "loadgen": round(1000 * loadgen_cpu / served, 2),
         },
         "cpu_steal_pct": steal_pct,
+        **_window(bins, seconds),
         "routes": {
             name: {
                 "rps": round(float(rows[name]["Requests/s"]), 1),
@@ -327,6 +337,20 @@ def _locust(
         "unanswered": acked.with_suffix(".unanswered").read_text().split()
         if acked.exists()
         else [],
+    }
+
+
+def _window(bins: Path, seconds: int) -> dict[str, Any]:
+    """The counted window as measured (``fleet_locust``'s ``FLEET_BINS``): its length beside
+    the one asked for, and per 10 s of it the requests answered, failures and p99 (None when
+    nothing was answered: a stall), so that one stall is seen for what it is and not read as
+    the p99 of the whole run."""
+    window = json.loads(bins.read_text()) if bins.exists() else {"counted_s": 0, "bins": []}
+    return {
+        "window_s": {"requested": seconds, "counted": window["counted_s"]},
+        "per_10s": [
+            [b["from_s"], b["requests"], b["failures"], b["p99_ms"]] for b in window["bins"]
+        ],
     }
 
 

@@ -23,7 +23,13 @@ desks need in the environment:
 - ``FLEET_ACKED``: file where the UUIDs the service answered "stored" are written at the end,
   and beside it (``.unanswered``) those whose upload got no answer at all (cut off when the
   run stopped, or timed out): the service may have stored those, and a real desk would send
-  them again and hear "already stored".
+  them again and hear "already stored";
+- ``FLEET_BINS``: file where the counted window is written at the end as JSON (``_bins``):
+  its length and, per ``BIN_S`` seconds of it, the requests answered, failures and p99. From
+  each request's own response time, bucketed and ranked as Locust does for its overall p99,
+  so the intervals are honest: Locust 2.47's ``_stats_history.csv`` holds either cumulative
+  percentiles (since the reset) or, with ``--csv-full-history``, those of a sliding ~10 s
+  window sampled every second — neither says what each interval alone saw.
 
 A desk does what the real one does, over HTTP/1.1 keep-alive: logs in with its officer card
 (challenge, signature, session), then each action when it is due, every action starting at a
@@ -42,6 +48,7 @@ import random
 import re
 import time
 import uuid as uuidlib
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +58,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from locust import FastHttpUser, events, task
+from locust.stats import bucket_response_time, calculate_response_time_percentile
 
 FLEET_DIR = Path(os.environ.get("FLEET_DIR", "."))
 RECORDS = int(os.environ.get("FLEET_RECORDS", "1000"))
@@ -59,6 +67,8 @@ CURSORS = [int(n) for n in Path(CURSORS_FILE).read_text().split()] if CURSORS_FI
 RATE = float(os.environ.get("FLEET_RATE", "10"))
 ACKED_FILE = os.environ.get("FLEET_ACKED", "")
 WARM_UP_S = float(os.environ.get("FLEET_WARM_UP_S", "5"))
+BINS_FILE = os.environ.get("FLEET_BINS", "")
+BIN_S = 10
 
 BUSY_PERIODS_S = {"report": 600.0, "enroll": 600.0, "pull": 3000.0, "refresh": 900.0}
 PERIODS = {name: period / RATE for name, period in BUSY_PERIODS_S.items()}
@@ -82,10 +92,55 @@ _unanswered: set[str] = set()
 _logged_in = itertools.count(1)
 
 
+_counted_from: list[float] = []  # time.time() of the statistics' reset, once it happened
+_last_counted = [0.0]  # time.time() when the last counted request was answered
+_bins: dict[int, Counter[int]] = defaultdict(Counter)  # bin → {bucketed ms: requests}
+_bin_failures: Counter[int] = Counter()
+
+
 def _reset_later(environment: Any) -> None:
     """Steady state starts WARM_UP_S after the last desk logged in: count from then on."""
     gevent.sleep(WARM_UP_S)
     environment.stats.reset_all()
+    _counted_from.append(time.time())  # no switch in between: the same requests as Locust's
+
+
+@events.request.add_listener
+def _bin_request(response_time: float | None, exception: Any, **_kw: Any) -> None:
+    """Each counted request in the ``BIN_S`` bin of the moment it was answered (its response
+    time bucketed as Locust's statistics do; one without a time counts only as a failure,
+    as there)."""
+    if not _counted_from:
+        return
+    now = time.time()
+    at = int((now - _counted_from[0]) // BIN_S)
+    if exception:  # as Locust counts a failure
+        _bin_failures[at] += 1
+    if response_time is not None:
+        _bins[at][bucket_response_time(response_time)] += 1
+        _last_counted[0] = now
+
+
+@events.quitting.add_listener
+def _write_bins(**_kw: Any) -> None:
+    if not BINS_FILE:
+        return
+    counted_s = _last_counted[0] - _counted_from[0] if _counted_from and _bins else 0.0
+    bins = []
+    for at in range(max(_bins) + 1 if _bins else 0):  # empty bins too: a stall answers nothing
+        times = _bins.get(at, Counter())
+        requests = sum(times.values())
+        bins.append(
+            {
+                "from_s": at * BIN_S,
+                "requests": requests,
+                "failures": _bin_failures[at],
+                "p99_ms": calculate_response_time_percentile(times, requests, 0.99)
+                if requests
+                else None,
+            }
+        )
+    Path(BINS_FILE).write_text(json.dumps({"counted_s": round(counted_s, 1), "bins": bins}))
 
 
 @events.quitting.add_listener

@@ -41,6 +41,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -186,6 +187,18 @@ XACT_SHIFT = 20
 _XACT_RANK = "bts_xact_revision_rank"  # conn.info: (transaction id, revisions taken in it)
 
 
+# take_revisions' statements, built once (every upload runs one).
+_BUMP_COUNTER = (
+    update(RevisionCounter)
+    .where(RevisionCounter.id == 1)
+    .values(value=RevisionCounter.value + bindparam("count"))
+    .returning(RevisionCounter.value)
+)
+_XACT_AND_FLOOR = select(
+    func.pg_current_xact_id().cast(Text).cast(BigInteger), RevisionCounter.value
+).where(RevisionCounter.id == 1)
+
+
 def take_revisions(conn: Connection, count: int = 1) -> int:
     """Reserve ``count`` revisions; returns the last one (the block is last-count+1..last).
 
@@ -203,18 +216,9 @@ def take_revisions(conn: Connection, count: int = 1) -> int:
     Call it after every other row lock of the transaction (SQLite takes no lock here; the
     rule keeps the order of locks the same on both)."""
     if conn.dialect.name != "postgresql":
-        new_value = conn.execute(
-            update(RevisionCounter)
-            .where(RevisionCounter.id == 1)
-            .values(value=RevisionCounter.value + count)
-            .returning(RevisionCounter.value)
-        ).scalar_one()
+        new_value = conn.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         return int(new_value)
-    row = conn.execute(
-        select(func.pg_current_xact_id().cast(Text).cast(BigInteger), RevisionCounter.value).where(
-            RevisionCounter.id == 1
-        )
-    ).one()
+    row = conn.execute(_XACT_AND_FLOOR).one()
     xact, floor = int(row[0]), int(row[1])
     known, taken = conn.info.get(_XACT_RANK, (None, 0))
     taken = taken if known == xact else 0

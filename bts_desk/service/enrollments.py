@@ -23,11 +23,15 @@ endpoint passes its whole list). Order of the checks for each item:
 
 Steps 1–4 run outside the transaction (CPU only, the write lock is not held meanwhile). All
 items of one call share one transaction — one commit, one fsync, which is what makes batch
-uploads fast — with a savepoint per item so that a refused item leaves the others alone.
-Records are locked in ascending id order and the revision counter last (see ``models``), so
-concurrent writers cannot deadlock. Two uploads of the same UUID at once: the second insert
-hits the primary key (PostgreSQL blocks it until the first commits; SQLite's BEGIN IMMEDIATE
-serialises them) and is then answered as in step 3. Blocking: call from a worker thread.
+uploads fast. No savepoint: every item is judged before anything is inserted, so a refused
+item writes nothing, and the enrollment rows go in with ``INSERT … ON CONFLICT (uuid) DO
+NOTHING RETURNING uuid``, so a UUID already there is skipped rather than aborting the
+transaction (a savepoint and its release were two round trips of every upload). Records are
+locked in ascending id order and the revision counter last (see ``models``), so concurrent
+writers cannot deadlock. Two uploads of the same UUID at once: the second insert finds the
+first's row (PostgreSQL makes it wait until the first commits; SQLite's BEGIN IMMEDIATE
+serialises them), inserts nothing, and is then answered as in step 3 from the stored hash;
+so is the second item of one UUID in one batch. Blocking: call from a worker thread.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Insert, Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bts_desk.biometrics import cbeff
 from bts_desk.biometrics.errors import RecordError, RecordErrorCode
@@ -49,6 +53,7 @@ from bts_desk.service.database import ServiceDatabase, take_revisions
 from bts_desk.service.errors import ApiError
 from bts_desk.service.metrics import count_uploads
 from bts_desk.service.models import (
+    ServerBase,
     ServerBorderer,
     ServerEnrollment,
     ServerEnvelope,
@@ -108,10 +113,59 @@ def _judge_known(uuid: str, digest: str, stored: str | None) -> PutResult | None
     return ALREADY_STORED
 
 
-def _stored_digest(conn: Connection, uuid: str) -> str | None:
-    return conn.execute(
-        select(ServerEnrollment.body_sha256).where(ServerEnrollment.uuid == uuid)
-    ).scalar_one_or_none()
+def _table(model: type[ServerBase]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# The statements of an upload, built once: constructing them per call, and the result
+# metadata SQLAlchemy adapts for every new statement object, cost more CPU than executing them.
+_ENROLLMENT = _table(ServerEnrollment)
+_RECORD = _table(ServerBorderer)
+_DIGEST_OF = select(_ENROLLMENT.c.body_sha256).where(_ENROLLMENT.c.uuid == bindparam("uuid"))
+_DIGESTS_OF = select(_ENROLLMENT.c.uuid, _ENROLLMENT.c.body_sha256).where(
+    _ENROLLMENT.c.uuid.in_(bindparam("uuids", expanding=True))
+)
+_LOCKED = select(
+    _RECORD.c.id,
+    _RECORD.c.state,
+    _RECORD.c.synced,
+    _RECORD.c.customs_code,
+    _RECORD.c.has_face,
+    _RECORD.c.has_finger,
+).with_for_update()
+_LOCK_ONE = _LOCKED.where(_RECORD.c.id == bindparam("id"))
+_LOCK_MANY = _LOCKED.where(_RECORD.c.id.in_(bindparam("ids", expanding=True))).order_by(
+    _RECORD.c.id
+)
+# A UUID that is already there (a concurrent upload of it committed meanwhile — PostgreSQL
+# waits for that transaction — or an earlier item of this batch) inserts nothing and is left
+# out of RETURNING: no error, so no savepoint is needed to carry on after it. Any other
+# integrity error still raises and rolls back the whole transaction.
+_INSERT_ENROLLMENT: dict[str, Insert] = {
+    "postgresql": postgresql.insert(_ENROLLMENT)
+    .on_conflict_do_nothing(index_elements=[_ENROLLMENT.c.uuid])
+    .returning(_ENROLLMENT.c.uuid),
+    "sqlite": sqlite.insert(_ENROLLMENT)
+    .on_conflict_do_nothing(index_elements=[_ENROLLMENT.c.uuid])
+    .returning(_ENROLLMENT.c.uuid),
+}
+_INSERT_ENVELOPE = insert(_table(ServerEnvelope))
+_INSERT_FINGER = insert(_table(ServerFinger))
+_INSERT_EXCEPTION = insert(_table(ServerException))
+_INSERT_FACE = insert(_table(ServerFace))
+_INSERT_TEMPLATES = insert(_table(ServerTemplates))
+_BUMP_RECORD = (
+    update(_RECORD)
+    .where(_RECORD.c.id == bindparam("record_id"))
+    .values(
+        has_face=bindparam("face"),
+        has_finger=bindparam("finger"),
+        last_op_date=bindparam("today"),
+        revision=bindparam("new_revision"),
+    )
+)
 
 
 class EnrollmentService:
@@ -162,12 +216,16 @@ class EnrollmentService:
         if not uuids:
             return {}
         with self._db.lookup() as conn:
-            rows = conn.execute(
-                select(ServerEnrollment.uuid, ServerEnrollment.body_sha256).where(
-                    ServerEnrollment.uuid.in_(set(uuids))
-                )
-            )
-            return {row.uuid: row.body_sha256 for row in rows}
+            return _digests(conn, uuids)
+
+
+def _digests(conn: Connection, uuids: list[str]) -> dict[str, str]:
+    """The stored body hash of each of these UUIDs that is stored."""
+    if len(uuids) == 1:
+        digest = conn.execute(_DIGEST_OF, {"uuid": uuids[0]}).scalar_one_or_none()
+        return {} if digest is None else {uuids[0]: digest}
+    rows = conn.execute(_DIGESTS_OF, {"uuids": sorted(set(uuids))})
+    return {uuid: digest for uuid, digest in rows}
 
 
 def _decode(
@@ -202,11 +260,11 @@ def _parse_envelope(item: _Prepared) -> _Prepared:
 class _Writer:
     """One write transaction storing prepared uploads (see the module docstring).
 
-    ``store_all`` judges every item against one locked read of its records and inserts the
-    accepted ones with one ``executemany`` per table (a handful of statements per batch, not
-    a dozen per item). Should that hit a primary key (the same UUID uploaded at the same
-    moment by a retry, or twice in one batch) the bulk insert is rolled back to its savepoint
-    and the items are stored one by one, each in its own savepoint, judged as in step 3."""
+    ``store_all`` judges every item against one locked read of its records, inserts the
+    enrollment rows of the accepted ones with one statement that skips a UUID already there
+    (``_INSERT_ENROLLMENT``), answers the skipped ones as in step 3 from the stored hash, and
+    inserts the rest of the stored ones with one ``executemany`` per table: a handful of
+    statements per batch, not a dozen per item, and no savepoint."""
 
     def __init__(
         self, conn: Connection, now: dt.datetime, officer: TokenClaims, vault: Vault
@@ -230,50 +288,51 @@ class _Writer:
             accepted.append(item)
         if not accepted:
             return
-        savepoint = self._conn.begin_nested()
-        try:
-            self._insert(accepted)
-        except IntegrityError:
-            savepoint.rollback()
-            self._store_each(accepted, records, outcomes)
-        else:
-            savepoint.commit()
-            self._flags = flags
-            for item in accepted:
-                outcomes[item.index] = STORED
-                self._log_stored(item)
-        self._bump_records()
-
-    def _store_each(
-        self,
-        items: list[_Prepared],
-        records: dict[int, Any],
-        outcomes: list[Outcome | None],
-    ) -> None:
-        """The slow path: item by item, a savepoint each."""
-        for item in items:
-            savepoint = self._conn.begin_nested()
-            try:
-                flags = self._judge(item, records, self._flags)
-                self._insert([item])
-            except ApiError as exc:
-                savepoint.rollback()
-                outcomes[item.index] = exc
-                continue
-            except IntegrityError:
-                savepoint.rollback()
-                stored = _stored_digest(self._conn, item.uuid)
-                if stored is None:  # not a duplicate UUID: a real integrity problem
-                    raise
-                try:
-                    outcomes[item.index] = _judge_known(item.uuid, item.digest, stored)
-                except ApiError as exc:
-                    outcomes[item.index] = exc
-                continue
-            savepoint.commit()
-            self._flags[item.enrollment.borderer_id] = flags
+        stored = self._insert_enrollments(accepted, outcomes)
+        if not stored:
+            return
+        flags = dict(self._flags)  # again, from the stored items only (the checks passed)
+        for item in stored:
+            flags[item.enrollment.borderer_id] = self._judge(item, records, flags)
+        self._insert_rest(stored)
+        self._flags = flags
+        for item in stored:
             outcomes[item.index] = STORED
             self._log_stored(item)
+        self._bump_records()
+
+    def _insert_enrollments(
+        self, items: list[_Prepared], outcomes: list[Outcome | None]
+    ) -> list[_Prepared]:
+        """Insert the enrollment rows; the items stored, in order. An item whose UUID was
+        there already (stored meanwhile, or an earlier item of the batch) gets step 3's
+        answer from the stored hash."""
+        statement = _INSERT_ENROLLMENT[self._conn.dialect.name]
+        rows = [self._enrollment_row(item) for item in items]
+        inserted = set(self._conn.execute(statement, rows[0] if len(rows) == 1 else rows).scalars())
+        stored: list[_Prepared] = []
+        known: list[_Prepared] = []
+        for item in items:
+            if item.uuid in inserted:
+                inserted.discard(item.uuid)  # a second item of the same UUID is not this row
+                stored.append(item)
+            else:
+                known.append(item)
+        digests = _digests(self._conn, [item.uuid for item in known]) if known else {}
+        for item in known:
+            if item.uuid not in digests:  # skipped, yet not there: deleted meanwhile
+                outcomes[item.index] = ApiError(
+                    503,
+                    wire.E_UNAVAILABLE,
+                    "同步服务数据库暂时不可用，请稍后重试",
+                    f"enrollment {item.uuid} conflicted with a row that is gone",
+                )
+                continue
+            try:
+                outcomes[item.index] = _judge_known(item.uuid, item.digest, digests[item.uuid])
+            except ApiError as exc:
+                outcomes[item.index] = exc
+        return stored
 
     def _log_stored(self, item: _Prepared) -> None:
         log.info(
@@ -287,19 +346,10 @@ class _Writer:
 
     def _lock_records(self, ids: list[int]) -> dict[int, Any]:
         """The records of the batch, locked in ascending id order (see the module doc)."""
-        rows = self._conn.execute(
-            select(
-                ServerBorderer.id,
-                ServerBorderer.state,
-                ServerBorderer.synced,
-                ServerBorderer.customs_code,
-                ServerBorderer.has_face,
-                ServerBorderer.has_finger,
-            )
-            .where(ServerBorderer.id.in_(ids))
-            .order_by(ServerBorderer.id)
-            .with_for_update()
-        )
+        if len(ids) == 1:
+            rows = self._conn.execute(_LOCK_ONE, {"id": ids[0]})
+        else:
+            rows = self._conn.execute(_LOCK_MANY, {"ids": ids})
         return {row.id: row for row in rows}  # Row: state, synced, customs_code, flags
 
     def _judge(
@@ -336,35 +386,37 @@ class _Writer:
         face, finger = flags.get(enrollment.borderer_id, (record.has_face, record.has_finger))
         return face or item.has_face, finger or item.has_finger
 
-    def _insert(self, items: list[_Prepared]) -> None:
-        """The enrollments, their sealed envelopes, fingers and faces: one statement each."""
-        enrollments: list[dict[str, Any]] = []
+    def _enrollment_row(self, item: _Prepared) -> dict[str, Any]:
+        e, parsed = item.enrollment, item.parsed
+        assert parsed is not None
+        return {
+            "uuid": item.uuid,
+            "body_sha256": item.digest,
+            "borderer_id": e.borderer_id,
+            "officer_id": self._officer.officer_id,
+            "officer_name": self._officer.name,
+            "desk_id": self._officer.desk_id,  # the session's desk, not the body's
+            "captured_at": e.captured_at,
+            "received_at": self._now,
+            "scanner_model": e.scanner_model,
+            "scanner_serial": e.scanner_serial,
+            "camera_name": e.camera_name,
+            "has_face": item.has_face,
+            "has_finger": item.has_finger,
+            "finger_positions": ",".join(str(int(p)) for p in parsed.fingers),
+        }
+
+    def _insert_rest(self, items: list[_Prepared]) -> None:
+        """The stored enrollments' sealed envelopes, fingers, exceptions, faces and
+        templates: one statement per table."""
         envelopes: list[dict[str, Any]] = []
         fingers: list[dict[str, Any]] = []
         exceptions: list[dict[str, Any]] = []
         faces: list[dict[str, Any]] = []
         templates: list[dict[str, Any]] = []
         for item in items:
-            e, uuid, parsed = item.enrollment, item.uuid, item.parsed
+            uuid, parsed = item.uuid, item.parsed
             assert parsed is not None
-            enrollments.append(
-                {
-                    "uuid": uuid,
-                    "body_sha256": item.digest,
-                    "borderer_id": e.borderer_id,
-                    "officer_id": self._officer.officer_id,
-                    "officer_name": self._officer.name,
-                    "desk_id": self._officer.desk_id,  # the session's desk, not the body's
-                    "captured_at": e.captured_at,
-                    "received_at": self._now,
-                    "scanner_model": e.scanner_model,
-                    "scanner_serial": e.scanner_serial,
-                    "camera_name": e.camera_name,
-                    "has_face": item.has_face,
-                    "has_finger": item.has_finger,
-                    "finger_positions": ",".join(str(int(p)) for p in parsed.fingers),
-                }
-            )
             # Biometrics at rest: the envelope sealed with the service key (see ``vault``).
             sealed = self._vault.seal(item.envelope, field_aad(uuid, "cbeff"))
             envelopes.append({"enrollment_uuid": uuid, "cbeff": sealed})
@@ -389,15 +441,15 @@ class _Writer:
                         "height": face.height,
                     }
                 )
-        self._conn.execute(insert(ServerEnrollment), enrollments)
-        self._conn.execute(insert(ServerEnvelope), envelopes)
-        if fingers:
-            self._conn.execute(insert(ServerFinger), fingers)
-        if exceptions:
-            self._conn.execute(insert(ServerException), exceptions)
-        if faces:
-            self._conn.execute(insert(ServerFace), faces)
-        self._conn.execute(insert(ServerTemplates), templates)
+        for statement, rows in (
+            (_INSERT_ENVELOPE, envelopes),
+            (_INSERT_FINGER, fingers),
+            (_INSERT_EXCEPTION, exceptions),
+            (_INSERT_FACE, faces),
+            (_INSERT_TEMPLATES, templates),
+        ):
+            if rows:
+                self._conn.execute(statement, rows[0] if len(rows) == 1 else rows)
 
     def _bump_records(self) -> None:
         """New 生物标识, 最近操作日期 and revision of every record that got an enrollment."""
@@ -406,21 +458,17 @@ class _Writer:
         last = take_revisions(self._conn, len(self._flags))
         first = last - len(self._flags) + 1
         today = _local_date(self._now)
-        table: Table = ServerBorderer.__table__  # type: ignore[assignment]
-        self._conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("record_id"))
-            .values(
-                has_face=bindparam("face"),
-                has_finger=bindparam("finger"),
-                last_op_date=today,
-                revision=bindparam("new_revision"),
-            ),
-            [
-                {"record_id": record_id, "face": face, "finger": finger, "new_revision": first + i}
-                for i, (record_id, (face, finger)) in enumerate(sorted(self._flags.items()))
-            ],
-        )
+        rows = [
+            {
+                "record_id": record_id,
+                "face": face,
+                "finger": finger,
+                "today": today,
+                "new_revision": first + i,
+            }
+            for i, (record_id, (face, finger)) in enumerate(sorted(self._flags.items()))
+        ]
+        self._conn.execute(_BUMP_RECORD, rows[0] if len(rows) == 1 else rows)
 
 
 def _finger_rows(uuid: str, parsed: cbeff.ParsedEnvelope) -> list[dict[str, object]]:
