@@ -50,6 +50,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 
 from bts_desk.errors import StoreError
@@ -197,6 +198,22 @@ _BUMP_COUNTER = (
 _XACT_AND_FLOOR = select(
     func.pg_current_xact_id().cast(Text).cast(BigInteger), RevisionCounter.value
 ).where(RevisionCounter.id == 1)
+
+
+def dialect_insert(dialect: str, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` in ``dialect``'s own form (``"postgresql"`` or ``"sqlite"``), for its
+    ``ON CONFLICT`` clauses: the one place the service picks between the two."""
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def insert_if_new(conn: Connection, model: Any, key: Any, values: dict[str, Any]) -> bool:
+    """``INSERT … ON CONFLICT (key) DO NOTHING``: True if this call inserted the row. A
+    concurrent insert of the same key waits on PostgreSQL until the other commits, then
+    inserts nothing (SQLite's ``BEGIN IMMEDIATE`` serialises them); follow with a locked read."""
+    statement = dialect_insert(conn.dialect.name, model).values(**values)
+    return bool(conn.execute(statement.on_conflict_do_nothing(index_elements=[key])).rowcount)
 
 
 def take_revisions(conn: Connection, count: int = 1) -> int:

@@ -27,10 +27,8 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.database import ServiceDatabase, insert_if_new
 from bts_desk.service.fleet_models import DeskAudit
 
 log = logging.getLogger(__name__)
@@ -50,13 +48,8 @@ def anchor_head(conn: Connection, desk_id: str, head: str, now: dt.datetime) -> 
     """Judge a report's audit head against the desk's anchor and keep it (see the module)."""
     head_id_text, _, tag = head.partition(":")
     head_id = int(head_id_text)
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    inserted = conn.execute(
-        insert(DeskAudit)
-        .values(desk_id=desk_id, head_id=head_id, head_tag=tag, anchored_at=now, problem="")
-        .on_conflict_do_nothing(index_elements=[DeskAudit.desk_id])
-    ).rowcount
-    if inserted:
+    first = {"desk_id": desk_id, "head_id": head_id, "head_tag": tag, "anchored_at": now}
+    if insert_if_new(conn, DeskAudit, DeskAudit.desk_id, {**first, "problem": ""}):
         return
     row = conn.execute(
         select(DeskAudit.head_id, DeskAudit.head_tag, DeskAudit.problem)

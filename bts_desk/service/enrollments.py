@@ -44,12 +44,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bts_desk.biometrics import cbeff
 from bts_desk.biometrics.errors import RecordError, RecordErrorCode
 from bts_desk.domain import RecordState
-from bts_desk.service.database import ServiceDatabase, take_revisions
+from bts_desk.service.database import ServiceDatabase, dialect_insert, take_revisions
 from bts_desk.service.errors import ApiError
 from bts_desk.service.metrics import count_uploads
 from bts_desk.service.models import (
@@ -144,12 +143,10 @@ _LOCK_MANY = _LOCKED.where(_RECORD.c.id.in_(bindparam("ids", expanding=True))).o
 # out of RETURNING: no error, so no savepoint is needed to carry on after it. Any other
 # integrity error still raises and rolls back the whole transaction.
 _INSERT_ENROLLMENT: dict[str, Insert] = {
-    "postgresql": postgresql.insert(_ENROLLMENT)
+    dialect: dialect_insert(dialect, _ENROLLMENT)
     .on_conflict_do_nothing(index_elements=[_ENROLLMENT.c.uuid])
-    .returning(_ENROLLMENT.c.uuid),
-    "sqlite": sqlite.insert(_ENROLLMENT)
-    .on_conflict_do_nothing(index_elements=[_ENROLLMENT.c.uuid])
-    .returning(_ENROLLMENT.c.uuid),
+    .returning(_ENROLLMENT.c.uuid)
+    for dialect in ("postgresql", "sqlite")
 }
 _INSERT_ENVELOPE = insert(_table(ServerEnvelope))
 _INSERT_FINGER = insert(_table(ServerFinger))

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from bts_desk.service.database import insert_if_new
 from bts_desk.service.models import ChallengeBucket
 
 MAX_ADDRESS = 64  # characters of a client address kept (IPv6 with a zone id fits)
+_BUCKET = (
+    select(ChallengeBucket.tokens, ChallengeBucket.updated_at)
+    .where(ChallengeBucket.address == bindparam("address"))
+    .with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -52,24 +56,17 @@ def take(conn: Connection, address: str, now: float, limit: ChallengeLimit) -> f
     the seconds until it may (nothing spent). A new address while the table is full: the
     seconds until the oldest bucket could be purged."""
     address = address[:MAX_ADDRESS]
-    row = conn.execute(
-        select(ChallengeBucket.tokens, ChallengeBucket.updated_at)
-        .where(ChallengeBucket.address == address)
-        .with_for_update()
-    ).first()
+    row = conn.execute(_BUCKET, {"address": address}).first()
     if row is None:
         if _count(conn) >= limit.max_clients:
             oldest = conn.execute(select(func.min(ChallengeBucket.updated_at))).scalar_one()
             return max(1.0, float(oldest or now) + limit.refill_s - now)
         # Two first requests of one address at once: the second waits for the first's row
         # (PostgreSQL) and then finds it taken; it is refused a token only if none is left.
-        if _insert_new(conn, address, now, limit):
-            return 0.0
-        row = conn.execute(
-            select(ChallengeBucket.tokens, ChallengeBucket.updated_at)
-            .where(ChallengeBucket.address == address)
-            .with_for_update()
-        ).one()
+        new = {"address": address, "tokens": float(limit.burst) - 1.0, "updated_at": now}
+        if insert_if_new(conn, ChallengeBucket, ChallengeBucket.address, new):
+            return 0.0  # a full bucket less this request's token
+        row = conn.execute(_BUCKET, {"address": address}).one()
     elapsed = max(0.0, now - float(row.updated_at))  # a clock stepped back refills nothing
     tokens = min(float(limit.burst), float(row.tokens) + elapsed * limit.rate)
     if tokens < 1.0:
@@ -89,15 +86,3 @@ def purge(conn: Connection, now: float, limit: ChallengeLimit) -> None:
 
 def _count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(ChallengeBucket)).scalar_one())
-
-
-def _insert_new(conn: Connection, address: str, now: float, limit: ChallengeLimit) -> bool:
-    """A full bucket less the token of this request; False if another request inserted the
-    address's row first."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(
-        insert(ChallengeBucket)
-        .values(address=address, tokens=float(limit.burst) - 1.0, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[ChallengeBucket.address])
-    )
-    return bool(result.rowcount)

@@ -23,10 +23,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import bindparam, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 
-from bts_desk.service.database import ServiceDatabase
+from bts_desk.service.database import ServiceDatabase, dialect_insert
 from bts_desk.service.desk_audit import AuditAnchor, anchor_head, anchors
 from bts_desk.service.errors import ApiError
 from bts_desk.service.fleet_models import HISTORY_DAYS, DeskReportRow, DeskState
@@ -110,7 +109,7 @@ def _upsert_state(is_sqlite: bool) -> Any:
     from the inserted row (``excluded``), the report count incremented."""
     upsert = _UPSERTS.get(is_sqlite)
     if upsert is None:
-        statement = (sqlite if is_sqlite else postgresql).insert(DeskState)
+        statement = dialect_insert("sqlite" if is_sqlite else "postgresql", DeskState)
         latest = {name: statement.excluded[name] for name in _LATEST}
         upsert = _UPSERTS[is_sqlite] = statement.on_conflict_do_update(
             index_elements=[DeskState.desk_id],

@@ -169,6 +169,18 @@ def test_service_refuses_reports_without_token_for_another_desk_or_malformed(
     assert abs((received - dt.datetime.now(dt.UTC)).total_seconds()) < 10
 
 
+def post_as_desk(desk: Desk, service: LocalService, body: dict[str, Any]) -> requests.Response:
+    """A report body sent as it is, with the logged-in officer's token."""
+    auth = desk.tokens.any_auth()
+    assert auth is not None
+    return requests.post(
+        service.url + PATH_DESK_REPORT,
+        json=body,
+        headers={"Authorization": f"Bearer {auth.token()}"},
+        timeout=10,
+    )
+
+
 def anchor_view(service: LocalService) -> DeskView:
     view = get_desk(service.app.state.db, "desk-test", dt.datetime.now(dt.UTC), 600.0)
     assert view is not None
@@ -241,17 +253,9 @@ def test_a_rewritten_audit_chain_marks_the_desk(
     assert reporter.send_once()
     anchored = anchor_view(service).audit
     assert anchored is not None and anchored.problem == "" and anchored.head_id > 0
-    auth = desk.tokens.any_auth()
-    assert auth is not None
     forged = reporter.build().model_dump(mode="json")
     forged["audit_head"] = f"{anchored.head_id}:{'0' * 64}"
-    answer = requests.post(
-        service.url + PATH_DESK_REPORT,
-        json=forged,
-        headers={"Authorization": f"Bearer {auth.token()}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200
+    assert post_as_desk(desk, service, forged).status_code == 200
     assert "审计日志被改写" in anchor_view(service).audit_problem
     assert reporter.send_once()  # the real head again: the mark stays
     assert "审计日志被改写" in anchor_view(service).audit_problem
@@ -262,14 +266,7 @@ def test_a_malformed_audit_head_is_refused(
     desk: Desk, service: LocalService, pki: Pki, head: str
 ) -> None:
     desk.tokens.set_signer(pki.signer(OFFICER_A))
-    auth = desk.tokens.any_auth()
-    assert auth is not None
     body = {**reporter_of(desk).build().model_dump(mode="json"), "audit_head": head}
-    answer = requests.post(
-        service.url + PATH_DESK_REPORT,
-        json=body,
-        headers={"Authorization": f"Bearer {auth.token()}"},
-        timeout=10,
-    )
+    answer = post_as_desk(desk, service, body)
     assert answer.status_code == 422, answer.text
     assert latest(service) is None
